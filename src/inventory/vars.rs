@@ -225,12 +225,14 @@ impl HostSettings {
                         "direct" => PathKind::Direct,
                         "jump" => PathKind::Jump,
                         "console" => PathKind::Console,
-                        other => return Err(v.err(
-                            "sshfix_paths",
-                            format!(
+                        other => {
+                            return Err(v.err(
+                                "sshfix_paths",
+                                format!(
                                 "`{other}` is not a path; use any of `direct`, `jump`, `console`"
                             ),
-                        )),
+                            ))
+                        }
                     };
                     if !paths.contains(&kind) {
                         paths.push(kind);
@@ -249,11 +251,24 @@ impl HostSettings {
                 .map(|s| parse_net(s).map_err(|m| v.err("sshfix_allow_from", m)))
                 .collect::<Result<_, _>>()?,
         };
+        let address = v
+            .string("ansible_host")?
+            .unwrap_or_else(|| host.name.clone());
+        // The address becomes ssh's last argument and a socket address: a
+        // leading `-` would be read as an option, spaces or control characters
+        // can only be a mistake.
+        if address.is_empty()
+            || address.starts_with('-')
+            || address.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(v.err(
+                "ansible_host",
+                format!("`{address}` is not a host name or address"),
+            ));
+        }
         Ok(HostSettings {
             name: host.name.clone(),
-            address: v
-                .string("ansible_host")?
-                .unwrap_or_else(|| host.name.clone()),
+            address,
             port: v.port("ansible_port")?,
             user: v.string("ansible_user")?,
             identity_file: v.string("ansible_ssh_private_key_file")?.map(PathBuf::from),
@@ -531,6 +546,8 @@ mod tests {
     #[test]
     fn bad_values_name_host_variable_and_fix() {
         let cases = [
+            (json!({"ansible_host": "-oProxyCommand=touch /tmp/x"}), "host `web1`: variable `ansible_host`: `-oProxyCommand=touch /tmp/x` is not a host name or address"),
+            (json!({"ansible_host": "a b"}), "host `web1`: variable `ansible_host`: `a b` is not a host name or address"),
             (json!({"ansible_port": 70000}), "host `web1`: variable `ansible_port`: `70000` is not a port number (1-65535)"),
             (json!({"ansible_port": "ssh"}), "host `web1`: variable `ansible_port`: `ssh` is not a port number (1-65535)"),
             (json!({"ansible_connection": "winrm"}), "host `web1`: variable `ansible_connection`: `winrm` is not supported; use `ssh` or `local`"),

@@ -1,2 +1,385 @@
 //! Transports: one small trait to run scripts and move files on a host, with
-//! implementations for each working path (ssh, jump, console-exec, local).
+//! implementations for each working path — `ssh` (direct or through a shared
+//! jump-host master), `console-exec` (a command whose stdin is a shell) and
+//! `local` — and [`paths`], which tries a host's paths in order.
+//!
+//! Layers, as in Ansible's connection plugins:
+//! 1. [`command`] turns a script into one POSIX shell command line (remote
+//!    `timeout`, `sudo` for become) — pure, every word quoted by [`quote`];
+//! 2. an [`Exec`] implementation runs such a line over its medium;
+//! 3. [`Connection`] adds what every medium shares (timeouts, output cap,
+//!    become errors, file transfer) and is the [`Transport`] the rest uses.
+
+pub mod command;
+pub mod console;
+pub mod io;
+pub mod local;
+pub mod paths;
+pub mod quote;
+pub mod ssh;
+pub mod sshconfig;
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+pub use crate::inventory::vars::PathKind;
+use command::{BecomeAuth, Invocation};
+
+/// What a finished script left behind.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Output {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    /// The exit status; `None` when the process was killed by a signal.
+    pub status: Option<i32>,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.status == Some(0)
+    }
+
+    /// The last line of stderr, for error messages.
+    pub fn stderr_tail(&self) -> String {
+        tail(&self.stderr)
+    }
+}
+
+impl fmt::Debug for Output {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Output")
+            .field("status", &self.status)
+            .field("stdout", &format_args!("<{} bytes>", self.stdout.len()))
+            .field("stderr", &String::from_utf8_lossy(&self.stderr))
+            .finish()
+    }
+}
+
+/// The last non-empty lines of some output (at most 3, 400 characters), for messages.
+pub fn tail(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let start = lines.len().saturating_sub(3);
+    let mut s = lines[start..].join(" / ");
+    if s.chars().count() > 400 {
+        s = s.chars().take(400).collect::<String>() + "…";
+    }
+    s
+}
+
+/// The class of a transport failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The path could not be opened (connection, authentication, console command).
+    Connect,
+    /// The host key is unknown or changed: never routed around.
+    HostKey,
+    /// `sudo` refused.
+    Become,
+    /// A command did not finish in time.
+    Timeout,
+    /// A command printed more than the output limit.
+    OutputTooLarge,
+    /// The remote side failed to run a transfer (e.g. `cat` of a missing file).
+    Remote,
+    /// The session broke, or a local I/O error.
+    Io,
+    /// Asked for something this transport cannot do.
+    Unsupported,
+}
+
+/// A transport failure: which host, over which path, what happened, what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransportError {
+    pub host: String,
+    pub via: Option<PathKind>,
+    pub kind: ErrorKind,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl TransportError {
+    pub fn new(
+        host: &str,
+        via: Option<PathKind>,
+        kind: ErrorKind,
+        message: impl Into<String>,
+    ) -> Self {
+        TransportError {
+            host: host.into(),
+            via,
+            kind,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.via {
+            Some(via) => write!(f, "host `{}` (via {via}): {}", self.host, self.message)?,
+            None => write!(f, "host `{}`: {}", self.host, self.message)?,
+        }
+        if let Some(h) = &self.hint {
+            write!(f, "\nhint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for TransportError {}
+
+/// A working path to one host.
+#[async_trait]
+pub trait Transport: Send + Sync {
+    /// The inventory name of the host.
+    fn host(&self) -> &str;
+    /// The path this transport goes through (`reached_via`).
+    fn via(&self) -> PathKind;
+    /// The implementation: `ssh`, `jump`, `console-exec` or `local`.
+    fn kind(&self) -> &'static str;
+    /// Runs a POSIX `sh` script with `stdin`; stopped (on the host too) after `timeout`.
+    /// A non-zero exit is a normal [`Output`]; only failures to run are errors.
+    async fn run(
+        &self,
+        script: &str,
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> Result<Output, TransportError>;
+    /// Reads a whole file.
+    async fn read_file(&self, path: &str, timeout: Duration) -> Result<Vec<u8>, TransportError> {
+        let q = quote::quote(path, &format!("path `{path}`"))
+            .map_err(|e| self.error(ErrorKind::Unsupported, e.to_string()))?;
+        let out = self.run(&format!("exec cat -- {q}"), b"", timeout).await?;
+        if out.success() {
+            Ok(out.stdout)
+        } else {
+            Err(self.error(
+                ErrorKind::Remote,
+                format!("reading `{path}` failed: {}", out.stderr_tail()),
+            ))
+        }
+    }
+    /// Writes a whole file (created with mode 0600 if new; an existing file keeps its mode).
+    async fn write_file(
+        &self,
+        path: &str,
+        data: &[u8],
+        timeout: Duration,
+    ) -> Result<(), TransportError> {
+        let q = quote::quote(path, &format!("path `{path}`"))
+            .map_err(|e| self.error(ErrorKind::Unsupported, e.to_string()))?;
+        let out = self
+            .run(&format!("umask 077 && exec cat > {q}"), data, timeout)
+            .await?;
+        if out.success() {
+            Ok(())
+        } else {
+            Err(self.error(
+                ErrorKind::Remote,
+                format!("writing `{path}` failed: {}", out.stderr_tail()),
+            ))
+        }
+    }
+    /// Ends the session and releases its processes and sockets.
+    async fn close(self: Box<Self>) -> Result<(), TransportError>;
+
+    /// An error about this host and path.
+    fn error(&self, kind: ErrorKind, message: String) -> TransportError {
+        TransportError::new(self.host(), Some(self.via()), kind, message)
+    }
+}
+
+/// Raw result of one executed command line.
+pub struct RawOutput {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub status: Option<i32>,
+}
+
+/// One medium that can execute a shell command line on the host.
+#[async_trait]
+pub trait Exec: Send + Sync {
+    fn kind(&self) -> &'static str;
+    /// Runs `invocation` with `stdin` after its prefix. Dropping the future must
+    /// stop the local side (kill the child / close the channel).
+    async fn exec(
+        &self,
+        invocation: &Invocation,
+        stdin: &[u8],
+        limit: usize,
+    ) -> Result<RawOutput, (ErrorKind, String)>;
+    /// Releases the medium.
+    async fn close(&mut self) -> Result<(), String>;
+}
+
+/// A [`Transport`] over any [`Exec`]: adds the time limit, the output cap and
+/// become handling that every path shares.
+pub struct Connection<E: Exec> {
+    host: String,
+    via: PathKind,
+    exec: E,
+    become_: Option<BecomeAuth>,
+    output_limit: usize,
+}
+
+/// Extra time the local side waits beyond the remote `timeout` (which also has a
+/// 5 s kill grace) before giving up on the channel itself.
+const LOCAL_GRACE: Duration = Duration::from_secs(10);
+
+impl<E: Exec> Connection<E> {
+    pub fn new(host: &str, via: PathKind, exec: E, become_: Option<BecomeAuth>) -> Self {
+        Connection {
+            host: host.into(),
+            via,
+            exec,
+            become_,
+            output_limit: io::DEFAULT_OUTPUT_LIMIT,
+        }
+    }
+
+    /// Sets the output cap (stdout + stderr of one command).
+    pub fn with_output_limit(mut self, limit: usize) -> Self {
+        self.output_limit = limit;
+        self
+    }
+}
+
+#[async_trait]
+impl<E: Exec> Transport for Connection<E> {
+    fn host(&self) -> &str {
+        &self.host
+    }
+
+    fn via(&self) -> PathKind {
+        self.via
+    }
+
+    fn kind(&self) -> &'static str {
+        self.exec.kind()
+    }
+
+    async fn run(
+        &self,
+        script: &str,
+        stdin: &[u8],
+        timeout: Duration,
+    ) -> Result<Output, TransportError> {
+        let invocation = command::build(
+            script,
+            timeout,
+            self.become_.as_ref(),
+            &command::random_marker(),
+        )
+        .map_err(|e| self.error(ErrorKind::Unsupported, e.to_string()))?;
+        let started = Instant::now();
+        let raw = match tokio::time::timeout(
+            timeout + LOCAL_GRACE,
+            self.exec.exec(&invocation, stdin, self.output_limit),
+        )
+        .await
+        {
+            Err(_) => return Err(self.timeout_error(timeout)),
+            Ok(Err((ErrorKind::OutputTooLarge, _))) => {
+                return Err(self.error(
+                    ErrorKind::OutputTooLarge,
+                    format!(
+                        "the command printed more than {} MiB; stopped it",
+                        self.output_limit / (1024 * 1024)
+                    ),
+                ))
+            }
+            Ok(Err((kind, message))) => return Err(self.error(kind, message)),
+            Ok(Ok(raw)) => raw,
+        };
+        if matches!(raw.status, Some(command::TIMEOUT_STATUS) | Some(137) | None)
+            && started.elapsed() + Duration::from_millis(50) >= timeout
+        {
+            return Err(self.timeout_error(timeout));
+        }
+        if let Some(b) = &self.become_ {
+            check_become(b, &raw)
+                .map_err(|(m, h)| self.error(ErrorKind::Become, m).with_hint(h))?;
+        }
+        Ok(Output {
+            stdout: raw.stdout,
+            stderr: raw.stderr,
+            status: raw.status,
+        })
+    }
+
+    async fn close(mut self: Box<Self>) -> Result<(), TransportError> {
+        self.exec
+            .close()
+            .await
+            .map_err(|m| self.error(ErrorKind::Io, format!("closing the session: {m}")))
+    }
+}
+
+impl<E: Exec> Connection<E> {
+    fn timeout_error(&self, timeout: Duration) -> TransportError {
+        self.error(
+            ErrorKind::Timeout,
+            format!(
+                "the command did not finish within {}s and was stopped",
+                timeout.as_secs_f64()
+            ),
+        )
+    }
+}
+
+/// Recognises sudo's own refusals (as opposed to the script failing).
+fn check_become(b: &BecomeAuth, raw: &RawOutput) -> Result<(), (String, String)> {
+    if raw.status != Some(1) {
+        return Ok(());
+    }
+    let stderr = String::from_utf8_lossy(&raw.stderr);
+    let sudo_line = stderr
+        .lines()
+        .find(|l| l.starts_with("sudo: "))
+        .unwrap_or("");
+    let user = match b {
+        BecomeAuth::NoPassword { user } | BecomeAuth::Password { user, .. } => user,
+    };
+    if sudo_line.contains("a password is required") {
+        return Err((
+            format!("`sudo -n -u {user}` needs a password"),
+            "set `sshfix_become_password_env` to the name of an environment variable holding the sudo password".into(),
+        ));
+    }
+    if sudo_line.contains("incorrect password") || stderr.contains("Sorry, try again") {
+        return Err((
+            format!("sudo rejected the password for becoming `{user}`"),
+            "check the password in the environment variable named by `sshfix_become_password_env`"
+                .into(),
+        ));
+    }
+    if sudo_line.contains("is not in the sudoers file")
+        || sudo_line.contains("not allowed to")
+        || sudo_line.contains("command not found")
+    {
+        return Err((
+            format!("sudo refused: {}", sudo_line.trim_start_matches("sudo: ")),
+            "check the login user's sudo rights on the host".into(),
+        ));
+    }
+    if stderr.contains("sudo: not found") || stderr.contains("sudo: command not found") {
+        return Err((
+            "`sudo` is not installed on the host".into(),
+            "install sudo or log in as root".into(),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,284 @@
+//! Working-path selection: try a host's paths in `sshfix_paths` order
+//! (`direct`, `jump`, `console`), prove each with a command that must echo a
+//! sentinel, and keep the first that works (`reached_via`).
+//!
+//! A host-key problem or a sudo refusal ends the search: routing around a
+//! changed host key would defeat its purpose, and sudo fails the same way on
+//! every path.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::command::{BecomeAuth, Secret};
+use super::console::ConsoleExec;
+use super::local::Local;
+use super::ssh::{SshContext, SshOptions};
+use super::{Connection, ErrorKind, PathKind, Transport, TransportError};
+use crate::inventory::vars::{Connection as ConnKind, ConsoleKind, HostSettings};
+
+/// How long the sentinel command of a fresh path may take.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
+const SENTINEL: &str = "sshfix-path-ok";
+
+/// Opens working paths to hosts; owns the run's ssh context.
+pub struct Reacher {
+    ssh: SshContext,
+    env: fn(&str) -> Option<String>,
+}
+
+/// A host reached over one of its paths.
+pub struct Reached {
+    pub transport: Box<dyn Transport>,
+    /// Paths tried before the one that worked, with why they failed or were skipped.
+    pub attempts: Vec<Attempt>,
+}
+
+impl Reached {
+    pub fn via(&self) -> PathKind {
+        self.transport.via()
+    }
+}
+
+/// One path that did not work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    pub via: PathKind,
+    /// `None` when the path was skipped (not configured).
+    pub error: Option<TransportError>,
+    pub note: String,
+}
+
+/// A host no path reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreached {
+    pub host: String,
+    pub attempts: Vec<Attempt>,
+}
+
+impl Unreached {
+    /// True when the search stopped on a host-key problem or an input error,
+    /// rather than every path being down.
+    pub fn is_fatal(&self) -> bool {
+        self.attempts.iter().any(|a| {
+            a.error.as_ref().is_some_and(|e| {
+                matches!(
+                    e.kind,
+                    ErrorKind::HostKey | ErrorKind::Become | ErrorKind::Unsupported
+                )
+            })
+        })
+    }
+}
+
+impl fmt::Display for Unreached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "host `{}`: no working path", self.host)?;
+        for a in &self.attempts {
+            write!(f, "\n  {}: {}", a.via, a.note)?;
+            if let Some(hint) = a.error.as_ref().and_then(|e| e.hint.as_ref()) {
+                write!(f, "\n    hint: {hint}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Unreached {}
+
+impl Reacher {
+    pub fn new(options: SshOptions) -> std::io::Result<Reacher> {
+        Ok(Reacher {
+            ssh: SshContext::new(options)?,
+            env: |name| std::env::var(name).ok(),
+        })
+    }
+
+    /// Replaces how environment variables are read (tests).
+    pub fn with_env(mut self, env: fn(&str) -> Option<String>) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// The sudo settings of `host`, reading the password from the environment.
+    fn become_auth(&self, host: &HostSettings) -> Result<Option<BecomeAuth>, TransportError> {
+        let Some(b) = &host.become_ else {
+            return Ok(None);
+        };
+        let Some(var) = &b.password_env else {
+            return Ok(Some(BecomeAuth::NoPassword {
+                user: b.user.clone(),
+            }));
+        };
+        match (self.env)(var) {
+            Some(pw) if !pw.contains('\n') && !pw.contains('\0') => {
+                Ok(Some(BecomeAuth::Password {
+                    user: b.user.clone(),
+                    password: Secret::new(pw),
+                }))
+            }
+            Some(_) => Err(TransportError::new(
+                &host.name,
+                None,
+                ErrorKind::Unsupported,
+                format!("the sudo password in `${var}` contains a newline or NUL"),
+            )),
+            None => Err(TransportError::new(
+                &host.name,
+                None,
+                ErrorKind::Unsupported,
+                format!("`sshfix_become_password_env` names `${var}`, which is not set"),
+            )
+            .with_hint(format!(
+                "export {var}=… before running sshfix (the value never appears in output)"
+            ))),
+        }
+    }
+
+    /// Tries `host`'s paths in order; the first that runs the sentinel wins.
+    pub async fn reach(&self, host: &HostSettings) -> Result<Reached, Unreached> {
+        let mut attempts = Vec::new();
+        let unreached = |attempts| Unreached {
+            host: host.name.clone(),
+            attempts,
+        };
+        let become_ = match self.become_auth(host) {
+            Ok(b) => b,
+            Err(e) => {
+                attempts.push(Attempt {
+                    via: host.paths.first().copied().unwrap_or(PathKind::Direct),
+                    note: e.message.clone(),
+                    error: Some(e),
+                });
+                return Err(unreached(attempts));
+            }
+        };
+        if host.connection == ConnKind::Local {
+            let transport = Box::new(Connection::new(
+                &host.name,
+                PathKind::Direct,
+                Local,
+                become_,
+            ));
+            return match check(transport).await {
+                Ok(t) => Ok(Reached {
+                    transport: t,
+                    attempts,
+                }),
+                Err(e) => {
+                    attempts.push(Attempt {
+                        via: PathKind::Direct,
+                        note: e.message.clone(),
+                        error: Some(e),
+                    });
+                    Err(unreached(attempts))
+                }
+            };
+        }
+        for &via in &host.paths {
+            let opened: Result<Box<dyn Transport>, TransportError> = match via {
+                PathKind::Direct | PathKind::Jump => {
+                    if via == PathKind::Jump && host.jump.is_empty() {
+                        attempts.push(Attempt {
+                            via,
+                            error: None,
+                            note: "not configured (no `sshfix_jump`)".into(),
+                        });
+                        continue;
+                    }
+                    match self.ssh.connect(host, via).await {
+                        Ok(exec) => Ok(Box::new(Connection::new(
+                            &host.name,
+                            via,
+                            exec,
+                            become_.clone(),
+                        ))),
+                        Err(e) => Err(e),
+                    }
+                }
+                PathKind::Console => match &host.console {
+                    None => {
+                        attempts.push(Attempt {
+                            via,
+                            error: None,
+                            note: "not configured (no `sshfix_console`)".into(),
+                        });
+                        continue;
+                    }
+                    Some(c) if c.kind == ConsoleKind::Serial => Err(TransportError::new(
+                        &host.name,
+                        Some(via),
+                        ErrorKind::Unsupported,
+                        "serial consoles (`sshfix_console_kind: serial`) are not supported yet",
+                    )),
+                    Some(c) => Ok(Box::new(Connection::new(
+                        &host.name,
+                        via,
+                        ConsoleExec {
+                            command: c.command.clone(),
+                        },
+                        become_.clone(),
+                    ))),
+                },
+            };
+            let checked = match opened {
+                Ok(t) => check(t).await,
+                Err(e) => Err(e),
+            };
+            match checked {
+                Ok(transport) => {
+                    return Ok(Reached {
+                        transport,
+                        attempts,
+                    })
+                }
+                Err(e) => {
+                    let stop = matches!(e.kind, ErrorKind::HostKey | ErrorKind::Become);
+                    tracing::info!("{e}");
+                    attempts.push(Attempt {
+                        via,
+                        note: e.message.clone(),
+                        error: Some(e),
+                    });
+                    if stop {
+                        break;
+                    }
+                }
+            }
+        }
+        Err(unreached(attempts))
+    }
+
+    /// Closes the run's shared ssh masters and removes its private directory.
+    pub async fn close(self) {
+        self.ssh.close().await;
+    }
+}
+
+/// Proves a fresh path gives a working shell (and sudo, when asked for).
+async fn check(transport: Box<dyn Transport>) -> Result<Box<dyn Transport>, TransportError> {
+    let result = transport
+        .run(&format!("echo {SENTINEL}"), b"", CHECK_TIMEOUT)
+        .await;
+    let failure = match result {
+        Ok(out) if out.success() && out.stdout == format!("{SENTINEL}\n").as_bytes() => {
+            return Ok(transport)
+        }
+        Ok(out) => transport.error(
+            ErrorKind::Connect,
+            format!(
+                "`{}` gave no working shell (exit {}): {}",
+                transport.kind(),
+                out.status
+                    .map_or("by signal".to_string(), |s| s.to_string()),
+                if out.stderr.is_empty() {
+                    crate::transport::tail(&out.stdout)
+                } else {
+                    out.stderr_tail()
+                }
+            ),
+        ),
+        Err(e) => e,
+    };
+    let _ = transport.close().await;
+    Err(failure)
+}

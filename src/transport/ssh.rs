@@ -1,0 +1,485 @@
+//! The `ssh` transport (direct, or through jump hosts): the system OpenSSH
+//! client driven through the `openssh` crate's native multiplexing, one master
+//! connection per host, and one shared master per jump chain.
+//!
+//! [`SshContext`] owns a run's private directory (generated configs, control
+//! sockets, logs). Closing it — or dropping it on an error path — ends every
+//! master it started and removes the directory, so no ssh process or socket
+//! outlives sshfix; masters also carry an idle timeout in case sshfix is killed.
+
+use std::collections::HashMap;
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
+use tokio::sync::OnceCell;
+
+use super::command::Invocation;
+use super::io::{drive, PipeError};
+use super::sshconfig::{self, SshRun};
+use super::{ErrorKind, Exec, RawOutput, TransportError};
+use crate::inventory::vars::{HostSettings, PathKind};
+
+/// The outcome of warming one jump master, computed once (ssh's error text on failure).
+type WarmCell = OnceCell<Result<(), String>>;
+
+/// Everything ssh connections of one run share.
+pub struct SshContext {
+    run: SshRun,
+    /// Removes the private directory when dropped.
+    dir: Option<tempfile::TempDir>,
+    next_id: AtomicUsize,
+    /// Jump chains being or already warmed, by the control path of their last hop.
+    jumps: Mutex<HashMap<PathBuf, Arc<WarmCell>>>,
+    /// Warmed hop masters to close: (config file, hop host spec).
+    masters: Mutex<Vec<(PathBuf, String)>>,
+}
+
+/// Options of [`SshContext::new`].
+#[derive(Debug, Clone)]
+pub struct SshOptions {
+    pub user_config: Option<PathBuf>,
+    pub accept_new: bool,
+    pub connect_timeout: Duration,
+}
+
+impl SshContext {
+    /// Creates the run's private directory (`/tmp/sfx-XXXXXX`, mode 0700: control
+    /// socket paths must stay short).
+    pub fn new(options: SshOptions) -> std::io::Result<SshContext> {
+        let dir = tempfile::Builder::new().prefix("sfx-").tempdir_in("/tmp")?;
+        let user_config = match options.user_config {
+            Some(p) => Some(std::path::absolute(&p)?),
+            None => None,
+        };
+        Ok(SshContext {
+            run: SshRun {
+                dir: dir.path().to_path_buf(),
+                user_config,
+                accept_new: options.accept_new,
+                connect_timeout: options.connect_timeout,
+                master_idle: Duration::from_secs(60),
+            },
+            dir: Some(dir),
+            next_id: AtomicUsize::new(0),
+            jumps: Mutex::new(HashMap::new()),
+            masters: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The private directory of this run.
+    pub fn dir(&self) -> &Path {
+        &self.run.dir
+    }
+
+    /// Opens a master connection to `host` over `via` (`Direct` or `Jump`).
+    pub async fn connect(
+        &self,
+        host: &HostSettings,
+        via: PathKind,
+    ) -> Result<SshExec, TransportError> {
+        let fail =
+            |kind, message: String| TransportError::new(&host.name, Some(via), kind, message);
+        let text = sshconfig::render(host, via, &self.run)
+            .map_err(|e| fail(ErrorKind::Unsupported, e.to_string()))?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let config = self.run.dir.join(format!("h{id}.conf"));
+        std::fs::write(&config, text).map_err(|e| {
+            fail(
+                ErrorKind::Io,
+                format!("writing `{}`: {e}", config.display()),
+            )
+        })?;
+        if via == PathKind::Jump {
+            self.warm_jump(host, &config)
+                .await
+                .map_err(|(kind, m, hint)| {
+                    let e = fail(kind, m);
+                    match hint {
+                        Some(h) => e.with_hint(h),
+                        None => e,
+                    }
+                })?;
+        }
+        let mut builder = SessionBuilder::default();
+        builder
+            .config_file(&config)
+            .known_hosts_check(if self.run.accept_new {
+                KnownHosts::Add
+            } else {
+                KnownHosts::Strict
+            })
+            .control_directory(&self.run.dir)
+            .connect_timeout(self.run.connect_timeout)
+            .server_alive_interval(Duration::from_secs(15))
+            .control_persist(ControlPersist::IdleFor(
+                NonZeroUsize::new(self.run.master_idle.as_secs().max(1) as usize)
+                    .unwrap_or(NonZeroUsize::MIN),
+            ));
+        // ssh's ConnectTimeout bounds the TCP connect and the identification
+        // exchange; this bounds everything else (authentication, a jump chain).
+        let limit = self.run.connect_timeout * 3 + Duration::from_secs(10);
+        let session = match tokio::time::timeout(limit, builder.connect_mux(&host.address)).await {
+            Err(_) => {
+                kill_strays(&self.run.dir, Some(&config));
+                return Err(fail(
+                    ErrorKind::Connect,
+                    format!("ssh did not connect within {}s", limit.as_secs()),
+                ));
+            }
+            Ok(Err(e)) => {
+                let (kind, message, hint) = interpret(&error_text(&e), &host.address);
+                let e = fail(kind, message);
+                return Err(match hint {
+                    Some(h) => e.with_hint(h),
+                    None => e,
+                });
+            }
+            Ok(Ok(s)) => s,
+        };
+        Ok(SshExec {
+            session: Some(session),
+            kind: if via == PathKind::Jump { "jump" } else { "ssh" },
+        })
+    }
+
+    /// Starts the shared master of each hop of `host`'s jump chain, once per
+    /// chain however many targets ask at the same time.
+    async fn warm_jump(
+        &self,
+        host: &HostSettings,
+        config: &Path,
+    ) -> Result<(), (ErrorKind, String, Option<String>)> {
+        for index in 0..host.jump.len() {
+            let control = sshconfig::hop_control_path(&self.run.dir, &host.jump, index);
+            let cell = {
+                let mut jumps = self.jumps.lock().unwrap_or_else(|p| p.into_inner());
+                jumps.entry(control.clone()).or_default().clone()
+            };
+            let hop = &host.jump[index];
+            let outcome = cell
+                .get_or_init(|| async {
+                    let log = control.with_extension("log");
+                    let result = self.start_master(config, &hop.host, &log).await;
+                    if result.is_ok() {
+                        self.masters
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .push((config.to_path_buf(), hop.host.clone()));
+                    }
+                    result
+                })
+                .await;
+            if let Err(text) = outcome {
+                let (kind, message, hint) = interpret(text, &hop.host);
+                let name = hop.inventory_name.as_deref().unwrap_or(&hop.host);
+                return Err((kind, format!("jump host `{name}`: {message}"), hint));
+            }
+        }
+        Ok(())
+    }
+
+    /// `ssh -F config -M -f -N host`: returns once the master is up (ssh forks).
+    async fn start_master(&self, config: &Path, hop_host: &str, log: &Path) -> Result<(), String> {
+        let mut cmd = tokio::process::Command::new("ssh");
+        cmd.arg("-F")
+            .arg(config)
+            .arg("-E")
+            .arg(log)
+            .args(["-M", "-f", "-N", "-o", "BatchMode=yes", "-o"])
+            .arg(format!(
+                "StrictHostKeyChecking={}",
+                self.run.strict_host_key_checking()
+            ))
+            .arg("--")
+            .arg(hop_host)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true);
+        let limit = self.run.connect_timeout * 3 + Duration::from_secs(10);
+        let status = match tokio::time::timeout(limit, cmd.status()).await {
+            Err(_) => return Err(format!("ssh did not connect within {}s", limit.as_secs())),
+            Ok(Err(e)) => return Err(format!("starting `ssh`: {e}")),
+            Ok(Ok(s)) => s,
+        };
+        if status.success() {
+            Ok(())
+        } else {
+            Err(std::fs::read_to_string(log)
+                .unwrap_or_else(|_| format!("ssh exited with {status}")))
+        }
+    }
+
+    /// Ends the jump masters, any ssh process still using the directory, and
+    /// removes the directory.
+    pub async fn close(mut self) {
+        let masters = std::mem::take(&mut *self.masters.lock().unwrap_or_else(|p| p.into_inner()));
+        for (config, host) in masters.into_iter().rev() {
+            let _ = tokio::time::timeout(
+                Duration::from_secs(10),
+                tokio::process::Command::new("ssh")
+                    .arg("-F")
+                    .arg(&config)
+                    .args(["-O", "exit", "--"])
+                    .arg(&host)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status(),
+            )
+            .await;
+        }
+        kill_strays(&self.run.dir, None);
+        if let Some(dir) = self.dir.take() {
+            let _ = dir.close();
+        }
+    }
+}
+
+impl Drop for SshContext {
+    fn drop(&mut self) {
+        // An error path that skipped `close`: no master may outlive the run.
+        if self.dir.is_some() {
+            kill_strays(&self.run.dir, None);
+        }
+    }
+}
+
+/// Sends SIGTERM to every `ssh` process whose arguments name `dir` (optionally
+/// only those naming `only`): masters and `ssh -W` helpers of this run.
+fn kill_strays(dir: &Path, only: Option<&Path>) {
+    let dir = dir.to_string_lossy().into_owned();
+    let only = only.map(|p| p.to_string_lossy().into_owned());
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(cmdline) = std::fs::read(entry.path().join("cmdline")) else {
+            continue;
+        };
+        let args: Vec<String> = cmdline
+            .split(|b| *b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let is_ssh = args
+            .first()
+            .is_some_and(|a| a == "ssh" || a.ends_with("/ssh"));
+        let ours = args.iter().any(|a| a.starts_with(&dir));
+        let selected = only.as_ref().is_none_or(|o| args.iter().any(|a| a == o));
+        if is_ssh && ours && selected {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(pid),
+                nix::sys::signal::Signal::SIGTERM,
+            );
+        }
+    }
+}
+
+/// The text of an openssh error, including ssh's own log (the source).
+fn error_text(e: &openssh::Error) -> String {
+    use std::error::Error as _;
+    match e.source() {
+        Some(src) => format!("{e}: {src}"),
+        None => e.to_string(),
+    }
+}
+
+/// Classifies ssh's error output: host-key problems are never "just another
+/// failed path"; everything else is a connection failure with a hint.
+pub fn interpret(log: &str, address: &str) -> (ErrorKind, String, Option<String>) {
+    let lines: Vec<&str> = log
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Warning: Permanently added"))
+        .collect();
+    let text = lines.join("\n");
+    if text.contains("REMOTE HOST IDENTIFICATION HAS CHANGED")
+        || text.contains("Host key for") && text.contains("has changed")
+    {
+        let fingerprint = text
+            .split_whitespace()
+            .find(|w| w.starts_with("SHA256:"))
+            .map(|w| w.trim_end_matches('.').to_string());
+        let message = match &fingerprint {
+            Some(fp) => format!("the host key of `{address}` has CHANGED; it now presents {fp}"),
+            None => format!("the host key of `{address}` has CHANGED"),
+        };
+        return (
+            ErrorKind::HostKey,
+            message,
+            Some(format!(
+                "this can be an attack; sshfix will not connect. If the host was reinstalled, check the new fingerprint out of band, then remove the old key with `ssh-keygen -R {address}`"
+            )),
+        );
+    }
+    if text.contains("Host key verification failed") || text.contains("host key is known for") {
+        return (
+            ErrorKind::HostKey,
+            format!("the host key of `{address}` is not in known_hosts (strict host-key checking)"),
+            Some(format!(
+                "check the host's fingerprint out of band and add it (`ssh-keyscan {address}`), or rerun with `--accept-new-hostkeys` to trust keys of new hosts on first use"
+            )),
+        );
+    }
+    // ssh's own lines, without the openssh crate's wrapper prefixes; the
+    // first ones carry the cause (`kex_exchange_identification: …`).
+    let own: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            let mut l = *l;
+            for prefix in [
+                "failed to connect to the remote host: ",
+                "the master connection failed: ",
+                "ssh: ",
+            ] {
+                l = l.strip_prefix(prefix).unwrap_or(l);
+            }
+            l.to_string()
+        })
+        .filter(|l| !l.is_empty())
+        .take(3)
+        .collect();
+    let last = own.join("; ");
+    let hint = if text.contains("Permission denied") {
+        Some("authentication failed: check `ansible_user`, `ansible_ssh_private_key_file` and your ssh agent".to_string())
+    } else if text.contains("Could not resolve hostname") {
+        Some("check `ansible_host` or your DNS".to_string())
+    } else {
+        None
+    };
+    let message = if last.is_empty() {
+        "ssh failed without a message".to_string()
+    } else {
+        last
+    };
+    (ErrorKind::Connect, message, hint)
+}
+
+/// An open ssh master to one host.
+pub struct SshExec {
+    session: Option<Session>,
+    kind: &'static str,
+}
+
+#[async_trait]
+impl Exec for SshExec {
+    fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    async fn exec(
+        &self,
+        invocation: &Invocation,
+        stdin: &[u8],
+        limit: usize,
+    ) -> Result<RawOutput, (ErrorKind, String)> {
+        let session = self
+            .session
+            .as_ref()
+            .ok_or((ErrorKind::Io, "the session is closed".to_string()))?;
+        let mut child = session
+            .raw_command(&invocation.command_line)
+            .stdin(openssh::Stdio::piped())
+            .stdout(openssh::Stdio::piped())
+            .stderr(openssh::Stdio::piped())
+            .spawn()
+            .await
+            .map_err(|e| {
+                (
+                    ErrorKind::Io,
+                    format!("starting the command over ssh: {}", error_text(&e)),
+                )
+            })?;
+        let mut input = invocation.stdin_prefix.clone();
+        input.extend_from_slice(stdin);
+        let (w, o, e) = (
+            child.stdin().take(),
+            child.stdout().take(),
+            child.stderr().take(),
+        );
+        let (out, err) = match drive(w, &input, o, e, limit).await {
+            Ok(pair) => pair,
+            Err(PipeError::TooMuchOutput { limit }) => {
+                return Err((
+                    ErrorKind::OutputTooLarge,
+                    format!("more than {limit} bytes"),
+                ))
+            }
+            Err(PipeError::Io(e)) => return Err((ErrorKind::Io, format!("reading from ssh: {e}"))),
+        };
+        let status = match child.wait().await {
+            Ok(s) => s.code(),
+            // Killed by a signal (e.g. `timeout -k`) or the connection went away;
+            // the multiplex protocol cannot tell the two apart.
+            Err(openssh::Error::RemoteProcessTerminated) => None,
+            Err(e) => {
+                return Err((
+                    ErrorKind::Io,
+                    format!("the ssh session failed: {}", error_text(&e)),
+                ))
+            }
+        };
+        Ok(RawOutput {
+            stdout: out,
+            stderr: err,
+            status,
+        })
+    }
+
+    async fn close(&mut self) -> Result<(), String> {
+        match self.session.take() {
+            Some(s) => s.close().await.map_err(|e| error_text(&e)),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interprets_real_ssh_messages() {
+        // Captured from OpenSSH 9.2p1 (Debian 12) with strict checking and an empty known_hosts.
+        let unknown = "the master connection failed: No ED25519 host key is known for 10.77.1.1 and you have requested strict checking.\nHost key verification failed.";
+        let (k, m, h) = interpret(unknown, "10.77.1.1");
+        assert_eq!(k, ErrorKind::HostKey);
+        assert_eq!(
+            m,
+            "the host key of `10.77.1.1` is not in known_hosts (strict host-key checking)"
+        );
+        assert!(h.unwrap().contains("--accept-new-hostkeys"));
+
+        let changed = "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\nIT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!\nSomeone could be eavesdropping on you right now (man-in-the-middle attack)!\nIt is also possible that a host key has just been changed.\nThe fingerprint for the ED25519 key sent by the remote host is\nSHA256:2mZzB9bq0f0G4Q0Z9m7yKQ1J2vZ0aXx8YdKp3h5G1nE.\nPlease contact your system administrator.\nAdd correct host key in /tmp/kh to get rid of this message.\nOffending ED25519 key in /tmp/kh:1\nHost key for 10.77.1.1 has changed and you have requested strict checking.\nHost key verification failed.";
+        let (k, m, h) = interpret(changed, "10.77.1.1");
+        assert_eq!(k, ErrorKind::HostKey);
+        assert_eq!(
+            m,
+            "the host key of `10.77.1.1` has CHANGED; it now presents SHA256:2mZzB9bq0f0G4Q0Z9m7yKQ1J2vZ0aXx8YdKp3h5G1nE"
+        );
+        assert!(h.unwrap().contains("ssh-keygen -R 10.77.1.1"));
+
+        let reset = "the master connection failed: kex_exchange_identification: read: Connection reset by peer\nConnection reset by 10.77.1.1 port 22";
+        let (k, m, _) = interpret(reset, "10.77.1.1");
+        assert_eq!(k, ErrorKind::Connect);
+        assert_eq!(m, "kex_exchange_identification: read: Connection reset by peer; Connection reset by 10.77.1.1 port 22");
+
+        let denied = "root@10.77.1.1: Permission denied (publickey,password).";
+        let (k, _, h) = interpret(denied, "10.77.1.1");
+        assert_eq!(k, ErrorKind::Connect);
+        assert!(h.unwrap().contains("ansible_user"));
+    }
+}
