@@ -1,0 +1,776 @@
+#!/usr/bin/env bash
+# sshfix test lab: a fleet of real OpenSSH hosts in Linux namespaces on this
+# machine.  See tests/lab/README.md for the interface.  Needs root.
+set -euo pipefail
+
+SELF=$(readlink -f "${BASH_SOURCE[0]}")
+HERE=$(dirname "$SELF")
+REGISTRY=${SSHFIX_LAB_REGISTRY:-/run/sshfix-labs}
+CTL_ADDR=10.77.0.1
+JUMP_ADDR=10.77.0.2
+PREFIX_LEN=16
+OPS_USER=ops
+OPS_PASSWORD=ops-secret
+PACKAGES=(openssh-server openssh-client nftables iptables tcpd socat netcat-openbsd
+	conntrack iproute2 util-linux procps sudo openssl)
+FAULT_KINDS="wrappers-deny maxstartups nft-drop sshd-stopped http-on-22 silent-22 clear"
+
+log() { printf 'lab: %s\n' "$*" >&2; }
+die() {
+	printf 'lab: error: %s\n' "$*" >&2
+	exit 1
+}
+
+usage() {
+	cat >&2 <<'EOF'
+usage: lab.sh deps
+       lab.sh up [--hosts N] [--name NAME] [--dir DIR] [--owner PID] [--rsa]
+       lab.sh down DIR_OR_NAME [--keep-dir]
+       lab.sh gc
+       lab.sh list
+       lab.sh exec DIR CMD...
+       lab.sh console DIR HOST [CMD...]
+       lab.sh fault DIR HOST KIND   (wrappers-deny maxstartups nft-drop sshd-stopped
+                                     http-on-22 silent-22 clear)
+       lab.sh status DIR
+EOF
+}
+
+need_root() { [ "$(id -u)" = 0 ] || die "must run as root"; }
+
+# Address of target number i (1-based): h1 = 10.77.1.1 ... h250 = 10.77.1.250,
+# h251 = 10.77.2.1, ...
+host_addr() {
+	local i=$1
+	echo "10.77.$(((i - 1) / 250 + 1)).$(((i - 1) % 250 + 1))"
+}
+
+# Process start time (field 22 of /proc/PID/stat), to tell a live owner from
+# a recycled pid.
+proc_start() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	stat=${stat##*) }
+	# shellcheck disable=SC2086
+	set -- $stat
+	echo "${20}"
+}
+
+# ---------------------------------------------------------------- deps
+cmd_deps() {
+	need_root
+	local p missing=()
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	log "installing: ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y -q "${missing[@]}" >/dev/null 2>&1; then
+		apt-get update -q >/dev/null 2>&1 || die "apt-get update failed"
+		apt-get install -y -q "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+	fi
+}
+
+# ---------------------------------------------------------------- lookup
+# Resolve DIR_OR_NAME into LAB_NAME and LAB_DIR (either may stay empty).
+resolve_lab() {
+	local arg=$1 f
+	LAB_NAME='' LAB_DIR=''
+	if [ -f "$arg/.lab-name" ]; then
+		LAB_NAME=$(cat "$arg/.lab-name")
+		LAB_DIR=$(readlink -f "$arg")
+		return 0
+	fi
+	if [[ $arg =~ ^[a-z][a-z0-9]{0,11}$ ]] && { [ -f "$REGISTRY/$arg" ] || [ ! -e "$arg" ]; }; then
+		LAB_NAME=$arg
+		if [ -f "$REGISTRY/$arg" ]; then
+			LAB_DIR=$(sed -n 's/^LAB_DIR=//p' "$REGISTRY/$arg")
+		fi
+		return 0
+	fi
+	# A directory whose .lab-name is gone: look for it in the registry.
+	local want
+	want=$(readlink -m "$arg")
+	for f in "$REGISTRY"/*; do
+		[ -f "$f" ] || continue
+		if [ "$(sed -n 's/^LAB_DIR=//p' "$f")" = "$want" ]; then
+			LAB_NAME=${f##*/}
+			LAB_DIR=$want
+			return 0
+		fi
+	done
+	LAB_DIR=$want
+}
+
+# Load DIR/lab.env of a complete lab.
+load_env() {
+	local dir=$1
+	[ -f "$dir/lab.env" ] || die "$dir is not a lab directory (no lab.env)"
+	# shellcheck disable=SC1091
+	source "$dir/lab.env"
+}
+
+host_pid() {
+	local v="LAB_PID_$1"
+	[ -n "${!v:-}" ] || die "no host $1 in lab $LAB_NAME"
+	echo "${!v}"
+}
+host_addr_of() {
+	local v="LAB_ADDR_$1"
+	[ -n "${!v:-}" ] || die "no host $1 in lab $LAB_NAME"
+	echo "${!v}"
+}
+
+# Run a command inside host $1's namespaces.
+hx() {
+	local pid
+	pid=$(host_pid "$1")
+	shift
+	nsenter -t "$pid" -m -n -p -u -i -- "$@"
+}
+
+# ---------------------------------------------------------------- teardown
+# Kill every process that belongs to lab $1: processes started by its `up`
+# (they carry SSHFIX_LAB_BUILD=NAME in their environment, so even orphans of
+# a killed `up` are found) and every process in one of its network namespaces
+# (host PID-1s, sshd, fault holders, clients started in the controller).
+kill_lab_procs() {
+	local name=$1 round pids ancestors p inodes
+	ancestors=" $$ "
+	p=$$
+	while [ "$p" -gt 1 ] 2>/dev/null; do
+		p=$(awk '/^PPid:/ {print $2}' "/proc/$p/status" 2>/dev/null) || break
+		ancestors+="$p "
+	done
+	for round in $(seq 1 100); do
+		pids=''
+		# 1. builders of this lab (environment marker)
+		for p in $(grep -lzxF "SSHFIX_LAB_BUILD=$name" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
+			[[ $ancestors == *" $p "* ]] && continue
+			pids+="$p "
+		done
+		# 2. members of the lab's network namespaces
+		inodes=$(find /run/netns -maxdepth 1 -name "$name-*" -exec stat -L -c 'net:[%i]' {} + 2>/dev/null | sort -u) || true
+		if [ -n "$inodes" ]; then
+			for p in $(find /proc/[0-9]*/ns/net -maxdepth 0 -printf '%l %p\n' 2>/dev/null |
+				awk 'NR==FNR {want[$1]=1; next} ($1 in want) {split($2, a, "/"); print a[3]}' <(echo "$inodes") -); do
+				[[ $ancestors == *" $p "* ]] && continue
+				pids+="$p "
+			done
+		fi
+		# ignore zombies (they are gone; their parent reaps them)
+		local live=''
+		for p in $pids; do
+			if [ -r "/proc/$p/stat" ] && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ]; then
+				live+="$p "
+			fi
+		done
+		[ -z "$live" ] && return 0
+		# shellcheck disable=SC2086
+		kill -9 $live 2>/dev/null || true
+		sleep 0.1
+		[ "$round" = 100 ] && log "warning: processes of $name survive: $live"
+	done
+	return 0
+}
+
+teardown() {
+	local name=$1 dir=$2 keep=${3:-0} ns batch=''
+	if [ -n "$name" ]; then
+		kill_lab_procs "$name"
+		for ns in /run/netns/"$name"-*; do
+			[ -e "$ns" ] || continue
+			batch+="netns del ${ns##*/}"$'\n'
+		done
+		if [ -n "$batch" ]; then
+			printf '%s' "$batch" | ip -force -batch - >/dev/null 2>&1 || true
+		fi
+		for ns in /run/netns/"$name"-*; do
+			[ -e "$ns" ] || continue
+			ip netns del "${ns##*/}" 2>/dev/null || true
+			[ -e "$ns" ] && log "warning: could not delete netns ${ns##*/}"
+		done
+		rm -f "$REGISTRY/$name"
+	fi
+	if [ -n "$dir" ] && [ "$keep" != 1 ] && [ -d "$dir" ]; then
+		# only ever remove something that is a lab directory
+		if [ -f "$dir/.lab-name" ] || [ -d "$dir/hosts" ] || [ -z "$(ls -A "$dir")" ]; then
+			rm -rf --one-file-system "$dir"
+		else
+			log "warning: not removing $dir (does not look like a lab directory)"
+		fi
+	fi
+}
+
+cmd_down() {
+	need_root
+	local arg='' keep=0
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--keep-dir) keep=1 ;;
+		-*) die "down: unknown option $1" ;;
+		*) arg=$1 ;;
+		esac
+		shift
+	done
+	[ -n "$arg" ] || die "usage: lab.sh down DIR_OR_NAME [--keep-dir]"
+	resolve_lab "$arg"
+	teardown "$LAB_NAME" "$LAB_DIR" "$keep"
+}
+
+owner_alive() {
+	local pid=$1 start=$2 now
+	[ -n "$pid" ] || return 1
+	now=$(proc_start "$pid") || return 1
+	[ -z "$start" ] || [ "$now" = "$start" ]
+}
+
+cmd_gc() {
+	need_root
+	local f name owner start dir n=0
+	for f in "$REGISTRY"/*; do
+		[ -f "$f" ] || continue
+		name=${f##*/}
+		owner=$(sed -n 's/^LAB_OWNER=//p' "$f")
+		start=$(sed -n 's/^LAB_OWNER_START=//p' "$f")
+		dir=$(sed -n 's/^LAB_DIR=//p' "$f")
+		if owner_alive "$owner" "$start"; then
+			continue
+		fi
+		log "gc: removing lab $name ($dir, owner $owner gone)"
+		teardown "$name" "$dir" 0
+		n=$((n + 1))
+	done
+	[ "$n" = 0 ] || log "gc: removed $n lab(s)"
+}
+
+cmd_list() {
+	local f
+	for f in "$REGISTRY"/*; do
+		[ -f "$f" ] || continue
+		printf '%s %s owner=%s\n' "${f##*/}" "$(sed -n 's/^LAB_DIR=//p' "$f")" "$(sed -n 's/^LAB_OWNER=//p' "$f")"
+	done
+}
+
+# ---------------------------------------------------------------- up
+cmd_up() {
+	need_root
+	local hosts=4 name='' dir='' owner=$PPID rsa=0
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--hosts) hosts=${2:?--hosts needs a number}; shift ;;
+		--name) name=${2:?--name needs a value}; shift ;;
+		--dir) dir=${2:?--dir needs a value}; shift ;;
+		--owner) owner=${2:?--owner needs a pid}; shift ;;
+		--rsa) rsa=1 ;;
+		*) usage; die "up: unknown argument $1" ;;
+		esac
+		shift
+	done
+	[[ $hosts =~ ^[0-9]+$ ]] && [ "$hosts" -ge 1 ] && [ "$hosts" -le 5000 ] || die "--hosts must be 1..5000"
+	[[ $owner =~ ^[0-9]+$ ]] || die "--owner must be a pid"
+	local owner_start
+	owner_start=$(proc_start "$owner") || die "--owner $owner: no such process"
+	mkdir -p "$REGISTRY"
+	if [ -z "$name" ]; then
+		while :; do
+			name=$(printf 'sfx%06x' $(((RANDOM << 15 | RANDOM) & 0xffffff)))
+			[ ! -e "$REGISTRY/$name" ] && [ ! -e "/run/netns/$name-ctl" ] && break
+		done
+	fi
+	[[ $name =~ ^[a-z][a-z0-9]{0,11}$ ]] || die "--name must match [a-z][a-z0-9]{0,11}"
+	if [ -e "$REGISTRY/$name" ] || compgen -G "/run/netns/$name-*" >/dev/null; then
+		die "a lab named $name exists already (lab.sh down $name)"
+	fi
+	if [ -z "$dir" ]; then
+		dir=$(mktemp -d /tmp/sshfix-lab.XXXXXX)
+	else
+		mkdir -p "$dir"
+		dir=$(readlink -f "$dir")
+		[ -z "$(ls -A "$dir")" ] || die "--dir $dir is not empty"
+	fi
+	# Register before building anything, so down/gc can always find it.
+	printf 'LAB_DIR=%s\nLAB_OWNER=%s\nLAB_OWNER_START=%s\n' "$dir" "$owner" "$owner_start" >"$REGISTRY/$name"
+	echo "$name" >"$dir/.lab-name"
+	# Re-exec with the marker in the environment: every process of the
+	# build (and its orphans) can then be found by `down`.
+	exec env SSHFIX_LAB_BUILD="$name" bash "$SELF" __up "$name" "$dir" "$hosts" "$owner" "$rsa"
+}
+
+UP_OK=0
+up_exit() {
+	local rc=$?
+	if [ "$UP_OK" != 1 ]; then
+		log "up failed (exit $rc); tearing down lab $BUILD_NAME"
+		teardown "$BUILD_NAME" "$BUILD_DIR" 0 || true
+		[ "$rc" = 0 ] && rc=1
+	fi
+	exit "$rc"
+}
+
+# The build proper (runs with SSHFIX_LAB_BUILD set).
+cmd___up() {
+	BUILD_NAME=$1 BUILD_DIR=$2
+	local name=$1 dir=$2 hosts=$3 owner=$4 rsa=$5 t0 i h
+	t0=$(date +%s.%N)
+	exec 3>&1 1>&2 # stdout is only for the final LAB_DIR= line
+	trap up_exit EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	trap 'exit 129' HUP
+	log "building lab $name with $hosts hosts in $dir"
+	local br="$name-br" ctl="$name-ctl"
+
+	# --- bridge and controller (serially: the first `ip netns add` sets up /run/netns)
+	ip netns add "$br"
+	ip netns add "$ctl"
+	printf '%s\n' 'link set lo up' 'link add br0 type bridge' 'link set br0 up' | ip -n "$br" -batch -
+	ip link add name ctl netns "$br" type veth peer name eth0 netns "$ctl"
+	ip -n "$br" link set ctl master br0 up
+	printf '%s\n' 'link set lo up' 'link set eth0 up' "addr add $CTL_ADDR/$PREFIX_LEN dev eth0" | ip -n "$ctl" -batch -
+
+	# --- template files shared by every host
+	local tpl="$dir/template" ops_uid=1500 hash
+	mkdir -p "$tpl/etc" "$tpl/ssh"
+	while getent passwd "$ops_uid" >/dev/null || getent group "$ops_uid" >/dev/null; do ops_uid=$((ops_uid + 1)); done
+	hash=$(openssl passwd -6 "$OPS_PASSWORD")
+	grep -v "^$OPS_USER:" /etc/passwd >"$tpl/etc/passwd"
+	echo "$OPS_USER:x:$ops_uid:$ops_uid:lab operator:/home/$OPS_USER:/bin/bash" >>"$tpl/etc/passwd"
+	grep -v "^$OPS_USER:" /etc/shadow >"$tpl/etc/shadow"
+	echo "$OPS_USER:$hash:19700:0:99999:7:::" >>"$tpl/etc/shadow"
+	grep -v "^$OPS_USER:" /etc/group | awk -F: -v OFS=: -v u="$OPS_USER" '$1=="sudo" {$4 = ($4=="" ? u : $4 "," u)} {print}' >"$tpl/etc/group"
+	echo "$OPS_USER:x:$ops_uid:" >>"$tpl/etc/group"
+	if [ -f /etc/gshadow ]; then
+		grep -v "^$OPS_USER:" /etc/gshadow | awk -F: -v OFS=: -v u="$OPS_USER" '$1=="sudo" {$4 = ($4=="" ? u : $4 "," u)} {print}' >"$tpl/etc/gshadow"
+		echo "$OPS_USER:!::" >>"$tpl/etc/gshadow"
+		chown root:shadow "$tpl/etc/gshadow" 2>/dev/null || true
+		chmod 0640 "$tpl/etc/gshadow"
+	fi
+	chown root:shadow "$tpl/etc/shadow" 2>/dev/null || true
+	chmod 0640 "$tpl/etc/shadow"
+	chmod 0644 "$tpl/etc/passwd" "$tpl/etc/group"
+	{
+		grep -v NOPASSWD /etc/sudoers
+		echo
+		echo "# sshfix lab: $OPS_USER may run anything, with its password"
+		echo "$OPS_USER ALL=(ALL:ALL) ALL"
+	} >"$tpl/etc/sudoers"
+	chmod 0440 "$tpl/etc/sudoers"
+	visudo -c -q -f "$tpl/etc/sudoers" >/dev/null || die "generated sudoers is invalid"
+	cp /etc/hosts.allow "$tpl/etc/hosts.allow" 2>/dev/null || printf '# /etc/hosts.allow\n' >"$tpl/etc/hosts.allow"
+	cp /etc/hosts.deny "$tpl/etc/hosts.deny" 2>/dev/null || printf '# /etc/hosts.deny\n' >"$tpl/etc/hosts.deny"
+	if [ -f /etc/nftables.conf ]; then
+		cp /etc/nftables.conf "$tpl/etc/nftables.conf"
+	else
+		printf '#!/usr/sbin/nft -f\n\nflush ruleset\n\ntable inet filter {\n\tchain input {\n\t\ttype filter hook input priority filter;\n\t}\n\tchain forward {\n\t\ttype filter hook forward priority filter;\n\t}\n\tchain output {\n\t\ttype filter hook output priority filter;\n\t}\n}\n' >"$tpl/etc/nftables.conf"
+	fi
+	chmod 0644 "$tpl/etc/hosts.allow" "$tpl/etc/hosts.deny"
+	chmod 0755 "$tpl/etc/nftables.conf"
+	echo "nameserver 127.0.0.1" >"$tpl/etc/resolv.conf"
+	# /etc/ssh: the machine's configuration without its host keys
+	cp -a /etc/ssh/. "$tpl/ssh/"
+	rm -f "$tpl/ssh"/ssh_host_*
+	ssh-keygen -q -t ed25519 -N '' -C "sshfix-lab-$name" -f "$dir/id_ed25519"
+	chmod 0600 "$dir/id_ed25519"
+	cp "$HERE/host-init.sh" "$dir/host-init.sh"
+	chmod 0755 "$dir/host-init.sh"
+	cat >"$dir/.build" <<EOF
+B_NAME=$name
+B_RSA=$rsa
+B_OPS_UID=$ops_uid
+EOF
+
+	# --- hosts, in parallel
+	log "starting jump host and $hosts targets"
+	local list="jump $JUMP_ADDR"$'\n'
+	for ((i = 1; i <= hosts; i++)); do
+		list+="h$i $(host_addr "$i")"$'\n'
+	done
+	local par
+	par=$(($(nproc) * 4))
+	[ "$par" -gt 16 ] && par=16
+	if ! printf '%s' "$list" | xargs -P "$par" -L 1 bash "$SELF" __host "$dir" 3>&-; then
+		for h in jump $(seq -f 'h%g' 1 "$hosts"); do
+			if ! grep -q '^ready$' "$dir/hosts/$h/state" 2>/dev/null; then
+				log "host $h: $(cat "$dir/hosts/$h/state" 2>/dev/null | tail -1) $(tail -3 "$dir/hosts/$h/init.log" 2>/dev/null | tr '\n' ' ')"
+			fi
+		done
+		die "some hosts failed to start"
+	fi
+
+	# --- description files
+	local names="" addr pid
+	for ((i = 1; i <= hosts; i++)); do names+="${names:+ }h$i"; done
+	{
+		echo "# sshfix lab $name (source this file)"
+		echo "LAB_NAME=$name"
+		echo "LAB_DIR=$dir"
+		echo "LAB_CTL_NS=$ctl"
+		echo "LAB_BR_NS=$br"
+		echo "LAB_CTL_ADDR=$CTL_ADDR"
+		echo "LAB_JUMP_ADDR=$JUMP_ADDR"
+		echo "LAB_HOSTS=\"$names\""
+		echo "LAB_OWNER=$owner"
+		echo "LAB_SSH_CONFIG=$dir/ssh_config"
+		echo "LAB_INVENTORY=$dir/inventory.ini"
+		echo "LAB_KEY=$dir/id_ed25519"
+		echo "LAB_KNOWN_HOSTS=$dir/known_hosts"
+		echo "LAB_OPS_USER=$OPS_USER"
+		echo "LAB_OPS_PASSWORD=$OPS_PASSWORD"
+		for h in jump $names; do
+			echo "LAB_PID_$h=$(cat "$dir/hosts/$h/pid")"
+			echo "LAB_ADDR_$h=$(cat "$dir/hosts/$h/addr")"
+			echo "LAB_NS_$h=$name-$h"
+		done
+	} >"$dir/lab.env.tmp"
+	mv "$dir/lab.env.tmp" "$dir/lab.env"
+	: >"$dir/known_hosts"
+	for h in jump $names; do
+		addr=$(cat "$dir/hosts/$h/addr")
+		for f in "$dir/hosts/$h/ssh"/ssh_host_*_key.pub; do
+			echo "$addr $(cut -d' ' -f1,2 "$f")" >>"$dir/known_hosts"
+		done
+	done
+	cat >"$dir/ssh_config" <<EOF
+# sshfix lab $name: use as ssh -F $dir/ssh_config (inside: lab.sh exec $dir ...)
+Host *
+	User root
+	IdentityFile $dir/id_ed25519
+	IdentitiesOnly yes
+	UserKnownHostsFile $dir/known_hosts
+	GlobalKnownHostsFile /dev/null
+	StrictHostKeyChecking yes
+	BatchMode yes
+	ConnectTimeout 5
+	LogLevel ERROR
+EOF
+	{
+		echo "# sshfix lab $name"
+		echo "[jumphosts]"
+		echo "jump ansible_host=$JUMP_ADDR"
+		echo
+		echo "[targets]"
+		for h in $names; do
+			pid=$(cat "$dir/hosts/$h/pid")
+			echo "$h ansible_host=$(cat "$dir/hosts/$h/addr") sshfix_console=\"nsenter -t $pid -m -n -p -u -i -- sh\""
+		done
+		echo
+		echo "[targets:vars]"
+		echo "sshfix_jump=jump"
+		echo
+		echo "[all:vars]"
+		echo "ansible_user=root"
+	} >"$dir/inventory.ini"
+
+	# --- smoke test: strict host-key checked logins from the controller
+	local out
+	if ! out=$(ip netns exec "$ctl" ssh -F "$dir/ssh_config" "$JUMP_ADDR" true 2>&1); then
+		die "ssh to the jump host failed: $out"
+	fi
+	if ! out=$(ip netns exec "$ctl" ssh -F "$dir/ssh_config" -J "$JUMP_ADDR" "$(host_addr 1)" hostname 2>&1) || [ "$out" != h1 ]; then
+		die "ssh -J jump h1 failed: $out"
+	fi
+	UP_OK=1
+	log "lab $name up: $hosts targets in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')s"
+	echo "LAB_DIR=$dir" >&3
+}
+
+# One host: file tree, netns, veth, PID 1, sshd.  Runs under xargs.
+cmd___host() {
+	local dir=$1 h=$2 addr=$3
+	# shellcheck disable=SC1091
+	source "$dir/.build"
+	local name=$B_NAME ns="$B_NAME-$h" t="$dir/hosts/$h" tpl="$dir/template"
+	mkdir -p "$t"/{etc,var,log,root,home,work/etc,work/var,orig}
+	echo "$addr" >"$t/addr"
+	cp -a "$tpl/etc/." "$t/etc/"
+	cp -a "$tpl/ssh" "$t/ssh"
+	echo "$h" >"$t/etc/hostname"
+	printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n%s\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$h" "$addr" "$h" >"$t/etc/hosts"
+	ssh-keygen -q -t ed25519 -N '' -C "root@$h" -f "$t/ssh/ssh_host_ed25519_key"
+	ssh-keygen -q -t ecdsa -N '' -C "root@$h" -f "$t/ssh/ssh_host_ecdsa_key"
+	if [ "$B_RSA" = 1 ]; then
+		ssh-keygen -q -t rsa -N '' -C "root@$h" -f "$t/ssh/ssh_host_rsa_key"
+	fi
+	if [ "$h" = jump ]; then
+		# many targets are reached through one jump host
+		if grep -q '^#MaxStartups' "$t/ssh/sshd_config"; then
+			sed -i 's/^#MaxStartups.*/MaxStartups 200:30:400/' "$t/ssh/sshd_config"
+		else
+			sed -i '1i MaxStartups 200:30:400' "$t/ssh/sshd_config"
+		fi
+	fi
+	# homes
+	cp -a /etc/skel/. "$t/root/" 2>/dev/null || true
+	mkdir -p "$t/root/.ssh" "$t/home/$OPS_USER/.ssh"
+	cp -a /etc/skel/. "$t/home/$OPS_USER/" 2>/dev/null || true
+	cp "$dir/id_ed25519.pub" "$t/root/.ssh/authorized_keys"
+	cp "$dir/id_ed25519.pub" "$t/home/$OPS_USER/.ssh/authorized_keys"
+	chmod 0700 "$t/root" "$t/root/.ssh" "$t/home/$OPS_USER/.ssh"
+	chmod 0600 "$t/root/.ssh/authorized_keys" "$t/home/$OPS_USER/.ssh/authorized_keys"
+	chmod 0755 "$t/home" "$t/home/$OPS_USER"
+	chown -R "$B_OPS_UID:$B_OPS_UID" "$t/home/$OPS_USER"
+	# /var/log
+	chmod 0755 "$t/log"
+	: >"$t/log/wtmp"
+	: >"$t/log/btmp"
+	: >"$t/log/lastlog"
+	chgrp utmp "$t/log/wtmp" "$t/log/btmp" 2>/dev/null || true
+	chmod 0664 "$t/log/wtmp"
+	chmod 0660 "$t/log/btmp"
+	# originals for `fault clear`
+	cp -a "$t/ssh" "$t/orig/ssh"
+	cp -a "$t/etc/hosts.allow" "$t/etc/hosts.deny" "$t/etc/nftables.conf" "$t/orig/"
+
+	# network
+	ip netns add "$ns"
+	ip link add name "$h" netns "$name-br" type veth peer name eth0 netns "$ns"
+	ip -n "$name-br" link set "$h" master br0 up
+	printf '%s\n' 'link set lo up' 'link set eth0 up' "addr add $addr/$PREFIX_LEN dev eth0" | ip -n "$ns" -batch -
+
+	# PID 1 of the host
+	: >"$t/state"
+	setsid nsenter --net="/run/netns/$ns" \
+		unshare --mount --propagation private --uts --ipc --pid --fork --mount-proc \
+		bash "$dir/host-init.sh" "$h" "$t" </dev/null >"$t/init.log" 2>&1 3>&- &
+	local upid=$! pid='' n
+	for n in $(seq 1 500); do
+		pid=$(cat "/proc/$upid/task/$upid/children" 2>/dev/null) || true
+		pid=${pid%% *}
+		[ -n "$pid" ] && break
+		kill -0 "$upid" 2>/dev/null || break
+		sleep 0.01
+	done
+	[ -n "$pid" ] || {
+		echo "failed: no PID 1 ($(cat "$t/init.log"))" >>"$t/state"
+		exit 1
+	}
+	echo "$pid" >"$t/pid"
+	for n in $(seq 1 3000); do
+		grep -q '^ready$' "$t/state" && break
+		if grep -q '^failed' "$t/state" || ! kill -0 "$pid" 2>/dev/null; then
+			echo "failed: host init exited: $(tail -3 "$t/init.log" | tr '\n' ' ')" >>"$t/state"
+			exit 1
+		fi
+		sleep 0.01
+	done
+	grep -q '^ready$' "$t/state" || {
+		echo "failed: timeout" >>"$t/state"
+		exit 1
+	}
+}
+
+# ---------------------------------------------------------------- exec / console
+cmd_exec() {
+	need_root
+	[ $# -ge 2 ] || die "usage: lab.sh exec DIR CMD..."
+	load_env "$1"
+	shift
+	exec ip netns exec "$LAB_CTL_NS" "$@"
+}
+
+cmd_console() {
+	need_root
+	[ $# -ge 2 ] || die "usage: lab.sh console DIR HOST [CMD...]"
+	load_env "$1"
+	local pid
+	pid=$(host_pid "$2")
+	shift 2
+	[ $# -gt 0 ] || set -- sh
+	exec nsenter -t "$pid" -m -n -p -u -i -- "$@"
+}
+
+# ---------------------------------------------------------------- faults
+# Inside a host: pids of whatever listens on tcp/22 (ns-local pids).
+listeners_22() {
+	hx "$1" ss -Htlnp 'sport = :22' | grep -o 'pid=[0-9]*' | cut -d= -f2 | sort -u
+}
+
+wait_port() { # HOST up|down
+	local n
+	for n in $(seq 1 100); do
+		if [ -n "$(hx "$1" ss -Htln 'sport = :22')" ]; then
+			[ "$2" = up ] && return 0
+		else
+			[ "$2" = down ] && return 0
+		fi
+		sleep 0.05
+	done
+	die "port 22 on $1 did not go $2"
+}
+
+stop_sshd() {
+	local h=$1
+	hx "$h" sh -c 'if [ -s /run/sshd.pid ]; then kill "$(cat /run/sshd.pid)" 2>/dev/null; fi; rm -f /run/sshd.pid' || true
+	local p
+	for p in $(listeners_22 "$h"); do
+		hx "$h" kill "$p" 2>/dev/null || true
+	done
+	wait_port "$h" down
+}
+
+start_sshd() {
+	local h=$1
+	hx "$h" sh -c 'mkdir -p /run/sshd && /usr/sbin/sshd -E /var/log/sshd.log' || die "sshd did not start on $h (see $LAB_DIR/hosts/$h/log/sshd.log)"
+	wait_port "$h" up
+}
+
+# Start a detached fault process inside host $1 (command line as a string
+# for sh); it is re-parented to the host's PID 1 and tracked in /run/lab/fault.pids.
+start_fault_proc() {
+	local h=$1 cmd=$2
+	hx "$h" sh -c "mkdir -p /run/lab; setsid sh -c '$cmd' </dev/null >/dev/null 2>&1 & echo \$! >>/run/lab/fault.pids"
+}
+
+kill_fault_procs() {
+	hx "$1" sh -c 'if [ -f /run/lab/fault.pids ]; then for p in $(cat /run/lab/fault.pids); do kill -9 -- "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done; rm -f /run/lab/fault.pids; fi; true'
+}
+
+# Replace the content of FILE inside host $1 with stdin (in place).
+put_file() {
+	local h=$1 f=$2
+	hx "$h" sh -c "cat >'$f'"
+}
+
+banner_from_ctl() { # HOST -> first line sshd sends to the controller
+	local addr
+	addr=$(host_addr_of "$1")
+	ip netns exec "$LAB_CTL_NS" timeout 6 bash -c "exec 3<>/dev/tcp/$addr/22 && IFS= read -r l <&3 && printf '%s\n' \"\${l%\$'\r'}\"" 2>/dev/null || true
+}
+
+cmd_fault() {
+	need_root
+	[ $# -eq 3 ] || die "usage: lab.sh fault DIR HOST KIND   (KIND: $FAULT_KINDS)"
+	load_env "$1"
+	local h=$2 kind=$3 t="$LAB_DIR/hosts/$2"
+	host_pid "$h" >/dev/null
+	[ -d "$t" ] || die "no host tree $t"
+	case $kind in
+	wrappers-deny)
+		{
+			cat "$t/orig/hosts.deny"
+			echo "sshd: $LAB_CTL_ADDR"
+		} | put_file "$h" /etc/hosts.deny
+		;;
+	maxstartups)
+		if grep -q '^#MaxStartups' "$t/orig/ssh/sshd_config"; then
+			sed 's/^#MaxStartups.*/MaxStartups 1:100:1/' "$t/orig/ssh/sshd_config"
+		else
+			sed '1i MaxStartups 1:100:1' "$t/orig/ssh/sshd_config"
+		fi | put_file "$h" /etc/ssh/sshd_config
+		# restart sshd so that it surely runs with the new limit
+		stop_sshd "$h"
+		start_sshd "$h"
+		# one idle unauthenticated connection, re-opened when LoginGraceTime
+		# (120 s) drops it
+		start_fault_proc "$h" 'while :; do nc -d 127.0.0.1 22 >/dev/null 2>&1; sleep 0.1; done'
+		local n
+		for n in $(seq 1 100); do
+			hx "$h" sh -c 'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\0" " " | grep -q "1 of 1-1 startups"' && break
+			sleep 0.05
+		done
+		;;
+	nft-drop)
+		sed "/type filter hook input/a\\		ip saddr $LAB_CTL_ADDR tcp dport 22 drop" "$t/orig/nftables.conf" |
+			put_file "$h" /etc/nftables.conf
+		hx "$h" nft -f /etc/nftables.conf
+		;;
+	sshd-stopped)
+		stop_sshd "$h"
+		;;
+	http-on-22)
+		stop_sshd "$h"
+		printf '%s\n' '#!/bin/sh' 'IFS= read -r line' \
+			"printf 'HTTP/1.1 400 Bad Request\\r\\nServer: lab-http\\r\\nContent-Type: text/plain\\r\\nContent-Length: 12\\r\\nConnection: close\\r\\n\\r\\nBad Request\\n'" |
+			hx "$h" sh -c 'mkdir -p /run/lab && cat >/run/lab/http400 && chmod 0755 /run/lab/http400'
+		start_fault_proc "$h" 'exec socat TCP-LISTEN:22,reuseaddr,fork EXEC:/run/lab/http400'
+		wait_port "$h" up
+		;;
+	silent-22)
+		stop_sshd "$h"
+		start_fault_proc "$h" 'exec socat -u TCP-LISTEN:22,reuseaddr,fork OPEN:/dev/null'
+		wait_port "$h" up
+		;;
+	clear)
+		kill_fault_procs "$h"
+		hx "$h" sh -c "[ \"\$(hostname)\" = '$h' ] && mountpoint -q /etc/ssh && find /etc/ssh -mindepth 1 -delete" ||
+			die "clear: could not reset /etc/ssh on $h"
+		tar -C "$t/orig/ssh" -cf - . | hx "$h" tar -C /etc/ssh -xpf -
+		local f
+		for f in hosts.allow hosts.deny nftables.conf; do
+			put_file "$h" "/etc/$f" <"$t/orig/$f"
+		done
+		hx "$h" nft flush ruleset
+		stop_sshd "$h"
+		start_sshd "$h"
+		local b
+		b=$(banner_from_ctl "$h")
+		[[ $b == SSH-2.0-* ]] || die "clear: $h does not answer with an SSH banner (got: ${b:-nothing})"
+		;;
+	*) die "unknown fault kind $kind (one of: $FAULT_KINDS)" ;;
+	esac
+}
+
+# ---------------------------------------------------------------- status
+cmd___status1() {
+	local dir=$1 h=$2
+	load_env "$dir"
+	local pid alive=dead listen=no res addr
+	pid=$(host_pid "$h")
+	addr=$(host_addr_of "$h")
+	if kill -0 "$pid" 2>/dev/null; then
+		alive=alive
+		if hx "$h" ss -Htlnp 'sport = :22' 2>/dev/null | grep -q sshd; then
+			listen=sshd
+		elif [ -n "$(hx "$h" ss -Htln 'sport = :22' 2>/dev/null)" ]; then
+			listen=other
+		fi
+	fi
+	if res=$(ip netns exec "$LAB_CTL_NS" ssh -F "$LAB_DIR/ssh_config" "$addr" true 2>&1 </dev/null); then
+		res=ok
+	else
+		res="FAIL: $(echo "$res" | tail -1)"
+	fi
+	printf '%-6s %-12s init=%-5s pid=%-7s port22=%-5s ssh: %s\n' "$h" "$addr" "$alive" "$pid" "$listen" "$res"
+}
+
+cmd_status() {
+	need_root
+	[ $# -eq 1 ] || die "usage: lab.sh status DIR"
+	load_env "$1"
+	echo "lab $LAB_NAME dir=$LAB_DIR owner=$LAB_OWNER"
+	# shellcheck disable=SC2086
+	printf '%s\n' jump $LAB_HOSTS | xargs -P 16 -n 1 bash "$SELF" __status1 "$LAB_DIR" | sort -V
+}
+
+# ---------------------------------------------------------------- main
+main() {
+	[ $# -ge 1 ] || {
+		usage
+		exit 1
+	}
+	local cmd=$1
+	shift
+	case $cmd in
+	deps) cmd_deps "$@" ;;
+	up) cmd_up "$@" ;;
+	down) cmd_down "$@" ;;
+	gc) cmd_gc "$@" ;;
+	list) cmd_list "$@" ;;
+	exec) cmd_exec "$@" ;;
+	console) cmd_console "$@" ;;
+	fault) cmd_fault "$@" ;;
+	status) cmd_status "$@" ;;
+	__up) cmd___up "$@" ;;
+	__host) cmd___host "$@" ;;
+	__status1) cmd___status1 "$@" ;;
+	-h | --help | help) usage ;;
+	*)
+		usage
+		exit 1
+		;;
+	esac
+}
+
+main "$@"
