@@ -47,6 +47,13 @@
 //!    - `EHOSTUNREACH`/`ENETUNREACH` after connecting → `unreachable`;
 //!    - [`MAX_BYTES`] read without an identification → `not-ssh`.
 //!
+//!    - sshd's own `Exceeded MaxStartups\r\n` and then EOF *or reset* →
+//!      `closed-before-banner` with the close message: sshd writes it and
+//!      closes without reading, so a reset only means our identification
+//!      (sent at once) crossed the close; `ssh`, which sends its identification
+//!      a few milliseconds later, sees the close (`lab.md`). A read error
+//!      `EPIPE` (a reset after the FIN) is also a close, as in OpenSSH.
+//!
 //!    If bytes arrived first, they are the evidence, and when they look like
 //!    another protocol ([`looks_foreign`]: an HTTP status line, an SMTP/FTP
 //!    `220 ` greeting, POP3 `+OK`, IMAP `* OK`, VNC `RFB `, HTML, a TLS record,
@@ -299,6 +306,12 @@ fn classify_exchange(exchange: &Exchange) -> Verdict {
             evidence,
             banner: None,
         },
+        Scan::Incomplete if is_sshd_drop(received) => Verdict {
+            symptom: Symptom::ClosedBeforeBanner,
+            detail: "kex_exchange_identification: Connection closed by remote host".to_string(),
+            evidence,
+            banner: None,
+        },
         Scan::Incomplete => {
             let (symptom, detail) = ending(&exchange.end);
             let symptom = if symptom != Symptom::Unreachable && looks_foreign(received) {
@@ -377,6 +390,12 @@ fn ending(end: &ExchangeEnd) -> (Symptom, String) {
             Symptom::ClosedBeforeBanner,
             "kex_exchange_identification: Connection closed by remote host".to_string(),
         ),
+        // After the peer's FIN a late RST reads as EPIPE, which OpenSSH reports
+        // as a close.
+        ExchangeEnd::ReadError(OsError::Errno(libc::EPIPE)) => (
+            Symptom::ClosedBeforeBanner,
+            "kex_exchange_identification: Connection closed by remote host".to_string(),
+        ),
         ExchangeEnd::ReadError(error) => (
             io_symptom(error),
             format!("kex_exchange_identification: read: {}", strerror(error)),
@@ -397,6 +416,16 @@ fn ending(end: &ExchangeEnd) -> (Symptom, String) {
         ),
     }
 }
+
+/// sshd's own refusal before the identification: it writes this line and
+/// closes without reading, so whether the close reaches us as EOF or as a
+/// reset only depends on whether our identification crossed it.
+fn is_sshd_drop(received: &[u8]) -> bool {
+    received == SSHD_MAXSTARTUPS
+}
+
+/// What sshd writes when it drops a connection past `MaxStartups`.
+pub const SSHD_MAXSTARTUPS: &[u8] = b"Exceeded MaxStartups\r\n";
 
 /// The symptom of a read or write error on an established connection.
 fn io_symptom(error: &OsError) -> Symptom {
@@ -617,11 +646,25 @@ mod tests {
                 None,
             ),
             (
-                "plain text then reset keeps the reset",
+                "MaxStartups then reset (our identification crossed the close)",
                 exchanged(b"Exceeded MaxStartups\r\n", reset()),
+                Symptom::ClosedBeforeBanner,
+                s(CLOSED),
+                Some("Exceeded MaxStartups\\r\\n"),
+            ),
+            (
+                "other plain text then reset keeps the reset",
+                exchanged(b"You are not welcome here.\r\n", reset()),
                 Symptom::ResetBeforeBanner,
                 s(RESET),
-                Some("Exceeded MaxStartups\\r\\n"),
+                Some("You are not welcome here.\\r\\n"),
+            ),
+            (
+                "EPIPE on read is a close, as in OpenSSH",
+                exchanged(b"", ReadError(OsError::Errno(libc::EPIPE))),
+                Symptom::ClosedBeforeBanner,
+                s(CLOSED),
+                None,
             ),
             (
                 "HTTP response then EOF",

@@ -291,14 +291,11 @@ pub(crate) mod tests {
     async fn closed_before_banner_after_maxstartups() {
         let (_, symptom, detail, evidence) =
             probe(Behaviour::WriteAndClose(b"Exceeded MaxStartups\r\n")).await;
-        // sshd closes without reading; whether our identification arrived
-        // before the close decides between EOF and reset, as for real clients.
-        assert!(
-            matches!(
-                symptom,
-                Symptom::ClosedBeforeBanner | Symptom::ResetBeforeBanner
-            ),
-            "{symptom:?}: {detail}"
+        // sshd closes without reading; EOF or reset, it is the same symptom.
+        assert_eq!(symptom, Symptom::ClosedBeforeBanner);
+        assert_eq!(
+            detail,
+            "kex_exchange_identification: Connection closed by remote host"
         );
         assert_eq!(evidence.as_deref(), Some("Exceeded MaxStartups\\r\\n"));
     }
@@ -391,6 +388,40 @@ pub(crate) mod tests {
             verdict.detail,
             format!("ssh: connect to host 127.0.0.1 port {port}: Connection refused")
         );
+    }
+
+    #[tokio::test]
+    async fn connect_timeout_when_syns_are_dropped() {
+        // A listener whose accept queue is full drops new SYNs (Linux), which
+        // looks like a firewall `drop` to the client.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let listener = socket.listen(0).unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut fillers = Vec::new();
+        for _ in 0..4 {
+            if let Ok(Ok(stream)) =
+                timeout(Duration::from_millis(200), TcpStream::connect(addr)).await
+            {
+                fillers.push(stream);
+            }
+        }
+        let options = ProbeOptions {
+            connect_timeout: Duration::from_millis(300),
+            banner_timeout: Duration::from_secs(5),
+        };
+        let obs = observe(&target("t", "127.0.0.1", addr.port()), options).await;
+        let verdict = classify(&obs);
+        assert_eq!(verdict.symptom, Symptom::ConnectTimeout, "{obs:?}");
+        assert_eq!(
+            verdict.detail,
+            format!(
+                "ssh: connect to host 127.0.0.1 port {}: Connection timed out",
+                addr.port()
+            )
+        );
+        assert!(obs.total < Duration::from_secs(2), "{:?}", obs.total);
+        drop((listener, fillers));
     }
 
     #[tokio::test]
