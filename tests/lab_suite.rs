@@ -1,0 +1,872 @@
+//! Integration tests against real OpenSSH hosts in the namespace lab
+//! (`tests/lab/lab.sh`): the transport contract over every path, working-path
+//! selection, host-key safety, become, and `sshfix probe` on injected faults.
+//!
+//! One lab serves the whole binary (custom harness): it is brought up once,
+//! faults are injected, the process joins the controller's network namespace,
+//! the trials run, and the lab is torn down and checked for leftovers. Without
+//! root the suite says loudly that it skipped; with `CI=true` that is a failure.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::lab::{self, Lab};
+use libtest_mimic::{Arguments, Failed, Trial};
+use sshfix::inventory::vars::{
+    Become, Connection as ConnKind, Console, ConsoleKind, HostSettings, JumpHop, PathKind,
+};
+use sshfix::inventory::Inventory;
+use sshfix::transport::paths::{Reached, Reacher, Unreached};
+use sshfix::transport::ssh::SshOptions;
+use sshfix::transport::{ErrorKind, Transport};
+
+/// The fleet and what is wrong with each host.
+const HOSTS: usize = 9;
+const FAULTS: [(&str, &str); 6] = [
+    ("h4", "wrappers-deny"),
+    ("h5", "sshd-stopped"),
+    ("h6", "maxstartups"),
+    ("h7", "nft-drop"),
+    ("h8", "http-on-22"),
+    ("h9", "silent-22"),
+];
+
+struct Ctx {
+    lab_dir: PathBuf,
+    env: std::collections::HashMap<String, String>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Ctx {
+    fn var(&self, k: &str) -> &str {
+        self.env
+            .get(k)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("lab.env has no {k}"))
+    }
+    fn addr(&self, host: &str) -> String {
+        self.var(&format!("LAB_ADDR_{host}")).to_string()
+    }
+
+    /// Settings of a lab host as the lab inventory describes it.
+    fn settings(&self, host: &str, paths: &[PathKind]) -> HostSettings {
+        HostSettings {
+            name: host.into(),
+            address: self.addr(host),
+            port: None,
+            user: Some("root".into()),
+            identity_file: None,
+            common_args: vec![],
+            connection: ConnKind::Ssh,
+            become_: None,
+            jump: vec![JumpHop {
+                user: Some("root".into()),
+                host: self.var("LAB_JUMP_ADDR").into(),
+                port: None,
+                identity_file: None,
+                inventory_name: Some("jump".into()),
+            }],
+            console: Some(Console {
+                command: format!(
+                    "nsenter -t {} -m -n -p -u -i -- sh",
+                    self.var(&format!("LAB_PID_{host}"))
+                ),
+                kind: ConsoleKind::Exec,
+                login: None,
+                password_env: None,
+            }),
+            allow_from: vec![],
+            paths: paths.to_vec(),
+        }
+    }
+
+    fn reacher(&self) -> Reacher {
+        self.reacher_with(self.lab_dir.join("ssh_config"), false)
+    }
+
+    fn reacher_with(&self, ssh_config: PathBuf, accept_new: bool) -> Reacher {
+        Reacher::new(SshOptions {
+            user_config: Some(ssh_config),
+            accept_new,
+            // Above libwrap's 5 s: a shorter ConnectTimeout turns the TCP-wrappers
+            // reset into a banner timeout (ssh applies it to the banner exchange too).
+            connect_timeout: Duration::from_secs(8),
+        })
+        .expect("creating the ssh run directory")
+        .with_env(|name| (name == "SSHFIX_TEST_SUDO_PW").then(|| "ops-secret".to_string()))
+    }
+
+    /// Opens `host` over exactly one path.
+    fn open(&self, host: &str, via: PathKind) -> Result<(Reacher, Reached), String> {
+        let reacher = self.reacher();
+        let s = if host == "local" {
+            HostSettings {
+                name: "local".into(),
+                address: "localhost".into(),
+                connection: ConnKind::Local,
+                jump: vec![],
+                console: None,
+                ..self.settings("h1", &[via])
+            }
+        } else {
+            self.settings(host, &[via])
+        };
+        match self.rt.block_on(reacher.reach(&s)) {
+            Ok(r) => Ok((reacher, r)),
+            Err(e) => {
+                self.rt.block_on(reacher.close());
+                Err(e.to_string())
+            }
+        }
+    }
+
+    fn close(&self, reacher: Reacher, reached: Reached) {
+        self.rt.block_on(async {
+            let _ = reached.transport.close().await;
+            reacher.close().await;
+        });
+    }
+}
+
+fn check(cond: bool, msg: impl FnOnce() -> String) -> Result<(), Failed> {
+    if cond {
+        Ok(())
+    } else {
+        Err(msg().into())
+    }
+}
+
+// ---------------------------------------------------------------- contract
+
+/// The transports under contract: (name, host, path).
+const TRANSPORTS: [(&str, &str, PathKind); 4] = [
+    ("ssh", "h1", PathKind::Direct),
+    ("jump", "h2", PathKind::Jump),
+    ("console_exec", "h3", PathKind::Console),
+    ("local", "local", PathKind::Direct),
+];
+
+type Check = fn(&Ctx, &dyn Transport, usize) -> Result<(), Failed>;
+
+fn contract_stdin_status_stderr(ctx: &Ctx, t: &dyn Transport, _: usize) -> Result<(), Failed> {
+    let stdin = b"hello\x00world\r\n\xff\xfe no newline";
+    let out = ctx
+        .rt
+        .block_on(t.run(
+            "printf 'out:'; cat; printf 'err-line\\n' >&2; exit 7",
+            stdin,
+            Duration::from_secs(30),
+        ))
+        .map_err(|e| e.to_string())?;
+    let mut want = b"out:".to_vec();
+    want.extend_from_slice(stdin);
+    check(out.stdout == want, || {
+        format!("stdout {:?}", String::from_utf8_lossy(&out.stdout))
+    })?;
+    check(out.stderr == b"err-line\n", || {
+        format!("stderr {:?}", String::from_utf8_lossy(&out.stderr))
+    })?;
+    check(out.status == Some(7), || format!("status {:?}", out.status))
+}
+
+fn contract_large_output(ctx: &Ctx, t: &dyn Transport, _: usize) -> Result<(), Failed> {
+    const SIZE: usize = 10 * 1024 * 1024;
+    let out = ctx
+        .rt
+        .block_on(t.run(
+            &format!("yes 0123456789abcdef | head -c {SIZE}"),
+            b"",
+            Duration::from_secs(120),
+        ))
+        .map_err(|e| e.to_string())?;
+    check(out.status == Some(0), || {
+        format!("status {:?}: {}", out.status, out.stderr_tail())
+    })?;
+    check(out.stdout.len() == SIZE, || {
+        format!("{} bytes, want {SIZE}", out.stdout.len())
+    })?;
+    let line = b"0123456789abcdef\n";
+    let intact = out.stdout.chunks(line.len()).all(|c| line.starts_with(c));
+    check(intact, || "output corrupted".into())
+}
+
+fn contract_timeout(ctx: &Ctx, t: &dyn Transport, idx: usize) -> Result<(), Failed> {
+    // A marker unique to this transport: all lab hosts share the machine's /proc view from the controller.
+    let marker = format!("6{idx}.{idx}7");
+    let started = Instant::now();
+    let res = ctx.rt.block_on(t.run(
+        &format!("echo started; sleep {marker}"),
+        b"",
+        Duration::from_secs(2),
+    ));
+    let took = started.elapsed();
+    let err = match res {
+        Err(e) => e,
+        Ok(out) => return Err(format!("a hanging command returned {out:?}").into()),
+    };
+    check(err.kind == ErrorKind::Timeout, || format!("error {err}"))?;
+    check(err.to_string().contains("did not finish within 2s"), || {
+        err.to_string()
+    })?;
+    check(took < Duration::from_secs(15), || format!("took {took:?}"))?;
+    // The host must not keep the process running.
+    let probe = format!(
+        "for i in 1 2 3 4 5 6; do n=0; for p in /proc/[0-9]*; do [ \"$(tr '\\0' ' ' < $p/cmdline 2>/dev/null)\" = 'sleep {marker} ' ] && n=1; done; [ $n = 0 ] && exit 0; sleep 0.5; done; exit 1"
+    );
+    let out = ctx
+        .rt
+        .block_on(t.run(&probe, b"", Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    check(out.status == Some(0), || {
+        format!("`sleep {marker}` still runs on the host after the timeout")
+    })
+}
+
+fn contract_file_roundtrip(ctx: &Ctx, t: &dyn Transport, idx: usize) -> Result<(), Failed> {
+    let mut data: Vec<u8> = (0..=255u8).collect();
+    data.extend_from_slice(
+        b"\r\n'quotes' \"dq\" $(not run) `nor this` %s %% \\ \xc3\xbcn\xc3\xafc\xc3\xb6d\xc3\xa9",
+    );
+    data.extend((0..=255u8).rev());
+    let path = format!("/tmp/sshfix contract '{idx}' $(x) file");
+    ctx.rt
+        .block_on(t.write_file(&path, &data, Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    let back = ctx
+        .rt
+        .block_on(t.read_file(&path, Duration::from_secs(30)))
+        .map_err(|e| e.to_string())?;
+    check(back == data, || {
+        format!(
+            "read back {} bytes differing from the {} written",
+            back.len(),
+            data.len()
+        )
+    })?;
+    let q = sshfix::transport::quote::quote(&path, "path")
+        .unwrap()
+        .into_owned();
+    let out = ctx
+        .rt
+        .block_on(t.run(
+            &format!("stat -c %a {q} && rm -f {q}"),
+            b"",
+            Duration::from_secs(30),
+        ))
+        .map_err(|e| e.to_string())?;
+    check(out.stdout == b"600\n", || {
+        format!("mode {:?}", String::from_utf8_lossy(&out.stdout))
+    })?;
+    let missing = ctx
+        .rt
+        .block_on(t.read_file("/nonexistent/sshfix", Duration::from_secs(30)));
+    match missing {
+        Err(e)
+            if e.kind == ErrorKind::Remote
+                && e.to_string()
+                    .contains("reading `/nonexistent/sshfix` failed: ") =>
+        {
+            Ok(())
+        }
+        other => Err(format!("reading a missing file gave {other:?}").into()),
+    }
+}
+
+const CHECKS: [(&str, Check); 4] = [
+    ("stdin_status_stderr", contract_stdin_status_stderr),
+    ("large_output_10mb", contract_large_output),
+    ("timeout_stops_remote_command", contract_timeout),
+    ("file_roundtrip_odd_bytes", contract_file_roundtrip),
+];
+
+fn contract_trials(ctx: &Arc<Ctx>) -> Vec<Trial> {
+    let mut trials = Vec::new();
+    for (idx, (name, host, via)) in TRANSPORTS.into_iter().enumerate() {
+        for (check_name, f) in CHECKS {
+            let ctx = ctx.clone();
+            trials.push(Trial::test(
+                format!("contract::{name}::{check_name}"),
+                move || {
+                    let (reacher, reached) = ctx.open(host, via)?;
+                    let want_kind = match name {
+                        "console_exec" => "console-exec",
+                        other => other,
+                    };
+                    let result = check(reached.transport.kind() == want_kind, || {
+                        format!("opened `{}`, want `{want_kind}`", reached.transport.kind())
+                    })
+                    .and_then(|()| f(&ctx, reached.transport.as_ref(), idx));
+                    ctx.close(reacher, reached);
+                    result
+                },
+            ));
+        }
+    }
+    trials
+}
+
+// ---------------------------------------------------------------- paths
+
+fn reach_default(ctx: &Ctx, host: &str) -> (Result<PathKind, Unreached>, Vec<(PathKind, String)>) {
+    let reacher = ctx.reacher();
+    let s = ctx.settings(host, &[PathKind::Direct, PathKind::Jump, PathKind::Console]);
+    let res = ctx.rt.block_on(reacher.reach(&s));
+    let out = match res {
+        Ok(r) => {
+            let attempts = r.attempts.iter().map(|a| (a.via, a.note.clone())).collect();
+            let via = r.via();
+            ctx.close(reacher, r);
+            (Ok(via), attempts)
+        }
+        Err(u) => {
+            ctx.rt.block_on(reacher.close());
+            let attempts = u.attempts.iter().map(|a| (a.via, a.note.clone())).collect();
+            (Err(u), attempts)
+        }
+    };
+    out
+}
+
+fn reach_healthy_direct(ctx: &Ctx) -> Result<(), Failed> {
+    let (via, attempts) = reach_default(ctx, "h1");
+    check(
+        matches!(via, Ok(PathKind::Direct)) && attempts.is_empty(),
+        || format!("{via:?} after {attempts:?}"),
+    )
+}
+
+fn reach_wrappers_deny_via_jump(ctx: &Ctx) -> Result<(), Failed> {
+    let (via, attempts) = reach_default(ctx, "h4");
+    check(matches!(via, Ok(PathKind::Jump)), || {
+        format!("reached via {via:?}")
+    })?;
+    check(
+        attempts.len() == 1
+            && attempts[0].0 == PathKind::Direct
+            && attempts[0]
+                .1
+                .contains("kex_exchange_identification: read: Connection reset by peer"),
+        || format!("attempts {attempts:?}"),
+    )
+}
+
+fn reach_sshd_stopped_via_console(ctx: &Ctx) -> Result<(), Failed> {
+    let (via, attempts) = reach_default(ctx, "h5");
+    check(matches!(via, Ok(PathKind::Console)), || {
+        format!("reached via {via:?}")
+    })?;
+    check(
+        attempts.len() == 2
+            && attempts[0].0 == PathKind::Direct
+            && attempts[0].1.contains("Connection refused")
+            && attempts[1].0 == PathKind::Jump,
+        || format!("attempts {attempts:?}"),
+    )
+}
+
+fn reach_no_path_reports_every_attempt(ctx: &Ctx) -> Result<(), Failed> {
+    let reacher = ctx.reacher();
+    let mut s = ctx.settings("h5", &[PathKind::Direct, PathKind::Jump, PathKind::Console]);
+    s.console = None;
+    let res = ctx.rt.block_on(reacher.reach(&s));
+    ctx.rt.block_on(reacher.close());
+    let u = match res {
+        Ok(r) => return Err(format!("reached via {}", r.via()).into()),
+        Err(u) => u,
+    };
+    let text = u.to_string();
+    check(!u.is_fatal(), || "a dead sshd is not a fatal error".into())?;
+    check(
+        text.starts_with("host `h5`: no working path\n  direct: ")
+            && text.contains("\n  jump: ")
+            && text.contains("\n  console: not configured (no `sshfix_console`)"),
+        || text.clone(),
+    )
+}
+
+/// All targets behind the jump host share ONE connection to it.
+fn jump_master_is_shared(ctx: &Ctx) -> Result<(), Failed> {
+    let reacher = ctx.reacher();
+    let hosts = ["h1", "h2", "h3", "h4"];
+    let settings: Vec<HostSettings> = hosts
+        .iter()
+        .map(|h| ctx.settings(h, &[PathKind::Jump]))
+        .collect();
+    let reached = ctx.rt.block_on(async {
+        futures::future::join_all(settings.iter().map(|s| reacher.reach(s))).await
+    });
+    let mut opened = Vec::new();
+    let mut failures = Vec::new();
+    for r in reached {
+        match r {
+            Ok(r) => opened.push(r),
+            Err(u) => failures.push(u.to_string()),
+        }
+    }
+    // Count established connections from the controller to the jump host's sshd.
+    let jump_pid = ctx.var("LAB_PID_jump").to_string();
+    let ctl = ctx.var("LAB_CTL_ADDR").to_string();
+    let out = std::process::Command::new("nsenter")
+        .args([
+            "-t",
+            &jump_pid,
+            "-n",
+            "--",
+            "ss",
+            "-Htn",
+            "state",
+            "established",
+            "( sport = :22 )",
+        ])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let from_ctl = text
+        .lines()
+        .filter(|l| l.contains(&format!("{ctl}:")))
+        .count();
+    ctx.rt.block_on(async {
+        for r in opened {
+            let _ = r.transport.close().await;
+        }
+        reacher.close().await;
+    });
+    check(failures.is_empty(), || format!("failures: {failures:?}"))?;
+    check(from_ctl == 1, || {
+        format!("{from_ctl} connections from the controller to the jump host:\n{text}")
+    })
+}
+
+// ---------------------------------------------------------------- host keys
+
+fn ssh_config_with_known_hosts(ctx: &Ctx, name: &str, known_hosts: &str) -> PathBuf {
+    let dir = ctx.lab_dir.join(format!("test-{name}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kh = dir.join("known_hosts");
+    std::fs::write(&kh, known_hosts).unwrap();
+    let base = std::fs::read_to_string(ctx.lab_dir.join("ssh_config")).unwrap();
+    // First value wins: our UserKnownHostsFile goes before the lab's.
+    let cfg = dir.join("ssh_config");
+    std::fs::write(
+        &cfg,
+        format!("Host *\n  UserKnownHostsFile {}\n{base}", kh.display()),
+    )
+    .unwrap();
+    cfg
+}
+
+fn host_key_unknown_is_refused_without_fallback(ctx: &Ctx) -> Result<(), Failed> {
+    let cfg = ssh_config_with_known_hosts(ctx, "unknown", "");
+    let reacher = ctx.reacher_with(cfg, false);
+    let s = ctx.settings("h1", &[PathKind::Direct, PathKind::Jump, PathKind::Console]);
+    let res = ctx.rt.block_on(reacher.reach(&s));
+    ctx.rt.block_on(reacher.close());
+    let u = match res {
+        Ok(r) => return Err(format!("connected via {} with an unknown host key", r.via()).into()),
+        Err(u) => u,
+    };
+    let text = u.to_string();
+    check(u.is_fatal() && u.attempts.len() == 1, || {
+        format!("should stop at the first path: {text}")
+    })?;
+    check(
+        text.contains(&format!(
+            "the host key of `{}` is not in known_hosts",
+            ctx.addr("h1")
+        )) && text.contains("--accept-new-hostkeys"),
+        || text.clone(),
+    )
+}
+
+fn host_key_changed_is_refused_with_fingerprint(ctx: &Ctx) -> Result<(), Failed> {
+    // h1's address with the jump host's key: exactly what a changed key looks like.
+    let jump_key =
+        std::fs::read_to_string(ctx.lab_dir.join("hosts/jump/ssh/ssh_host_ed25519_key.pub"))
+            .map_err(|e| format!("reading the jump host's key: {e}"))?;
+    let mut parts = jump_key.split_whitespace();
+    let kh = format!(
+        "{} {} {}\n",
+        ctx.addr("h1"),
+        parts.next().unwrap(),
+        parts.next().unwrap()
+    );
+    let cfg = ssh_config_with_known_hosts(ctx, "changed", &kh);
+    let reacher = ctx.reacher_with(cfg, true);
+    let s = ctx.settings("h1", &[PathKind::Direct, PathKind::Console]);
+    let res = ctx.rt.block_on(reacher.reach(&s));
+    ctx.rt.block_on(reacher.close());
+    let u = match res {
+        Ok(r) => {
+            return Err(format!("connected via {} despite a changed host key", r.via()).into())
+        }
+        Err(u) => u,
+    };
+    let real = std::process::Command::new("ssh-keygen")
+        .arg("-lf")
+        .arg(ctx.lab_dir.join("hosts/h1/ssh/ssh_host_ed25519_key.pub"))
+        .output()
+        .map_err(|e| e.to_string())?;
+    let real = String::from_utf8_lossy(&real.stdout);
+    let fp = real.split_whitespace().nth(1).unwrap_or("?").to_string();
+    let text = u.to_string();
+    check(u.is_fatal() && u.attempts.len() == 1, || {
+        format!("should not fall back to the console: {text}")
+    })?;
+    check(
+        text.contains(&format!("has CHANGED; it now presents {fp}"))
+            && text.contains("ssh-keygen -R"),
+        || format!("want fingerprint {fp} in: {text}"),
+    )
+}
+
+fn accept_new_hostkeys_records_the_key(ctx: &Ctx) -> Result<(), Failed> {
+    let cfg = ssh_config_with_known_hosts(ctx, "accept", "");
+    let reacher = ctx.reacher_with(cfg.clone(), true);
+    let s = ctx.settings("h1", &[PathKind::Direct]);
+    let res = ctx.rt.block_on(reacher.reach(&s));
+    let ok = match res {
+        Ok(r) => {
+            let via = r.via();
+            ctx.close(reacher, r);
+            via == PathKind::Direct
+        }
+        Err(u) => {
+            ctx.rt.block_on(reacher.close());
+            return Err(u.to_string().into());
+        }
+    };
+    let kh = std::fs::read_to_string(cfg.with_file_name("known_hosts")).unwrap_or_default();
+    check(ok && kh.contains("ssh-ed25519"), || {
+        format!("known_hosts now: {kh:?}")
+    })
+}
+
+// ---------------------------------------------------------------- become
+
+fn become_settings(ctx: &Ctx, env: Option<&str>) -> HostSettings {
+    let mut s = ctx.settings("h1", &[PathKind::Direct]);
+    s.user = Some("ops".into());
+    s.become_ = Some(Become {
+        user: "root".into(),
+        password_env: env.map(str::to_string),
+    });
+    s
+}
+
+fn become_with_password_from_env(ctx: &Ctx) -> Result<(), Failed> {
+    let reacher = ctx.reacher();
+    let s = become_settings(ctx, Some("SSHFIX_TEST_SUDO_PW"));
+    let r = ctx
+        .rt
+        .block_on(reacher.reach(&s))
+        .map_err(|u| u.to_string())?;
+    let out = ctx.rt.block_on(r.transport.run(
+        "id -un; cat",
+        b"exact\nstdin",
+        Duration::from_secs(30),
+    ));
+    ctx.close(reacher, r);
+    let out = out.map_err(|e| e.to_string())?;
+    check(out.stdout == b"root\nexact\nstdin", || {
+        format!(
+            "{:?} {}",
+            String::from_utf8_lossy(&out.stdout),
+            out.stderr_tail()
+        )
+    })
+}
+
+fn become_without_password_fails_clearly(ctx: &Ctx) -> Result<(), Failed> {
+    let reacher = ctx.reacher();
+    let s = become_settings(ctx, None);
+    let res = ctx.rt.block_on(reacher.reach(&s));
+    ctx.rt.block_on(reacher.close());
+    let text = match res {
+        Ok(r) => return Err(format!("became root without a password via {}", r.via()).into()),
+        Err(u) => u.to_string(),
+    };
+    check(
+        text.contains("`sudo -n -u root` needs a password")
+            && text.contains("sshfix_become_password_env"),
+        || text,
+    )
+}
+
+fn become_unset_password_variable_is_an_input_error(ctx: &Ctx) -> Result<(), Failed> {
+    let reacher = ctx.reacher();
+    let s = become_settings(ctx, Some("SSHFIX_TEST_UNSET_VARIABLE"));
+    let res = ctx.rt.block_on(reacher.reach(&s));
+    ctx.rt.block_on(reacher.close());
+    match res {
+        Ok(_) => Err("reached without the password variable".into()),
+        Err(u) => check(
+            u.to_string()
+                .contains("names `$SSHFIX_TEST_UNSET_VARIABLE`, which is not set"),
+            || u.to_string(),
+        ),
+    }
+}
+
+// ---------------------------------------------------------------- inventory + probe through the CLI
+
+fn sshfix(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sshfix"))
+        .args(args)
+        .output()
+        .expect("running sshfix")
+}
+
+fn lab_inventory_resolves(ctx: &Ctx) -> Result<(), Failed> {
+    let inv = Inventory::load(&[ctx.lab_dir.join("inventory.ini")]).map_err(|e| e.to_string())?;
+    let h2 = inv.host("h2").ok_or("h2 missing")?;
+    let s = HostSettings::from_host(h2, &inv).map_err(|e| e.to_string())?;
+    let want = ctx.settings("h2", &[PathKind::Direct, PathKind::Jump, PathKind::Console]);
+    check(
+        s.address == want.address && s.jump == want.jump && s.console == want.console,
+        || format!("{s:?}\nwant {want:?}"),
+    )
+}
+
+fn probe_classifies_every_fault(ctx: &Ctx) -> Result<(), Failed> {
+    // The lab inventory plus one address where nothing answers ARP.
+    let inv = ctx.lab_dir.join("test-probe.ini");
+    let base =
+        std::fs::read_to_string(ctx.lab_dir.join("inventory.ini")).map_err(|e| e.to_string())?;
+    std::fs::write(
+        &inv,
+        format!("{base}\n[ghosts]\nghost ansible_host=10.77.250.250\n"),
+    )
+    .map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let out = sshfix(&[
+        "probe",
+        "-i",
+        &inv.to_string_lossy(),
+        "--format",
+        "json",
+        "--connect-timeout",
+        "3",
+        "--banner-timeout",
+        "8",
+    ]);
+    let took = started.elapsed();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "{e}: {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    let got: BTreeMap<String, String> = json["hosts"]
+        .as_array()
+        .ok_or("no hosts array")?
+        .iter()
+        .map(|h| {
+            (
+                h["host"].as_str().unwrap_or("?").to_string(),
+                h["symptom"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
+    let mut want: BTreeMap<String, String> = BTreeMap::new();
+    for h in ["jump", "h1", "h2", "h3"] {
+        want.insert(h.into(), "ok".into());
+    }
+    for (h, s) in [
+        ("h4", "reset-before-banner"),
+        ("h5", "refused"),
+        ("h6", "closed-before-banner"),
+        ("h7", "connect-timeout"),
+        ("h8", "not-ssh"),
+        ("h9", "banner-timeout"),
+        ("ghost", "unreachable"),
+    ] {
+        want.insert(h.into(), s.into());
+    }
+    check(got == want, || format!("got {got:#?}\nwant {want:#?}"))?;
+    check(out.status.code() == Some(2), || {
+        format!("exit {:?}", out.status)
+    })?;
+    // Concurrency: the slowest host (banner timeout 8 s) bounds the run, not the sum.
+    check(took < Duration::from_secs(20), || {
+        format!("probe took {took:?}")
+    })?;
+    let evidence = json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["host"] == "h6")
+        .cloned()
+        .unwrap_or_default();
+    check(
+        evidence.to_string().contains("Exceeded MaxStartups"),
+        || format!("h6: {evidence}"),
+    )?;
+    let http = json["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["host"] == "h8")
+        .cloned()
+        .unwrap_or_default();
+    check(http.to_string().contains("HTTP/1.1 400"), || {
+        format!("h8: {http}")
+    })
+}
+
+fn probe_human_table_and_limit(ctx: &Ctx) -> Result<(), Failed> {
+    let inv = ctx.lab_dir.join("inventory.ini");
+    let out = sshfix(&[
+        "probe",
+        "-i",
+        &inv.to_string_lossy(),
+        "-l",
+        "h1:h4",
+        "--banner-timeout",
+        "8",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    check(out.status.code() == Some(2), || {
+        format!("exit {:?}", out.status)
+    })?;
+    check(
+        text.lines()
+            .any(|l| l.starts_with("h1 ") && l.contains(" ok ")),
+        || text.to_string(),
+    )?;
+    check(
+        text.lines()
+            .any(|l| l.starts_with("h4 ") && l.contains("reset-before-banner")),
+        || text.to_string(),
+    )?;
+    check(!text.contains("h2 "), || format!("--limit ignored: {text}"))
+}
+
+// ---------------------------------------------------------------- main
+
+type Plain = fn(&Ctx) -> Result<(), Failed>;
+
+const PLAIN: [(&str, Plain); 14] = [
+    ("paths::healthy_host_reached_directly", reach_healthy_direct),
+    (
+        "paths::hosts_deny_for_controller_reached_via_jump",
+        reach_wrappers_deny_via_jump,
+    ),
+    (
+        "paths::sshd_stopped_reached_via_console",
+        reach_sshd_stopped_via_console,
+    ),
+    (
+        "paths::no_path_reports_every_attempt",
+        reach_no_path_reports_every_attempt,
+    ),
+    (
+        "paths::jump_master_shared_by_all_targets",
+        jump_master_is_shared,
+    ),
+    (
+        "hostkeys::unknown_key_refused_without_fallback",
+        host_key_unknown_is_refused_without_fallback,
+    ),
+    (
+        "hostkeys::changed_key_refused_with_fingerprint",
+        host_key_changed_is_refused_with_fingerprint,
+    ),
+    (
+        "hostkeys::accept_new_records_the_key",
+        accept_new_hostkeys_records_the_key,
+    ),
+    (
+        "become::sudo_password_from_environment",
+        become_with_password_from_env,
+    ),
+    (
+        "become::without_password_fails_clearly",
+        become_without_password_fails_clearly,
+    ),
+    (
+        "become::unset_password_variable",
+        become_unset_password_variable_is_an_input_error,
+    ),
+    ("inventory::lab_inventory_resolves", lab_inventory_resolves),
+    (
+        "probe::classifies_every_fault",
+        probe_classifies_every_fault,
+    ),
+    ("probe::human_table_and_limit", probe_human_table_and_limit),
+];
+
+fn trials(ctx: &Arc<Ctx>) -> Vec<Trial> {
+    let mut trials = contract_trials(ctx);
+    for (name, f) in PLAIN {
+        let ctx = ctx.clone();
+        trials.push(Trial::test(name, move || f(&ctx)));
+    }
+    trials
+}
+
+fn sfx_dirs() -> usize {
+    std::fs::read_dir("/tmp")
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("sfx-"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn main() -> ExitCode {
+    let args = Arguments::from_args();
+    if args.list {
+        // Listing must not build a lab: names only.
+        let names: Vec<Trial> = TRANSPORTS
+            .iter()
+            .flat_map(|(n, _, _)| {
+                CHECKS
+                    .iter()
+                    .map(move |(c, _)| format!("contract::{n}::{c}"))
+            })
+            .chain(PLAIN.iter().map(|(n, _)| n.to_string()))
+            .map(|n| Trial::test(n, || Ok(())))
+            .collect();
+        return libtest_mimic::run(&args, names).exit_code();
+    }
+    if let Some(why) = lab::unavailable() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            eprintln!("error: the lab tests must run in CI, but cannot: {why}");
+            return ExitCode::FAILURE;
+        }
+        eprintln!("\n*** SKIPPED: every namespace-lab test ({why}). Run the suite as root to include them. ***\n");
+        return ExitCode::SUCCESS;
+    }
+    let sfx_before = sfx_dirs();
+    let mut lab = Lab::up(HOSTS);
+    for (host, fault) in FAULTS {
+        lab.fault(host, fault);
+    }
+    lab.enter_controller();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let ctx = Arc::new(Ctx {
+        lab_dir: lab.dir.clone(),
+        env: lab.env.clone(),
+        rt,
+    });
+    let conclusion = libtest_mimic::run(&args, trials(&ctx));
+    drop(ctx);
+    lab.down();
+    let leaked = sfx_dirs().saturating_sub(sfx_before);
+    if leaked > 0 {
+        eprintln!("error: {leaked} ssh run directories (/tmp/sfx-*) were left behind");
+        return ExitCode::FAILURE;
+    }
+    conclusion.exit_code()
+}
