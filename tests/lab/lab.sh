@@ -146,10 +146,11 @@ kill_lab_procs() {
 	for round in $(seq 1 100); do
 		pids=''
 		# 1. builders of this lab (environment marker)
-		for p in $(grep -lzxF "SSHFIX_LAB_BUILD=$name" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3); do
+		while read -r p; do
+			[ -n "$p" ] || continue
 			[[ $ancestors == *" $p "* ]] && continue
 			pids+="$p "
-		done
+		done < <(grep -lzxF "SSHFIX_LAB_BUILD=$name" /proc/[0-9]*/environ 2>/dev/null | cut -d/ -f3)
 		# 2. members of the lab's network namespaces
 		inodes=$(find /run/netns -maxdepth 1 -name "$name-*" -exec stat -L -c 'net:[%i]' {} + 2>/dev/null | sort -u) || true
 		if [ -n "$inodes" ]; then
@@ -257,6 +258,10 @@ cmd_list() {
 cmd_up() {
 	need_root
 	local hosts=4 name='' dir='' owner=$PPID rsa=0
+	# run through sudo: the owner is whoever ran sudo
+	if [ "$(cat "/proc/$owner/comm" 2>/dev/null)" = sudo ]; then
+		owner=$(awk '/^PPid:/ {print $2}' "/proc/$owner/status")
+	fi
 	while [ $# -gt 0 ]; do
 		case $1 in
 		--hosts) hosts=${2:?--hosts needs a number}; shift ;;
@@ -268,7 +273,9 @@ cmd_up() {
 		esac
 		shift
 	done
-	[[ $hosts =~ ^[0-9]+$ ]] && [ "$hosts" -ge 1 ] && [ "$hosts" -le 5000 ] || die "--hosts must be 1..5000"
+	if ! [[ $hosts =~ ^[0-9]+$ ]] || [ "$hosts" -lt 1 ] || [ "$hosts" -gt 5000 ]; then
+		die "--hosts must be 1..5000"
+	fi
 	[[ $owner =~ ^[0-9]+$ ]] || die "--owner must be a pid"
 	local owner_start
 	owner_start=$(proc_start "$owner") || die "--owner $owner: no such process"
@@ -393,7 +400,7 @@ EOF
 	if ! printf '%s' "$list" | xargs -P "$par" -L 1 bash "$SELF" __host "$dir" 3>&-; then
 		for h in jump $(seq -f 'h%g' 1 "$hosts"); do
 			if ! grep -q '^ready$' "$dir/hosts/$h/state" 2>/dev/null; then
-				log "host $h: $(cat "$dir/hosts/$h/state" 2>/dev/null | tail -1) $(tail -3 "$dir/hosts/$h/init.log" 2>/dev/null | tr '\n' ' ')"
+				log "host $h: $(tail -1 "$dir/hosts/$h/state" 2>/dev/null) $(tail -3 "$dir/hosts/$h/init.log" 2>/dev/null | tr '\n' ' ')"
 			fi
 		done
 		die "some hosts failed to start"
@@ -442,7 +449,7 @@ Host *
 	GlobalKnownHostsFile /dev/null
 	StrictHostKeyChecking yes
 	BatchMode yes
-	ConnectTimeout 5
+	ConnectTimeout 10
 	LogLevel ERROR
 EOF
 	{
@@ -481,6 +488,7 @@ cmd___host() {
 	local dir=$1 h=$2 addr=$3
 	# shellcheck disable=SC1091
 	source "$dir/.build"
+	: "${B_NAME:?}" "${B_RSA:?}" "${B_OPS_UID:?}"
 	local name=$B_NAME ns="$B_NAME-$h" t="$dir/hosts/$h" tpl="$dir/template"
 	mkdir -p "$t"/{etc,var,log,root,home,work/etc,work/var,orig}
 	echo "$addr" >"$t/addr"
@@ -602,6 +610,7 @@ wait_port() { # HOST up|down
 
 stop_sshd() {
 	local h=$1
+	# shellcheck disable=SC2016
 	hx "$h" sh -c 'if [ -s /run/sshd.pid ]; then kill "$(cat /run/sshd.pid)" 2>/dev/null; fi; rm -f /run/sshd.pid' || true
 	local p
 	for p in $(listeners_22 "$h"); do
@@ -624,7 +633,8 @@ start_fault_proc() {
 }
 
 kill_fault_procs() {
-	hx "$1" sh -c 'if [ -f /run/lab/fault.pids ]; then for p in $(cat /run/lab/fault.pids); do kill -9 -- "-$p" 2>/dev/null; kill -9 "$p" 2>/dev/null; done; rm -f /run/lab/fault.pids; fi; true'
+	# shellcheck disable=SC2016
+	hx "$1" sh -c 'if [ -f /run/lab/fault.pids ]; then for p in $(cat /run/lab/fault.pids); do /bin/kill -9 -- "-$p" 2>/dev/null || kill -9 "$p" 2>/dev/null; done; rm -f /run/lab/fault.pids; fi; true'
 }
 
 # Replace the content of FILE inside host $1 with stdin (in place).
