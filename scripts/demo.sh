@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The README's demo: builds sshfix, brings up a lab of real OpenSSH hosts in
+# network namespaces, breaks some of them the classic ways, and runs
+# `sshfix probe` from the lab's controller. Needs root (namespaces); tears the
+# lab down on exit. `--keep` leaves it up and prints how to use it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+keep=no
+[ "${1:-}" = "--keep" ] && keep=yes
+
+[ "$(id -u)" = 0 ] || { echo "error: the lab needs root (network namespaces); rerun with sudo" >&2; exit 1; }
+command -v cargo >/dev/null 2>&1 || { echo "error: cargo is not installed; install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
+
+bash tests/lab/lab.sh deps
+cargo build --quiet
+sshfix="$PWD/target/debug/sshfix"
+
+dir=$(bash tests/lab/lab.sh up --hosts 7 --owner $$ | sed -n 's/^LAB_DIR=//p' | tail -n1)
+if [ "$keep" = no ]; then
+  trap 'bash tests/lab/lab.sh down "$dir" >/dev/null 2>&1 || true' EXIT
+fi
+# shellcheck disable=SC1091
+. "$dir/lab.env"
+
+echo "Breaking hosts the classic ways:" >&2
+for f in "h2 wrappers-deny" "h3 maxstartups" "h4 nft-drop" "h5 http-on-22" "h6 sshd-stopped" "h7 silent-22"; do
+  set -- $f
+  printf '  %-3s %s\n' "$1" "$2" >&2
+  bash tests/lab/lab.sh fault "$dir" "$1" "$2" >/dev/null
+done
+
+echo >&2
+echo "\$ sshfix probe -i $dir/inventory.ini" >&2
+ip netns exec "$LAB_CTL_NS" "$sshfix" probe -i "$dir/inventory.ini" --banner-timeout 8 || true
+
+if [ "$keep" = yes ]; then
+  cat >&2 <<EOM
+
+The lab is still up in $dir. Try:
+  ip netns exec $LAB_CTL_NS $sshfix probe -i $dir/inventory.ini --format json
+  ip netns exec $LAB_CTL_NS ssh -F $dir/ssh_config $LAB_ADDR_h1 hostname
+  bash tests/lab/lab.sh down $dir
+EOM
+fi

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README and CI run it: installs what it needs
+# (Debian packages for the lab, ansible-core in a virtualenv for the
+# inventory comparison), checks formatting and lints, runs every test
+# including the namespace lab, then runs the lab suite ten times and checks
+# that nothing (namespaces, veths, sshd/ssh processes, control sockets) leaks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n==> %s\n' "$*" >&2; }
+
+if ! command -v cargo >/dev/null 2>&1; then
+  echo "error: cargo is not installed; install Rust with rustup (https://rustup.rs) and rerun" >&2
+  exit 1
+fi
+
+if [ "$(id -u)" = 0 ]; then
+  say "installing the lab's Debian packages"
+  bash tests/lab/lab.sh deps
+else
+  echo "*** not root: skipping package installation; the namespace-lab tests will be SKIPPED ***" >&2
+fi
+
+say "ansible-core virtualenv for the inventory comparison"
+bash tests/ansible/setup-venv.sh
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+
+say "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets -- -D warnings
+
+say "cargo test (unit, inventory, probe, lab)"
+cargo test --all-targets
+
+if [ "$(id -u)" = 0 ]; then
+  say "lab suite x${SSHFIX_LEAK_RUNS:-10}: nothing may be left behind"
+  bash tests/lab/leak-check.sh "${SSHFIX_LEAK_RUNS:-10}"
+fi
+say "all tests passed"
