@@ -383,3 +383,95 @@ fn check_become(b: &BecomeAuth, raw: &RawOutput) -> Result<(), (String, String)>
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn local(limit: usize) -> Box<dyn Transport> {
+        Box::new(
+            Connection::new("here", PathKind::Direct, local::Local, None).with_output_limit(limit),
+        )
+    }
+
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn output_cap_stops_a_flood() {
+        let t = local(1024 * 1024);
+        let err = rt()
+            .block_on(t.run("yes flood", b"", Duration::from_secs(30)))
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::OutputTooLarge);
+        assert_eq!(
+            err.to_string(),
+            "host `here` (via direct): the command printed more than 1 MiB; stopped it"
+        );
+    }
+
+    #[test]
+    fn timeout_reported_and_exit_statuses_kept() {
+        let t = local(io::DEFAULT_OUTPUT_LIMIT);
+        let rt = rt();
+        let err = rt
+            .block_on(t.run("sleep 20", b"", Duration::from_secs(1)))
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Timeout);
+        assert_eq!(
+            err.to_string(),
+            "host `here` (via direct): the command did not finish within 1s and was stopped"
+        );
+        // A script that exits 124 by itself, quickly, is not a timeout.
+        let out = rt
+            .block_on(t.run("exit 124", b"", Duration::from_secs(10)))
+            .unwrap();
+        assert_eq!(out.status, Some(124));
+        let out = rt
+            .block_on(t.run("kill -9 $$", b"", Duration::from_secs(10)))
+            .unwrap();
+        assert_eq!(
+            out.status,
+            Some(137),
+            "sh -c reports its child's death by signal as 128+9"
+        );
+    }
+
+    #[test]
+    fn file_round_trip_and_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("odd 'name' $(x)");
+        let path = path.to_str().unwrap();
+        let data: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+        let t = local(io::DEFAULT_OUTPUT_LIMIT);
+        let rt = rt();
+        rt.block_on(t.write_file(path, &data, Duration::from_secs(10)))
+            .unwrap();
+        assert_eq!(std::fs::read(path).unwrap(), data);
+        assert_eq!(
+            rt.block_on(t.read_file(path, Duration::from_secs(10)))
+                .unwrap(),
+            data
+        );
+        let err = rt
+            .block_on(t.read_file("/nonexistent/x", Duration::from_secs(10)))
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Remote);
+        assert!(
+            err.to_string()
+                .starts_with("host `here` (via direct): reading `/nonexistent/x` failed: "),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn tail_keeps_last_lines_short() {
+        assert_eq!(tail(b"a\n\nb\nc\nd\n"), "b / c / d");
+        assert_eq!(tail(b""), "");
+        assert!(tail(&[b'x'; 1000]).ends_with('…'));
+    }
+}

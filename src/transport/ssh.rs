@@ -48,6 +48,20 @@ pub struct SshOptions {
     pub connect_timeout: Duration,
 }
 
+impl Default for SshOptions {
+    /// The user's own ssh configuration, strict host keys, and a 10 s connect
+    /// timeout: ssh applies it to the identification exchange too, and it must
+    /// stay above libwrap's 5 s refusal delay or a TCP-wrappers denial shows up
+    /// as a banner timeout instead of its own `Connection reset by peer`.
+    fn default() -> Self {
+        SshOptions {
+            user_config: None,
+            accept_new: false,
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
 impl SshContext {
     /// Creates the run's private directory (`/tmp/sfx-XXXXXX`, mode 0700: control
     /// socket paths must stay short).
