@@ -650,7 +650,8 @@ fn probe_classifies_every_fault(ctx: &Ctx) -> Result<(), Failed> {
         "--format",
         "json",
         "--connect-timeout",
-        "3",
+        // The ghost fails by ARP after ~3 s: stay clear of that race.
+        "6",
         "--banner-timeout",
         "8",
     ]);
