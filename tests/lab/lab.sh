@@ -400,7 +400,7 @@ EOF
 	if ! printf '%s' "$list" | xargs -P "$par" -L 1 bash "$SELF" __host "$dir" 3>&-; then
 		for h in jump $(seq -f 'h%g' 1 "$hosts"); do
 			if ! grep -q '^ready$' "$dir/hosts/$h/state" 2>/dev/null; then
-				log "host $h: $(tail -1 "$dir/hosts/$h/state" 2>/dev/null) $(tail -3 "$dir/hosts/$h/init.log" 2>/dev/null | tr '\n' ' ')"
+				log "host $h: $(grep -m1 '^failed' "$dir/hosts/$h/state" 2>/dev/null) $(tail -3 "$dir/hosts/$h/init.log" 2>/dev/null | tr '\n' ' ')"
 			fi
 		done
 		die "some hosts failed to start"
@@ -551,7 +551,7 @@ cmd___host() {
 		sleep 0.01
 	done
 	[ -n "$pid" ] || {
-		echo "failed: no PID 1 ($(cat "$t/init.log"))" >>"$t/state"
+		echo "failed: host init exited early: $(tail -3 "$t/init.log" | tr '\n' ' ')" >>"$t/state"
 		exit 1
 	}
 	echo "$pid" >"$t/pid"
