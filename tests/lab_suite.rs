@@ -98,7 +98,11 @@ impl Ctx {
             connect_timeout: Duration::from_secs(8),
         })
         .expect("creating the ssh run directory")
-        .with_env(|name| (name == "SSHFIX_TEST_SUDO_PW").then(|| "ops-secret".to_string()))
+        .with_env(|name| match name {
+            "SSHFIX_TEST_SUDO_PW" => Some("ops-secret".to_string()),
+            "SSHFIX_TEST_WRONG_PW" => Some("not-the-password".to_string()),
+            _ => None,
+        })
     }
 
     /// Opens `host` over exactly one path.
@@ -312,24 +316,44 @@ fn contract_trials(ctx: &Arc<Ctx>) -> Vec<Trial> {
 
 // ---------------------------------------------------------------- paths
 
-fn reach_default(ctx: &Ctx, host: &str) -> (Result<PathKind, Unreached>, Vec<(PathKind, String)>) {
-    let reacher = ctx.reacher();
-    let s = ctx.settings(host, &[PathKind::Direct, PathKind::Jump, PathKind::Console]);
-    let res = ctx.rt.block_on(reacher.reach(&s));
-    let out = match res {
+/// Reaches `s` through a fresh reacher, runs `f` on the transport when a path
+/// worked, and closes everything either way. `Err` lists the failed paths.
+fn with_reached<T>(
+    ctx: &Ctx,
+    reacher: Reacher,
+    s: &HostSettings,
+    f: impl FnOnce(&Reached) -> T,
+) -> Result<T, Unreached> {
+    match ctx.rt.block_on(reacher.reach(s)) {
         Ok(r) => {
-            let attempts = r.attempts.iter().map(|a| (a.via, a.note.clone())).collect();
-            let via = r.via();
+            let out = f(&r);
             ctx.close(reacher, r);
-            (Ok(via), attempts)
+            Ok(out)
         }
         Err(u) => {
             ctx.rt.block_on(reacher.close());
-            let attempts = u.attempts.iter().map(|a| (a.via, a.note.clone())).collect();
+            Err(u)
+        }
+    }
+}
+
+/// The path a host is reached by with the default path order, and the
+/// (path, reason) of each path tried before it.
+fn reach_default(ctx: &Ctx, host: &str) -> (Result<PathKind, Unreached>, Vec<(PathKind, String)>) {
+    let s = ctx.settings(host, &[PathKind::Direct, PathKind::Jump, PathKind::Console]);
+    let notes = |attempts: &[sshfix::transport::paths::Attempt]| {
+        attempts
+            .iter()
+            .map(|a| (a.via, a.note.clone()))
+            .collect::<Vec<_>>()
+    };
+    match with_reached(ctx, ctx.reacher(), &s, |r| (r.via(), notes(&r.attempts))) {
+        Ok((via, attempts)) => (Ok(via), attempts),
+        Err(u) => {
+            let attempts = notes(&u.attempts);
             (Err(u), attempts)
         }
-    };
-    out
+    }
 }
 
 fn reach_healthy_direct(ctx: &Ctx) -> Result<(), Failed> {
@@ -370,13 +394,10 @@ fn reach_sshd_stopped_via_console(ctx: &Ctx) -> Result<(), Failed> {
 }
 
 fn reach_no_path_reports_every_attempt(ctx: &Ctx) -> Result<(), Failed> {
-    let reacher = ctx.reacher();
     let mut s = ctx.settings("h5", &[PathKind::Direct, PathKind::Jump, PathKind::Console]);
     s.console = None;
-    let res = ctx.rt.block_on(reacher.reach(&s));
-    ctx.rt.block_on(reacher.close());
-    let u = match res {
-        Ok(r) => return Err(format!("reached via {}", r.via()).into()),
+    let u = match with_reached(ctx, ctx.reacher(), &s, Reached::via) {
+        Ok(via) => return Err(format!("reached via {via}").into()),
         Err(u) => u,
     };
     let text = u.to_string();
@@ -460,20 +481,24 @@ fn ssh_config_with_known_hosts(ctx: &Ctx, name: &str, known_hosts: &str) -> Path
     cfg
 }
 
+/// Expects `s` to be refused at its first path because of its host key.
+fn refused_for_host_key(ctx: &Ctx, reacher: Reacher, s: &HostSettings) -> Result<String, Failed> {
+    match with_reached(ctx, reacher, s, Reached::via) {
+        Ok(via) => Err(format!("connected via {via} despite the host key").into()),
+        Err(u) => {
+            let text = u.to_string();
+            check(u.is_fatal() && u.attempts.len() == 1, || {
+                format!("should stop at the first path, without falling back: {text}")
+            })?;
+            Ok(text)
+        }
+    }
+}
+
 fn host_key_unknown_is_refused_without_fallback(ctx: &Ctx) -> Result<(), Failed> {
     let cfg = ssh_config_with_known_hosts(ctx, "unknown", "");
-    let reacher = ctx.reacher_with(cfg, false);
     let s = ctx.settings("h1", &[PathKind::Direct, PathKind::Jump, PathKind::Console]);
-    let res = ctx.rt.block_on(reacher.reach(&s));
-    ctx.rt.block_on(reacher.close());
-    let u = match res {
-        Ok(r) => return Err(format!("connected via {} with an unknown host key", r.via()).into()),
-        Err(u) => u,
-    };
-    let text = u.to_string();
-    check(u.is_fatal() && u.attempts.len() == 1, || {
-        format!("should stop at the first path: {text}")
-    })?;
+    let text = refused_for_host_key(ctx, ctx.reacher_with(cfg, false), &s)?;
     check(
         text.contains(&format!(
             "the host key of `{}` is not in known_hosts",
@@ -492,20 +517,13 @@ fn host_key_changed_is_refused_with_fingerprint(ctx: &Ctx) -> Result<(), Failed>
     let kh = format!(
         "{} {} {}\n",
         ctx.addr("h1"),
-        parts.next().unwrap(),
-        parts.next().unwrap()
+        parts.next().unwrap_or("?"),
+        parts.next().unwrap_or("?")
     );
     let cfg = ssh_config_with_known_hosts(ctx, "changed", &kh);
-    let reacher = ctx.reacher_with(cfg, true);
+    // Even with --accept-new-hostkeys a changed key is refused.
     let s = ctx.settings("h1", &[PathKind::Direct, PathKind::Console]);
-    let res = ctx.rt.block_on(reacher.reach(&s));
-    ctx.rt.block_on(reacher.close());
-    let u = match res {
-        Ok(r) => {
-            return Err(format!("connected via {} despite a changed host key", r.via()).into())
-        }
-        Err(u) => u,
-    };
+    let text = refused_for_host_key(ctx, ctx.reacher_with(cfg, true), &s)?;
     let real = std::process::Command::new("ssh-keygen")
         .arg("-lf")
         .arg(ctx.lab_dir.join("hosts/h1/ssh/ssh_host_ed25519_key.pub"))
@@ -513,10 +531,6 @@ fn host_key_changed_is_refused_with_fingerprint(ctx: &Ctx) -> Result<(), Failed>
         .map_err(|e| e.to_string())?;
     let real = String::from_utf8_lossy(&real.stdout);
     let fp = real.split_whitespace().nth(1).unwrap_or("?").to_string();
-    let text = u.to_string();
-    check(u.is_fatal() && u.attempts.len() == 1, || {
-        format!("should not fall back to the console: {text}")
-    })?;
     check(
         text.contains(&format!("has CHANGED; it now presents {fp}"))
             && text.contains("ssh-keygen -R"),
@@ -526,24 +540,14 @@ fn host_key_changed_is_refused_with_fingerprint(ctx: &Ctx) -> Result<(), Failed>
 
 fn accept_new_hostkeys_records_the_key(ctx: &Ctx) -> Result<(), Failed> {
     let cfg = ssh_config_with_known_hosts(ctx, "accept", "");
-    let reacher = ctx.reacher_with(cfg.clone(), true);
     let s = ctx.settings("h1", &[PathKind::Direct]);
-    let res = ctx.rt.block_on(reacher.reach(&s));
-    let ok = match res {
-        Ok(r) => {
-            let via = r.via();
-            ctx.close(reacher, r);
-            via == PathKind::Direct
-        }
-        Err(u) => {
-            ctx.rt.block_on(reacher.close());
-            return Err(u.to_string().into());
-        }
-    };
+    let via = with_reached(ctx, ctx.reacher_with(cfg.clone(), true), &s, Reached::via)
+        .map_err(|u| u.to_string())?;
     let kh = std::fs::read_to_string(cfg.with_file_name("known_hosts")).unwrap_or_default();
-    check(ok && kh.contains("ssh-ed25519"), || {
-        format!("known_hosts now: {kh:?}")
-    })
+    check(
+        via == PathKind::Direct && kh.contains("ssh-ed25519"),
+        || format!("via {via}; known_hosts now: {kh:?}"),
+    )
 }
 
 // ---------------------------------------------------------------- become
@@ -559,19 +563,15 @@ fn become_settings(ctx: &Ctx, env: Option<&str>) -> HostSettings {
 }
 
 fn become_with_password_from_env(ctx: &Ctx) -> Result<(), Failed> {
-    let reacher = ctx.reacher();
     let s = become_settings(ctx, Some("SSHFIX_TEST_SUDO_PW"));
-    let r = ctx
-        .rt
-        .block_on(reacher.reach(&s))
-        .map_err(|u| u.to_string())?;
-    let out = ctx.rt.block_on(r.transport.run(
-        "id -un; cat",
-        b"exact\nstdin",
-        Duration::from_secs(30),
-    ));
-    ctx.close(reacher, r);
-    let out = out.map_err(|e| e.to_string())?;
+    let out = with_reached(ctx, ctx.reacher(), &s, |r| {
+        ctx.rt.block_on(
+            r.transport
+                .run("id -un; cat", b"exact\nstdin", Duration::from_secs(30)),
+        )
+    })
+    .map_err(|u| u.to_string())?
+    .map_err(|e| e.to_string())?;
     check(out.stdout == b"root\nexact\nstdin", || {
         format!(
             "{:?} {}",
@@ -581,35 +581,38 @@ fn become_with_password_from_env(ctx: &Ctx) -> Result<(), Failed> {
     })
 }
 
+/// The error text of a become that must fail.
+fn become_refused(ctx: &Ctx, env: Option<&str>) -> Result<String, Failed> {
+    match with_reached(ctx, ctx.reacher(), &become_settings(ctx, env), Reached::via) {
+        Ok(via) => Err(format!("became root via {via}").into()),
+        Err(u) => Ok(u.to_string()),
+    }
+}
+
 fn become_without_password_fails_clearly(ctx: &Ctx) -> Result<(), Failed> {
-    let reacher = ctx.reacher();
-    let s = become_settings(ctx, None);
-    let res = ctx.rt.block_on(reacher.reach(&s));
-    ctx.rt.block_on(reacher.close());
-    let text = match res {
-        Ok(r) => return Err(format!("became root without a password via {}", r.via()).into()),
-        Err(u) => u.to_string(),
-    };
+    let text = become_refused(ctx, None)?;
     check(
         text.contains("`sudo -n -u root` needs a password")
             && text.contains("sshfix_become_password_env"),
-        || text,
+        || text.clone(),
+    )
+}
+
+fn become_wrong_password_fails_clearly(ctx: &Ctx) -> Result<(), Failed> {
+    let text = become_refused(ctx, Some("SSHFIX_TEST_WRONG_PW"))?;
+    check(
+        text.contains("sudo rejected the password for becoming `root`")
+            && !text.contains("not-the-password"),
+        || text.clone(),
     )
 }
 
 fn become_unset_password_variable_is_an_input_error(ctx: &Ctx) -> Result<(), Failed> {
-    let reacher = ctx.reacher();
-    let s = become_settings(ctx, Some("SSHFIX_TEST_UNSET_VARIABLE"));
-    let res = ctx.rt.block_on(reacher.reach(&s));
-    ctx.rt.block_on(reacher.close());
-    match res {
-        Ok(_) => Err("reached without the password variable".into()),
-        Err(u) => check(
-            u.to_string()
-                .contains("names `$SSHFIX_TEST_UNSET_VARIABLE`, which is not set"),
-            || u.to_string(),
-        ),
-    }
+    let text = become_refused(ctx, Some("SSHFIX_TEST_UNSET_VARIABLE"))?;
+    check(
+        text.contains("names `$SSHFIX_TEST_UNSET_VARIABLE`, which is not set"),
+        || text.clone(),
+    )
 }
 
 // ---------------------------------------------------------------- inventory + probe through the CLI
@@ -752,7 +755,7 @@ fn probe_human_table_and_limit(ctx: &Ctx) -> Result<(), Failed> {
 
 type Plain = fn(&Ctx) -> Result<(), Failed>;
 
-const PLAIN: [(&str, Plain); 14] = [
+const PLAIN: [(&str, Plain); 15] = [
     ("paths::healthy_host_reached_directly", reach_healthy_direct),
     (
         "paths::hosts_deny_for_controller_reached_via_jump",
@@ -789,6 +792,10 @@ const PLAIN: [(&str, Plain); 14] = [
     (
         "become::without_password_fails_clearly",
         become_without_password_fails_clearly,
+    ),
+    (
+        "become::wrong_password_fails_clearly",
+        become_wrong_password_fails_clearly,
     ),
     (
         "become::unset_password_variable",

@@ -58,6 +58,16 @@ impl fmt::Debug for Invocation {
     }
 }
 
+impl Invocation {
+    /// What goes on the command's stdin: the prefix, then the caller's bytes.
+    pub fn input(&self, stdin: &[u8]) -> Vec<u8> {
+        let mut input = Vec::with_capacity(self.stdin_prefix.len() + stdin.len());
+        input.extend_from_slice(&self.stdin_prefix);
+        input.extend_from_slice(stdin);
+        input
+    }
+}
+
 /// Runs `$2` under the host's `timeout` (limit `$1` seconds, then KILL 5 s
 /// later) when the host has one; GNU and busybox `timeout` both kill the whole
 /// process group, so children of the script go too.
@@ -148,9 +158,7 @@ pub fn fill_random(buf: &mut [u8]) {
 /// exact for every byte value), runs the command line with that file as its
 /// stdin, removes the file and exits with the command's status.
 pub fn console_program(invocation: &Invocation, stdin: &[u8]) -> Vec<u8> {
-    let mut data = Vec::with_capacity(invocation.stdin_prefix.len() + stdin.len());
-    data.extend_from_slice(&invocation.stdin_prefix);
-    data.extend_from_slice(stdin);
+    let data = invocation.input(stdin);
     let mut out = String::new();
     if data.is_empty() {
         out.push_str(&invocation.command_line);

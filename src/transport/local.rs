@@ -81,9 +81,7 @@ impl Exec for Local {
         stdin: &[u8],
         limit: usize,
     ) -> Result<RawOutput, (ErrorKind, String)> {
-        let mut input = invocation.stdin_prefix.clone();
-        input.extend_from_slice(stdin);
-        run_local_sh(&invocation.command_line, &input, limit).await
+        run_local_sh(&invocation.command_line, &invocation.input(stdin), limit).await
     }
 
     async fn close(&mut self) -> Result<(), String> {

@@ -417,8 +417,7 @@ impl Exec for SshExec {
                     format!("starting the command over ssh: {}", error_text(&e)),
                 )
             })?;
-        let mut input = invocation.stdin_prefix.clone();
-        input.extend_from_slice(stdin);
+        let input = invocation.input(stdin);
         let (w, o, e) = (
             child.stdin().take(),
             child.stdout().take(),
