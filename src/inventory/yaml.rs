@@ -528,6 +528,14 @@ pub(crate) fn load(text: &str, path: &Path) -> Result<Node, InventoryError> {
         }
         None => InventoryError::new(format!("`{}`: invalid YAML: {e}", path.display())),
     };
+    // An empty document (blank, comments only) is null, as in PyYAML.
+    let blank = text.lines().all(|l| {
+        let t = l.trim();
+        t.is_empty() || t.starts_with('#') || t == "---" || t == "..."
+    });
+    if blank {
+        return Ok(Node::new(Kind::Null));
+    }
     let shape: Shape = serde_yaml::from_str(text).map_err(wrap)?;
     let de = serde_yaml::Deserializer::from_str(text);
     NodeSeed {
