@@ -542,15 +542,28 @@ mod no_panic {
                 }
             }
             let text: String = text.into_iter().collect();
-            for inv in [
+            let parsed = [
                 Inventory::from_str_ini(&text, "m.ini"),
                 Inventory::from_str_yaml(&text, "m.yml"),
-            ] {
-                if let Ok(inv) = inv {
-                    let _ = inv.to_list_json();
-                    let _ = inv.select(Some(&pattern));
-                }
+            ];
+            for inv in parsed.into_iter().flatten() {
+                let _ = inv.to_list_json();
+                let _ = inv.select(Some(&pattern));
             }
+        }
+
+        #[test]
+        fn arbitrary_values_hosts_and_patterns_never_panic(
+            value in "\\PC{0,24}",
+            host in "[a-z0-9\\[\\]:._-]{1,16}",
+            pattern in "\\PC{0,16}",
+        ) {
+            let text = format!("[g]\n{host} v={value:?}\n{host} w={value}\n[g:vars]\nx={value}\n");
+            if let Ok(inv) = Inventory::from_str_ini(&text, "a.ini") {
+                let _ = inv.to_list_json();
+                let _ = inv.select(Some(&pattern));
+            }
+            let _ = Inventory::from_str_yaml(&format!("all:\n  vars:\n    v: {value}\n  hosts:\n    {host}:\n"), "a.yml");
         }
     }
 }

@@ -175,6 +175,10 @@ fn tokenize(src: &str) -> Option<Vec<Tok>> {
             '\\' if matches!(chars.get(i + 1), Some('\n')) => i += 2,
             '(' | '[' | '{' => {
                 depth += 1;
+                // Python's parser gives up at 200 nested brackets (a SyntaxError).
+                if depth > 200 {
+                    return None;
+                }
                 toks.push(Tok::Op(c));
                 i += 1;
             }
@@ -758,6 +762,8 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(parse_value(input), want, "{input:?}");
         }
+        let deep = "[".repeat(100_000);
+        assert_eq!(parse_value(&deep), json!(deep));
     }
 
     #[test]
