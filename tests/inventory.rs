@@ -615,14 +615,13 @@ fn sshfix_cli(args: &[&str]) -> Value {
 #[test]
 fn same_output_as_real_ansible_inventory() {
     if !venv().join("bin/ansible-inventory").exists() {
-        let msg = format!(
-            "no ansible-inventory in `{}`; run tests/ansible/setup-venv.sh",
-            venv().display()
-        );
+        let msg = format!("no ansible-inventory in `{}`", venv().display());
         if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{msg}");
+            panic!("{msg}; run tests/ansible/setup-venv.sh");
         }
-        eprintln!("SKIPPED: same_output_as_real_ansible_inventory: {msg} (run tests/ansible/setup-venv.sh)");
+        eprintln!(
+            "SKIPPED: same_output_as_real_ansible_inventory: {msg} (run tests/ansible/setup-venv.sh)"
+        );
         return;
     }
     let sets: &[&[&str]] = &[
