@@ -11,9 +11,11 @@ set -eu
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 venv=${SSHFIX_ANSIBLE_VENV:-"$repo/.venv-ansible"}
 python=${PYTHON:-python3}
+# Pinned: the comparison tests assert byte-for-byte agreement with this version.
+version=2.19.14
 
-if "$venv/bin/ansible-inventory" --version >/dev/null 2>&1; then
-    echo "setup-venv: $venv already has a working ansible-inventory"
+if "$venv/bin/ansible-inventory" --version 2>/dev/null | head -n1 | grep -q "core $version\]"; then
+    echo "setup-venv: $venv already has ansible-core $version"
     exit 0
 fi
 
@@ -43,6 +45,6 @@ if ! make_venv; then
 fi
 
 "$venv/bin/python" -m pip install --quiet --upgrade pip
-"$venv/bin/python" -m pip install --quiet "ansible-core>=2.17"
+"$venv/bin/python" -m pip install --quiet "ansible-core==$version"
 "$venv/bin/ansible-inventory" --version
 echo "setup-venv: ready at $venv"
