@@ -7,7 +7,9 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs="${1:-10}"
 
+# The artifact of the `lab` test target (not the sshfix binary cargo also lists).
 bin=$(cargo test --test lab --no-run --message-format=json 2>/dev/null \
+  | grep '"target":{[^}]*"name":"lab"' \
   | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n1)
 [ -x "$bin" ] || { echo "error: could not build the lab test binary" >&2; exit 1; }
 
