@@ -175,15 +175,17 @@ impl HostSettings {
         } else {
             None
         };
-        let common_args = match v.string("ansible_ssh_common_args")? {
-            None => Vec::new(),
-            Some(s) => shlex::split(&s).ok_or_else(|| {
-                v.err(
-                    "ansible_ssh_common_args",
-                    "unbalanced quotes; write it as you would on a shell command line",
-                )
-            })?,
-        };
+        let mut common_args = Vec::new();
+        for var in ["ansible_ssh_common_args", "ansible_ssh_extra_args"] {
+            if let Some(s) = v.string(var)? {
+                common_args.extend(shlex::split(&s).ok_or_else(|| {
+                    v.err(
+                        var,
+                        "unbalanced quotes; write it as you would on a shell command line",
+                    )
+                })?);
+            }
+        }
         // Validated even when `sshfix_console` is unset: a typo should not wait
         // for the day the console is needed.
         let console_kind = match v.string("sshfix_console_kind")?.as_deref() {
@@ -251,27 +253,38 @@ impl HostSettings {
                 .map(|s| parse_net(s).map_err(|m| v.err("sshfix_allow_from", m)))
                 .collect::<Result<_, _>>()?,
         };
-        let address = v
-            .string("ansible_host")?
-            .unwrap_or_else(|| host.name.clone());
-        // The address becomes ssh's last argument and a socket address: a
-        // leading `-` would be read as an option, spaces or control characters
-        // can only be a mistake.
-        if address.is_empty()
-            || address.starts_with('-')
-            || address.chars().any(|c| c.is_whitespace() || c.is_control())
-        {
+        // Ansible's names first, then the older aliases its ssh plugin still reads.
+        let (address, address_var) = match v.first_string(&["ansible_host", "ansible_ssh_host"])? {
+            Some((a, var)) => (a, var),
+            None => (host.name.clone(), "ansible_host"),
+        };
+        check_host_name(&address).map_err(|m| v.err(address_var, m))?;
+        let user = match v.first_string(&["ansible_user", "ansible_ssh_user"])? {
+            Some((u, var)) => {
+                check_user_name(&u).map_err(|m| v.err(var, m))?;
+                Some(u)
+            }
+            None => None,
+        };
+        let port = match v.port("ansible_port")? {
+            Some(p) => Some(p),
+            None => v.port("ansible_ssh_port")?,
+        };
+        let identity_file = v
+            .first_string(&["ansible_ssh_private_key_file", "ansible_private_key_file"])?
+            .map(|(k, _)| PathBuf::from(k));
+        if jump.iter().any(|hop| hop.host == address) {
             return Err(v.err(
-                "ansible_host",
-                format!("`{address}` is not a host name or address"),
+                "sshfix_jump",
+                format!("the jump chain goes through `{address}`, the host's own address"),
             ));
         }
         Ok(HostSettings {
             name: host.name.clone(),
             address,
-            port: v.port("ansible_port")?,
-            user: v.string("ansible_user")?,
-            identity_file: v.string("ansible_ssh_private_key_file")?.map(PathBuf::from),
+            port,
+            user,
+            identity_file,
             common_args,
             connection,
             become_,
@@ -281,6 +294,41 @@ impl HostSettings {
             paths,
         })
     }
+}
+
+/// A host name or IP address as ssh and `Match originalhost` take it: letters,
+/// digits, `.`, `-`, `_`, `:` (IPv6) and `%` (IPv6 zone), not starting with `-`.
+/// Anything else (spaces, `,`, `*`, `!`, `@`, shell characters) can only be a
+/// mistake here, and some would change what the generated ssh configuration
+/// matches or what OpenSSH's `ProxyJump` hands to a shell.
+fn check_host_name(s: &str) -> Result<(), String> {
+    if s.is_empty()
+        || s.starts_with('-')
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | ':' | '%'))
+    {
+        return Err(format!(
+            "`{s}` is not a host name or address (letters, digits, `.`, `-`, `_`, `:`)"
+        ));
+    }
+    Ok(())
+}
+
+/// A login name: letters, digits, `.`, `_`, `-`, `@` (directory users), not
+/// starting with `-`.
+fn check_user_name(s: &str) -> Result<(), String> {
+    if s.is_empty()
+        || s.starts_with('-')
+        || !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
+    {
+        return Err(format!(
+            "`{s}` is not a user name (letters, digits, `.`, `-`, `_`, `@`)"
+        ));
+    }
+    Ok(())
 }
 
 /// Parses an address or CIDR of `sshfix_allow_from`; a bare address is a /32 or /128.
@@ -307,17 +355,43 @@ fn parse_jump(spec: &str, host: &Host, inventory: &Inventory) -> Result<Vec<Jump
     if let Some(jump_host) = inventory.host(spec) {
         let v = VarReader { host: jump_host };
         let err = |e: VarError| format!("jump host `{}`: {}", jump_host.name, e);
+        let bad =
+            |var: &str, m: String| format!("jump host `{}`: variable `{var}`: {m}", jump_host.name);
+        let host = match v
+            .first_string(&["ansible_host", "ansible_ssh_host"])
+            .map_err(err)?
+        {
+            Some((h, var)) => {
+                check_host_name(&h).map_err(|m| bad(var, m))?;
+                h
+            }
+            None => {
+                check_host_name(&jump_host.name).map_err(|m| bad("ansible_host", m))?;
+                jump_host.name.clone()
+            }
+        };
+        let user = match v
+            .first_string(&["ansible_user", "ansible_ssh_user"])
+            .map_err(err)?
+        {
+            Some((u, var)) => {
+                check_user_name(&u).map_err(|m| bad(var, m))?;
+                Some(u)
+            }
+            None => None,
+        };
+        let port = match v.port("ansible_port").map_err(err)? {
+            Some(p) => Some(p),
+            None => v.port("ansible_ssh_port").map_err(err)?,
+        };
         return Ok(vec![JumpHop {
-            user: v.string("ansible_user").map_err(err)?,
-            host: v
-                .string("ansible_host")
-                .map_err(err)?
-                .unwrap_or_else(|| jump_host.name.clone()),
-            port: v.port("ansible_port").map_err(err)?,
+            user,
+            host,
+            port,
             identity_file: v
-                .string("ansible_ssh_private_key_file")
+                .first_string(&["ansible_ssh_private_key_file", "ansible_private_key_file"])
                 .map_err(err)?
-                .map(PathBuf::from),
+                .map(|(k, _)| PathBuf::from(k)),
             inventory_name: Some(jump_host.name.clone()),
         }]);
     }
@@ -355,8 +429,9 @@ fn parse_hop(hop: &str) -> Result<JumpHop, String> {
             None => (rest.to_string(), None),
         }
     };
-    if host.is_empty() {
-        return Err(bad("empty host"));
+    check_host_name(&host).map_err(|_| bad("not a host name or address"))?;
+    if let Some(u) = &user {
+        check_user_name(u).map_err(|_| bad("not a user name"))?;
     }
     let port = match port {
         None => None,
@@ -403,6 +478,16 @@ impl VarReader<'_> {
             Some(Value::Bool(b)) => Ok(Some(b.to_string())),
             Some(other) => Err(self.err(var, format!("expected a string, found `{other}`"))),
         }
+    }
+
+    /// The first of `vars` that is set, with its name (for messages).
+    fn first_string<'v>(&self, vars: &[&'v str]) -> Result<Option<(String, &'v str)>, VarError> {
+        for var in vars {
+            if let Some(s) = self.string(var)? {
+                return Ok(Some((s, var)));
+            }
+        }
+        Ok(None)
     }
 
     /// A boolean as Ansible reads one (`yes`, `true`, `1`, `on`, …).
@@ -546,8 +631,8 @@ mod tests {
     #[test]
     fn bad_values_name_host_variable_and_fix() {
         let cases = [
-            (json!({"ansible_host": "-oProxyCommand=touch /tmp/x"}), "host `web1`: variable `ansible_host`: `-oProxyCommand=touch /tmp/x` is not a host name or address"),
-            (json!({"ansible_host": "a b"}), "host `web1`: variable `ansible_host`: `a b` is not a host name or address"),
+            (json!({"ansible_host": "-oProxyCommand=touch /tmp/x"}), "host `web1`: variable `ansible_host`: `-oProxyCommand=touch /tmp/x` is not a host name or address (letters, digits, `.`, `-`, `_`, `:`)"),
+            (json!({"ansible_host": "a b"}), "host `web1`: variable `ansible_host`: `a b` is not a host name or address (letters, digits, `.`, `-`, `_`, `:`)"),
             (json!({"ansible_port": 70000}), "host `web1`: variable `ansible_port`: `70000` is not a port number (1-65535)"),
             (json!({"ansible_port": "ssh"}), "host `web1`: variable `ansible_port`: `ssh` is not a port number (1-65535)"),
             (json!({"ansible_connection": "winrm"}), "host `web1`: variable `ansible_connection`: `winrm` is not supported; use `ssh` or `local`"),
@@ -589,6 +674,93 @@ mod tests {
         let nets: Vec<_> = s.allow_from.iter().map(ToString::to_string).collect();
         assert_eq!(nets, vec!["192.0.2.7/32", "10.0.0.0/8"]);
         assert_eq!(s.paths, vec![PathKind::Console, PathKind::Direct]);
+    }
+
+    #[test]
+    fn ansible_aliases_read() {
+        let s = settings(json!({
+            "ansible_ssh_host": "10.0.0.9", "ansible_ssh_port": 2200, "ansible_ssh_user": "admin",
+            "ansible_private_key_file": "/k", "ansible_ssh_common_args": "-o A=1",
+            "ansible_ssh_extra_args": "-o B=2",
+        }))
+        .unwrap();
+        assert_eq!(
+            (s.address.as_str(), s.port, s.user.as_deref()),
+            ("10.0.0.9", Some(2200), Some("admin"))
+        );
+        assert_eq!(s.identity_file, Some(PathBuf::from("/k")));
+        assert_eq!(s.common_args, vec!["-o", "A=1", "-o", "B=2"]);
+        // The documented names win over the aliases.
+        let s = settings(json!({"ansible_host": "a", "ansible_ssh_host": "b", "ansible_user": "u", "ansible_ssh_user": "v"})).unwrap();
+        assert_eq!((s.address.as_str(), s.user.as_deref()), ("a", Some("u")));
+    }
+
+    #[test]
+    fn addresses_users_and_hops_that_would_change_meaning_are_refused() {
+        for addr in [
+            "10.0.0.1,evil",
+            "!foo",
+            "web*",
+            "root@10.0.0.1",
+            "a$(x)",
+            "`x`",
+            "a;b",
+        ] {
+            let err = settings(json!({"ansible_host": addr}))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("is not a host name or address"),
+                "{addr}: {err}"
+            );
+        }
+        let err = settings(json!({"ansible_ssh_user": "a$(touch /tmp/x)"})).unwrap_err();
+        assert_eq!(err.var, "ansible_ssh_user");
+        for hop in ["a$(touch${IFS}/tmp/pwn)@b1", "`id`@b1", "u@b1;id", "u@b*"] {
+            let err = settings(json!({"sshfix_jump": hop}))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("is not a jump host"), "{hop}: {err}");
+        }
+        assert_eq!(
+            settings(json!({"ansible_host": "10.0.0.5", "sshfix_jump": "10.0.0.5"})).unwrap_err().to_string(),
+            "host `web1`: variable `sshfix_jump`: the jump chain goes through `10.0.0.5`, the host's own address"
+        );
+        assert_eq!(
+            settings(json!({"ansible_host": "fe80::1%eth0"}))
+                .unwrap()
+                .address,
+            "fe80::1%eth0"
+        );
+    }
+
+    #[test]
+    fn jump_resolved_from_inventory_host_and_validated() {
+        let inv = Inventory::from_str_ini(
+            "[jumps]\nbastion ansible_host=10.0.0.2 ansible_port=2222 ansible_user=ops ansible_ssh_private_key_file=/k\n\
+             [web]\nweb1 ansible_host=10.0.1.1 sshfix_jump=bastion\n\
+             bad ansible_host=10.0.1.2 sshfix_jump=evil\n\
+             evil ansible_host='x$(id)'\n",
+            "inv.ini",
+        )
+        .unwrap();
+        let s = HostSettings::from_host(inv.host("web1").unwrap(), &inv).unwrap();
+        assert_eq!(
+            s.jump,
+            vec![JumpHop {
+                user: Some("ops".into()),
+                host: "10.0.0.2".into(),
+                port: Some(2222),
+                identity_file: Some(PathBuf::from("/k")),
+                inventory_name: Some("bastion".into()),
+            }]
+        );
+        assert_eq!(s.jump[0].spec(), "ops@10.0.0.2:2222");
+        let err = HostSettings::from_host(inv.host("bad").unwrap(), &inv).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "host `bad`: variable `sshfix_jump`: jump host `evil`: variable `ansible_host`: `x$(id)` is not a host name or address (letters, digits, `.`, `-`, `_`, `:`)"
+        );
     }
 
     #[test]

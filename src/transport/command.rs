@@ -68,24 +68,48 @@ impl Invocation {
     }
 }
 
-/// Runs `$2` under the host's `timeout` (limit `$1` seconds, then KILL 5 s
-/// later) when the host has one; GNU and busybox `timeout` both kill the whole
-/// process group, so children of the script go too.
-const RUNNER: &str = r#"if command -v timeout >/dev/null 2>&1; then exec timeout -k 5 "$1" sh -c "$2"; fi; exec sh -c "$2""#;
+/// Runs `$2` under the host's `timeout` with a limit of `$1` seconds. GNU
+/// coreutils (and recent busybox) take `-k` and stop the whole process group;
+/// old busybox only knows `-t SECS`; without any `timeout` the script runs
+/// unbounded on the host and only the controller stops waiting.
+const RUNNER: &str = r#"if timeout -k 1 1 true 2>/dev/null; then exec timeout -k 5 "$1" sh -c "$2"; fi; if timeout -t 1 true 2>/dev/null; then exec timeout -t "$1" sh -c "$2"; fi; if timeout 1 true 2>/dev/null; then exec timeout "$1" sh -c "$2"; fi; exec sh -c "$2""#;
 
-/// Discards stdin up to the marker line `$3`. With `sudo -S`, sudo reads the
-/// password line only when it needs one; whatever it left (the password, when
-/// credentials were cached) is dropped here so the script sees exactly its own
-/// stdin. `read` takes one line from a pipe without reading ahead.
+/// Discards stdin up to the marker line `$3` (used only after the password is
+/// known to be right: sudo then reads exactly one line, or none when its
+/// credentials are cached, and whatever it left is dropped here so the script
+/// sees exactly its own stdin). `read` takes one line from a pipe without
+/// reading ahead.
 const SKIP_TO_MARKER: &str =
     r#"while IFS= read -r sshfix_line; do [ "$sshfix_line" = "$3" ] && break; done; "#;
 
-/// The exit status `timeout` returns when it had to stop the command.
+/// Becomes `$1` with the password on the first stdin line, then runs `$3` with
+/// a limit of `$2` seconds and the rest of stdin (`$4` is a fresh marker).
+///
+/// 1. `sudo -S -v` checks the password reading from a pipe that holds only
+///    that line: a wrong password cannot make sudo read the script's stdin as
+///    further attempts, and PAM sees one failure, not three.
+/// 2. The script then runs through sudo's cached credentials (`sudo -n`, not
+///    `exec`: the timestamp record belongs to this shell as sudo's parent).
+/// 3. Where nothing is cached (`timestamp_timeout=0`), the now-checked password
+///    goes in front of the marker framing instead.
+///
+/// The password lives only in this shell's memory: `printf` is a builtin, so
+/// it is never in any process's argv.
+fn become_with_password(runner_q: &str, skip_runner_q: &str) -> String {
+    format!(
+        r#"IFS= read -r sshfix_pw || exit 125
+printf '%s\n' "$sshfix_pw" | sudo -S -p '' -v -u "$1" || exit 1
+if sudo -n -u "$1" -- sh -c : 2>/dev/null; then sudo -n -u "$1" -- sh -c {runner_q} sshfix "$2" "$3"; exit $?; fi
+{{ printf '%s\n%s\n' "$sshfix_pw" "$4"; exec cat; }} | sudo -S -p '' -u "$1" -- sh -c {skip_runner_q} sshfix "$2" "$3" "$4""#
+    )
+}
+
+/// The exit status GNU `timeout` returns when it had to stop the command.
 pub const TIMEOUT_STATUS: i32 = 124;
 
 /// Builds the command line that runs `script` with a remote time limit and,
-/// when asked, through sudo. `marker` must be unique per call (it frames the
-/// password on stdin); `random_marker()` makes one.
+/// when asked, through sudo. `marker` must be unique per call;
+/// [`random_marker`] makes one.
 pub fn build(
     script: &str,
     timeout: Duration,
@@ -94,31 +118,29 @@ pub fn build(
 ) -> Result<Invocation, QuoteError> {
     let secs = timeout.as_secs().max(1) + u64::from(timeout.subsec_nanos() > 0);
     let script_q = quote(script, "the script")?;
-    let runner_args = format!("sshfix {secs} {script_q}");
+    let runner_q = quote(RUNNER, "runner")?;
     Ok(match become_ {
         None => Invocation {
-            command_line: format!("sh -c {} {runner_args}", quote(RUNNER, "runner")?),
+            command_line: format!("sh -c {runner_q} sshfix {secs} {script_q}"),
             stdin_prefix: Vec::new(),
         },
         Some(BecomeAuth::NoPassword { user }) => Invocation {
             command_line: format!(
-                "sudo -n -u {} -- sh -c {} {runner_args}",
-                quote(user, "the become user")?,
-                quote(RUNNER, "runner")?
+                "sudo -n -u {} -- sh -c {runner_q} sshfix {secs} {script_q}",
+                quote(user, "the become user")?
             ),
             stdin_prefix: Vec::new(),
         },
         Some(BecomeAuth::Password { user, password }) => {
-            let mut prefix = Vec::with_capacity(password.expose().len() + marker.len() + 2);
-            prefix.extend_from_slice(password.expose().as_bytes());
-            prefix.push(b'\n');
-            prefix.extend_from_slice(marker.as_bytes());
+            let skip_runner = format!("{SKIP_TO_MARKER}{RUNNER}");
+            let wrapper = become_with_password(&runner_q, &quote(&skip_runner, "runner")?);
+            let mut prefix = password.expose().as_bytes().to_vec();
             prefix.push(b'\n');
             Invocation {
                 command_line: format!(
-                    "sudo -S -p '' -u {} -- sh -c {} {runner_args} {}",
+                    "sh -c {} sshfix {} {secs} {script_q} {}",
+                    quote(&wrapper, "become wrapper")?,
                     quote(user, "the become user")?,
-                    quote(&format!("{SKIP_TO_MARKER}{RUNNER}"), "runner")?,
                     quote(marker, "marker")?
                 ),
                 stdin_prefix: prefix,
@@ -154,27 +176,36 @@ pub fn fill_random(buf: &mut [u8]) {
 }
 
 /// The program fed to a console whose stdin is a shell (`docker exec -i … sh`):
-/// it writes the stdin bytes to a private temporary file with `printf` (POSIX,
-/// exact for every byte value), runs the command line with that file as its
-/// stdin, removes the file and exits with the command's status.
+/// it writes the caller's stdin bytes to a private temporary file with
+/// `printf` (POSIX, exact for every byte value), runs the command line with
+/// that file as its stdin, removes the file and exits with the command's
+/// status. The invocation's prefix (a sudo password) is never written to a
+/// file: a builtin `printf` in the program text pipes it in front.
 pub fn console_program(invocation: &Invocation, stdin: &[u8]) -> Vec<u8> {
-    let data = invocation.input(stdin);
     let mut out = String::new();
-    if data.is_empty() {
-        out.push_str(&invocation.command_line);
-        out.push_str(" </dev/null\nexit $?\n");
-        return out.into_bytes();
+    let source = if stdin.is_empty() {
+        "/dev/null".to_string()
+    } else {
+        out.push_str("umask 077\n");
+        out.push_str("sshfix_in=$(mktemp \"${TMPDIR:-/tmp}/sshfix-in.XXXXXXXX\") || exit 125\n");
+        out.push_str("trap 'rm -f \"$sshfix_in\"' EXIT\n");
+        for chunk in stdin.chunks(3072) {
+            out.push_str("printf '");
+            push_printf_escaped(&mut out, chunk);
+            out.push_str("' >>\"$sshfix_in\" || exit 125\n");
+        }
+        "\"$sshfix_in\"".to_string()
+    };
+    if invocation.stdin_prefix.is_empty() {
+        out.push_str(&format!("{} <{source}\nexit $?\n", invocation.command_line));
+    } else {
+        out.push_str("{ printf '");
+        push_printf_escaped(&mut out, &invocation.stdin_prefix);
+        out.push_str(&format!(
+            "'; cat {source}; }} | {}\nexit $?\n",
+            invocation.command_line
+        ));
     }
-    out.push_str("umask 077\n");
-    out.push_str("sshfix_in=$(mktemp \"${TMPDIR:-/tmp}/sshfix-in.XXXXXXXX\") || exit 125\n");
-    out.push_str("trap 'rm -f \"$sshfix_in\"' EXIT\n");
-    for chunk in data.chunks(3072) {
-        out.push_str("printf '");
-        push_printf_escaped(&mut out, chunk);
-        out.push_str("' >>\"$sshfix_in\" || exit 125\n");
-    }
-    out.push_str(&invocation.command_line);
-    out.push_str(" <\"$sshfix_in\"\nexit $?\n");
     out.into_bytes()
 }
 
@@ -246,11 +277,15 @@ mod tests {
             "sshfix-stdin-abc",
         )
         .unwrap();
-        assert!(inv
-            .command_line
-            .starts_with("sudo -S -p '' -u root -- sh -c "));
+        assert!(inv.command_line.starts_with("sh -c "));
+        assert!(
+            inv.command_line
+                .ends_with(" sshfix root 60 'id -u' sshfix-stdin-abc"),
+            "{}",
+            inv.command_line
+        );
         assert!(!inv.command_line.contains("hunter2"));
-        assert_eq!(inv.stdin_prefix, b"hunter2\nsshfix-stdin-abc\n");
+        assert_eq!(inv.stdin_prefix, b"hunter2\n");
         assert!(!format!("{inv:?}").contains("hunter2"));
         assert!(!format!("{pw:?}").contains("hunter2"));
         let nopw = build(
@@ -268,6 +303,124 @@ mod tests {
             "{}",
             nopw.command_line
         );
+    }
+
+    /// A stand-in for sudo that behaves like the real one where the wrapper
+    /// depends on it: `-v` reads one password line; a right password is cached
+    /// unless `FAKE_SUDO_NOCACHE`; `-n` needs the cache (or `FAKE_SUDO_NOPASSWD`);
+    /// `-S` reads a line when nothing is cached. A wrong password makes it try
+    /// to read a second line, like sudo's retries; anything it gets is recorded
+    /// in `leak`.
+    const FAKE_SUDO: &str = r#"#!/bin/sh
+mode=run; nonint=no
+while [ $# -gt 0 ]; do
+  case $1 in -S) ;; -p|-u) shift ;; -v) mode=validate ;; -n) nonint=yes ;; --) shift; break ;; esac
+  shift
+done
+cache=$FAKE_SUDO_DIR/cached
+if [ $mode = validate ]; then
+  [ -n "$FAKE_SUDO_NOPASSWD" ] && exit 0
+  IFS= read -r pw || { echo "sudo: no password was provided" >&2; exit 1; }
+  if [ "$pw" = "$FAKE_SUDO_PW" ]; then [ -n "$FAKE_SUDO_NOCACHE" ] || : > "$cache"; exit 0; fi
+  echo "Sorry, try again." >&2
+  IFS= read -r again && printf '%s\n' "$again" >> "$FAKE_SUDO_DIR/leak"
+  echo "sudo: 1 incorrect password attempt" >&2; exit 1
+fi
+if [ $nonint = yes ]; then
+  [ -e "$cache" ] || [ -n "$FAKE_SUDO_NOPASSWD" ] || { echo "sudo: a password is required" >&2; exit 1; }
+  exec "$@"
+fi
+if [ ! -e "$cache" ] && [ -z "$FAKE_SUDO_NOPASSWD" ]; then
+  IFS= read -r pw; [ "$pw" = "$FAKE_SUDO_PW" ] || { echo "Sorry, try again." >&2; exit 1; }
+fi
+exec "$@"
+"#;
+
+    /// Runs a password-become invocation against the fake sudo.
+    fn with_fake_sudo(
+        env: &[(&str, &str)],
+        password: &str,
+        stdin: &[u8],
+    ) -> (std::process::Output, String) {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let sudo = dir.path().join("sudo");
+        std::fs::write(&sudo, FAKE_SUDO).unwrap();
+        std::fs::set_permissions(&sudo, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let auth = BecomeAuth::Password {
+            user: "root".into(),
+            password: Secret::new(password),
+        };
+        let inv = build(
+            "printf 'ran:'; cat",
+            Duration::from_secs(20),
+            Some(&auth),
+            &random_marker(),
+        )
+        .unwrap();
+        let mut cmd = Command::new("sh");
+        cmd.arg("-c")
+            .arg(&inv.command_line)
+            .env(
+                "PATH",
+                format!(
+                    "{}:{}",
+                    dir.path().display(),
+                    std::env::var("PATH").unwrap_or_default()
+                ),
+            )
+            .env("FAKE_SUDO_DIR", dir.path())
+            .env("FAKE_SUDO_PW", "right")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(&inv.input(stdin))
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        let leak = std::fs::read_to_string(dir.path().join("leak")).unwrap_or_default();
+        (out, leak)
+    }
+
+    #[test]
+    fn become_wrapper_gives_the_script_exactly_its_stdin() {
+        let data: &[u8] = b"line1\n\x00\xffno-newline";
+        let mut want = b"ran:".to_vec();
+        want.extend_from_slice(data);
+        for env in [
+            &[][..],                            // password checked, then cached credentials
+            &[("FAKE_SUDO_NOCACHE", "1")][..],  // nothing cached: the marker framing
+            &[("FAKE_SUDO_NOPASSWD", "1")][..], // sudo never reads the password
+        ] {
+            let (out, leak) = with_fake_sudo(env, "right", data);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{env:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(out.stdout, want, "{env:?}");
+            assert_eq!(leak, "", "{env:?}");
+        }
+        let (out, _) = with_fake_sudo(&[], "right", b"");
+        assert_eq!(out.stdout, b"ran:");
+    }
+
+    #[test]
+    fn wrong_password_never_reaches_the_script_or_its_stdin() {
+        let (out, leak) = with_fake_sudo(&[], "wrong", b"secret data line\nmore\n");
+        assert_eq!(out.status.code(), Some(1));
+        assert!(out.stdout.is_empty(), "the script ran: {:?}", out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("incorrect password attempt"), "{stderr}");
+        assert_eq!(leak, "", "sudo read the script's stdin as another attempt");
     }
 
     /// The marker framing, without sudo: whatever precedes the marker (a
@@ -294,6 +447,25 @@ mod tests {
         let out = sh("sh", &program);
         assert_eq!(out.status.code(), Some(4));
         assert_eq!(out.stdout, all);
+        // A prefix (a sudo password) is piped in front, never written to the file.
+        let secret = Invocation {
+            command_line: "cat".into(),
+            stdin_prefix: b"s3cret\n".to_vec(),
+        };
+        let program = console_program(&secret, b"data");
+        let text = String::from_utf8_lossy(&program);
+        // The program travels over the console's stdin pipe; what must never
+        // hold the secret is the temporary file on the host.
+        assert!(text
+            .lines()
+            .filter(|l| l.contains(">>\"$sshfix_in\""))
+            .all(|l| !l.contains("s3cret")));
+        assert!(
+            text.contains("{ printf 's3cret\\012'; cat \"$sshfix_in\"; } | cat"),
+            "{text}"
+        );
+        let out = sh("sh", &program);
+        assert_eq!(out.stdout, b"s3cret\ndata");
         let empty = console_program(&inv, b"");
         let out = sh("sh", &empty);
         assert_eq!(out.status.code(), Some(4));

@@ -1,5 +1,11 @@
 //! Driving a child's pipes: write its stdin while reading stdout and stderr
-//! (so neither side can block the other), with a cap on how much output is kept.
+//! (so neither side can block the other), with a cap on how much output is
+//! kept, and waiting for its exit alongside, so that a background process that
+//! keeps the pipes open cannot hold sshfix until the timeout.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -17,14 +23,16 @@ pub enum PipeError {
 }
 
 /// Writes `input` to `stdin` (then closes it) while collecting `stdout` and
-/// `stderr` until both end. A child that exits without reading all its input
-/// is not an error (a broken pipe on stdin is ignored).
+/// `stderr` until both end, counting bytes read in `progress`. A child that
+/// exits without reading all its input is not an error (a broken pipe on
+/// stdin is ignored).
 pub async fn drive<W, O, E>(
     stdin: Option<W>,
     input: &[u8],
     stdout: Option<O>,
     stderr: Option<E>,
     limit: usize,
+    progress: &AtomicUsize,
 ) -> Result<(Vec<u8>, Vec<u8>), PipeError>
 where
     W: AsyncWrite + Unpin,
@@ -43,9 +51,8 @@ where
         }
         Ok(())
     };
-    let total = std::sync::atomic::AtomicUsize::new(0);
-    let read_out = read_capped(stdout, &total, limit);
-    let read_err = read_capped(stderr, &total, limit);
+    let read_out = read_capped(stdout, progress, limit);
+    let read_err = read_capped(stderr, progress, limit);
     let (w, out, err) = tokio::join!(write, read_out, read_err);
     let out = out?;
     let err = err?;
@@ -55,7 +62,7 @@ where
 
 async fn read_capped<R: AsyncRead + Unpin>(
     reader: Option<R>,
-    total: &std::sync::atomic::AtomicUsize,
+    total: &AtomicUsize,
     limit: usize,
 ) -> Result<Vec<u8>, PipeError> {
     let mut buf = Vec::new();
@@ -68,10 +75,52 @@ async fn read_capped<R: AsyncRead + Unpin>(
         if n == 0 {
             return Ok(buf);
         }
-        let seen = total.fetch_add(n, std::sync::atomic::Ordering::Relaxed) + n;
+        let seen = total.fetch_add(n, Ordering::Relaxed) + n;
         if seen > limit {
             return Err(PipeError::TooMuchOutput { limit });
         }
         buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+/// How long output may pause after the child exited before sshfix decides
+/// that something the child left running holds the pipes.
+pub const DRAIN_IDLE: Duration = Duration::from_secs(2);
+
+/// How a command ended.
+pub enum Finished<S> {
+    /// Exited, and its output ended: `(stdout, stderr)` and the exit.
+    Done((Vec<u8>, Vec<u8>), S),
+    /// Exited, but a process it started (`cmd &`) keeps its output open.
+    HeldOpen(S),
+}
+
+/// Runs `drive` (the pipes) and `wait` (the exit) together. Output that is
+/// still flowing after the exit is read to the end; output that stops for
+/// [`DRAIN_IDLE`] while the pipes stay open ends the wait.
+pub async fn collect<D, W, S>(
+    drive: D,
+    wait: W,
+    progress: &AtomicUsize,
+) -> Result<Finished<S>, PipeError>
+where
+    D: Future<Output = Result<(Vec<u8>, Vec<u8>), PipeError>>,
+    W: Future<Output = S>,
+{
+    tokio::pin!(drive);
+    tokio::pin!(wait);
+    tokio::select! {
+        pipes = &mut drive => {
+            let pipes = pipes?;
+            Ok(Finished::Done(pipes, wait.await))
+        }
+        status = &mut wait => loop {
+            let before = progress.load(Ordering::Relaxed);
+            match tokio::time::timeout(DRAIN_IDLE, &mut drive).await {
+                Ok(pipes) => return Ok(Finished::Done(pipes?, status)),
+                Err(_) if progress.load(Ordering::Relaxed) == before => return Ok(Finished::HeldOpen(status)),
+                Err(_) => continue,
+            }
+        },
     }
 }

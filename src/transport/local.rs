@@ -6,7 +6,9 @@ use std::process::Stdio;
 use async_trait::async_trait;
 
 use super::command::Invocation;
-use super::io::{drive, PipeError};
+use std::sync::atomic::AtomicUsize;
+
+use super::io::{collect, drive, Finished, PipeError};
 use super::{ErrorKind, Exec, RawOutput};
 
 /// Runs `sh -c <line>` with `input` on stdin, in its own process group; the
@@ -28,8 +30,10 @@ pub async fn run_local_sh(
         .map_err(|e| (ErrorKind::Connect, format!("starting `sh`: {e}")))?;
     let guard = GroupGuard(child.id());
     let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
-    let (out, err) = match drive(stdin, input, stdout, stderr, limit).await {
-        Ok(pair) => pair,
+    let progress = AtomicUsize::new(0);
+    let pipes = drive(stdin, input, stdout, stderr, limit, &progress);
+    let finished = match collect(pipes, child.wait(), &progress).await {
+        Ok(f) => f,
         Err(PipeError::TooMuchOutput { limit }) => {
             return Err((
                 ErrorKind::OutputTooLarge,
@@ -40,16 +44,30 @@ pub async fn run_local_sh(
             return Err((ErrorKind::Io, format!("talking to the local process: {e}")))
         }
     };
-    let status = child
-        .wait()
-        .await
-        .map_err(|e| (ErrorKind::Io, format!("waiting for the local process: {e}")))?;
+    let ((out, err), status) = match finished {
+        Finished::Done(pipes, status) => (pipes, status),
+        Finished::HeldOpen(status) => return Err(held_open(status.ok().and_then(|s| s.code()))),
+    };
+    let status =
+        status.map_err(|e| (ErrorKind::Io, format!("waiting for the local process: {e}")))?;
     std::mem::forget(guard);
     Ok(RawOutput {
         stdout: out,
         stderr: err,
         status: status.code(),
     })
+}
+
+/// The error for a command that exited while something it started still holds
+/// its output open (`daemon &` without redirecting its output).
+pub fn held_open(status: Option<i32>) -> (ErrorKind, String) {
+    (
+        ErrorKind::Remote,
+        format!(
+            "the command exited ({}) but a process it started still holds its output open; sshfix stopped reading",
+            status.map_or("by signal".to_string(), |s| format!("status {s}"))
+        ),
+    )
 }
 
 /// Kills a process group when dropped (a timed-out run), so no child outlives it.

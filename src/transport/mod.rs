@@ -80,6 +80,9 @@ pub enum ErrorKind {
     Connect,
     /// The host key is unknown or changed: never routed around.
     HostKey,
+    /// ssh failed without saying why: a host-key failure cannot be ruled out,
+    /// so this is not routed around either.
+    Unexplained,
     /// `sudo` refused.
     Become,
     /// A command did not finish in time.
@@ -304,10 +307,20 @@ impl<E: Exec> Transport for Connection<E> {
             Ok(Err((kind, message))) => return Err(self.error(kind, message)),
             Ok(Ok(raw)) => raw,
         };
-        if matches!(raw.status, Some(command::TIMEOUT_STATUS) | Some(137) | None)
-            && started.elapsed() + Duration::from_millis(50) >= timeout
+        // 124: GNU timeout; 137/143: KILL/TERM (busybox, `-k`); None: killed
+        // by a signal. Only a timeout once the limit has passed.
+        if matches!(
+            raw.status,
+            Some(command::TIMEOUT_STATUS) | Some(137) | Some(143) | None
+        ) && started.elapsed() + Duration::from_millis(50) >= timeout
         {
-            return Err(self.timeout_error(timeout));
+            return Err(self.error(
+                ErrorKind::Timeout,
+                format!(
+                    "the command did not finish within {}s and was stopped on the host",
+                    timeout.as_secs_f64()
+                ),
+            ));
         }
         if let Some(b) = &self.become_ {
             check_become(b, &raw)
@@ -333,52 +346,56 @@ impl<E: Exec> Connection<E> {
         self.error(
             ErrorKind::Timeout,
             format!(
-                "the command did not finish within {}s and was stopped",
+                "the command did not finish within {}s; sshfix stopped waiting (a host without `timeout` may still be running it)",
                 timeout.as_secs_f64()
             ),
         )
     }
 }
 
-/// Recognises sudo's own refusals (as opposed to the script failing).
+/// Recognises sudo's own refusals (as opposed to the script failing). sudo
+/// 1.9 prints some of them without its `sudo: ` prefix, so all of stderr is
+/// searched; the messages name what to do, never the script.
 fn check_become(b: &BecomeAuth, raw: &RawOutput) -> Result<(), (String, String)> {
-    if raw.status != Some(1) {
+    if !matches!(raw.status, Some(1) | Some(127)) {
         return Ok(());
     }
     let stderr = String::from_utf8_lossy(&raw.stderr);
-    let sudo_line = stderr
-        .lines()
-        .find(|l| l.starts_with("sudo: "))
-        .unwrap_or("");
     let user = match b {
         BecomeAuth::NoPassword { user } | BecomeAuth::Password { user, .. } => user,
     };
-    if sudo_line.contains("a password is required") {
+    if raw.status == Some(127) {
+        if stderr.contains("sudo: not found") || stderr.contains("sudo: command not found") {
+            return Err((
+                "`sudo` is not installed on the host".into(),
+                "install sudo there, or log in as the user to become".into(),
+            ));
+        }
+        return Ok(());
+    }
+    if stderr.contains("a password is required") {
         return Err((
             format!("`sudo -n -u {user}` needs a password"),
             "set `sshfix_become_password_env` to the name of an environment variable holding the sudo password".into(),
         ));
     }
-    if sudo_line.contains("incorrect password") || stderr.contains("Sorry, try again") {
+    if stderr.contains("incorrect password attempt")
+        || stderr.contains("Sorry, try again")
+        || stderr.contains("no password was provided")
+    {
         return Err((
             format!("sudo rejected the password for becoming `{user}`"),
             "check the password in the environment variable named by `sshfix_become_password_env`"
                 .into(),
         ));
     }
-    if sudo_line.contains("is not in the sudoers file")
-        || sudo_line.contains("not allowed to")
-        || sudo_line.contains("command not found")
+    if stderr.contains("is not in the sudoers file")
+        || stderr.contains("is not allowed to execute")
+        || stderr.contains("may not run sudo")
     {
         return Err((
-            format!("sudo refused: {}", sudo_line.trim_start_matches("sudo: ")),
-            "check the login user's sudo rights on the host".into(),
-        ));
-    }
-    if stderr.contains("sudo: not found") || stderr.contains("sudo: command not found") {
-        return Err((
-            "`sudo` is not installed on the host".into(),
-            "install sudo or log in as root".into(),
+            format!("the login user may not use sudo to become `{user}` on this host"),
+            "check the login user's rights in the host's sudoers".into(),
         ));
     }
     Ok(())
@@ -424,7 +441,7 @@ mod tests {
         assert_eq!(err.kind, ErrorKind::Timeout);
         assert_eq!(
             err.to_string(),
-            "host `here` (via direct): the command did not finish within 1s and was stopped"
+            "host `here` (via direct): the command did not finish within 1s and was stopped on the host"
         );
         // A script that exits 124 by itself, quickly, is not a timeout.
         let out = rt

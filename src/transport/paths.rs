@@ -22,7 +22,7 @@ const SENTINEL: &str = "sshfix-path-ok";
 
 /// Opens working paths to hosts; owns the run's ssh context.
 pub struct Reacher {
-    ssh: SshContext,
+    ssh: std::sync::Arc<SshContext>,
     env: fn(&str) -> Option<String>,
 }
 
@@ -63,7 +63,10 @@ impl Unreached {
             a.error.as_ref().is_some_and(|e| {
                 matches!(
                     e.kind,
-                    ErrorKind::HostKey | ErrorKind::Become | ErrorKind::Unsupported
+                    ErrorKind::HostKey
+                        | ErrorKind::Unexplained
+                        | ErrorKind::Become
+                        | ErrorKind::Unsupported
                 )
             })
         })
@@ -110,7 +113,7 @@ impl Reacher {
             }));
         };
         match (self.env)(var) {
-            Some(pw) if !pw.contains('\n') && !pw.contains('\0') => {
+            Some(pw) if !pw.is_empty() && !pw.contains('\n') && !pw.contains('\0') => {
                 Ok(Some(BecomeAuth::Password {
                     user: b.user.clone(),
                     password: Secret::new(pw),
@@ -120,7 +123,7 @@ impl Reacher {
                 &host.name,
                 None,
                 ErrorKind::Unsupported,
-                format!("the sudo password in `${var}` contains a newline or NUL"),
+                format!("the sudo password in `${var}` is empty or contains a newline or NUL"),
             )),
             None => Err(TransportError::new(
                 &host.name,
@@ -232,7 +235,10 @@ impl Reacher {
                     })
                 }
                 Err(e) => {
-                    let stop = matches!(e.kind, ErrorKind::HostKey | ErrorKind::Become);
+                    let stop = matches!(
+                        e.kind,
+                        ErrorKind::HostKey | ErrorKind::Unexplained | ErrorKind::Become
+                    );
                     tracing::info!("{e}");
                     attempts.push(Attempt {
                         via,

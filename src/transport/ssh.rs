@@ -5,7 +5,11 @@
 //! [`SshContext`] owns a run's private directory (generated configs, control
 //! sockets, logs). Closing it — or dropping it on an error path — ends every
 //! master it started and removes the directory, so no ssh process or socket
-//! outlives sshfix; masters also carry an idle timeout in case sshfix is killed.
+//! outlives sshfix; masters also carry an idle timeout in case sshfix is
+//! killed. A master that did go away (idle timeout, killed) is replaced on the
+//! next command: a target's session reconnects when a command cannot even
+//! start, and a jump chain's master is checked through its control socket and
+//! started again before another target uses it.
 
 use std::collections::HashMap;
 use std::num::NonZeroUsize;
@@ -13,30 +17,41 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
-use tokio::sync::OnceCell;
 
 use super::command::Invocation;
-use super::io::{drive, PipeError};
+use super::io::{collect, drive, Finished, PipeError};
+use super::local::held_open;
 use super::sshconfig::{self, SshRun};
 use super::{ErrorKind, Exec, RawOutput, TransportError};
 use crate::inventory::vars::{HostSettings, PathKind};
 
-/// The outcome of warming one jump master, computed once (ssh's error text on failure).
-type WarmCell = OnceCell<Result<(), String>>;
+/// How long an idle master (target or jump) lives on its own.
+const MASTER_IDLE: Duration = Duration::from_secs(300);
+/// How long a failed jump master is not tried again.
+const WARM_RETRY: Duration = Duration::from_secs(30);
+
+/// The state of one jump chain's shared master.
+enum Warm {
+    Cold,
+    Up,
+    Failed { at: Instant, log: String },
+}
 
 /// Everything ssh connections of one run share.
 pub struct SshContext {
     run: SshRun,
-    /// Removes the private directory when dropped.
-    dir: Option<tempfile::TempDir>,
+    /// Removes the private directory when dropped or closed.
+    dir: Mutex<Option<tempfile::TempDir>>,
     next_id: AtomicUsize,
-    /// Jump chains being or already warmed, by the control path of their last hop.
-    jumps: Mutex<HashMap<PathBuf, Arc<WarmCell>>>,
-    /// Warmed hop masters to close: (config file, hop host spec).
+    /// Jump chains by the control path of their last hop; the async mutex
+    /// makes concurrent targets wait for one warm-up instead of each opening
+    /// their own connection to the jump host.
+    jumps: Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<Warm>>>>,
+    /// Started jump masters to stop at the end: (config file, hop host).
     masters: Mutex<Vec<(PathBuf, String)>>,
 }
 
@@ -62,28 +77,32 @@ impl Default for SshOptions {
     }
 }
 
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 impl SshContext {
     /// Creates the run's private directory (`/tmp/sfx-XXXXXX`, mode 0700: control
     /// socket paths must stay short).
-    pub fn new(options: SshOptions) -> std::io::Result<SshContext> {
+    pub fn new(options: SshOptions) -> std::io::Result<Arc<SshContext>> {
         let dir = tempfile::Builder::new().prefix("sfx-").tempdir_in("/tmp")?;
         let user_config = match options.user_config {
             Some(p) => Some(std::path::absolute(&p)?),
             None => None,
         };
-        Ok(SshContext {
+        Ok(Arc::new(SshContext {
             run: SshRun {
                 dir: dir.path().to_path_buf(),
                 user_config,
                 accept_new: options.accept_new,
                 connect_timeout: options.connect_timeout,
-                master_idle: Duration::from_secs(60),
+                master_idle: MASTER_IDLE,
             },
-            dir: Some(dir),
+            dir: Mutex::new(Some(dir)),
             next_id: AtomicUsize::new(0),
             jumps: Mutex::new(HashMap::new()),
             masters: Mutex::new(Vec::new()),
-        })
+        }))
     }
 
     /// The private directory of this run.
@@ -93,32 +112,44 @@ impl SshContext {
 
     /// Opens a master connection to `host` over `via` (`Direct` or `Jump`).
     pub async fn connect(
-        &self,
+        self: &Arc<Self>,
         host: &HostSettings,
         via: PathKind,
     ) -> Result<SshExec, TransportError> {
-        let fail =
-            |kind, message: String| TransportError::new(&host.name, Some(via), kind, message);
+        let session = self.open(host, via).await?;
+        Ok(SshExec {
+            ctx: self.clone(),
+            host: host.clone(),
+            via,
+            session: Mutex::new(Some(Arc::new(session))),
+        })
+    }
+
+    /// Writes the host's config, makes sure its jump chain is up, and starts
+    /// the host's own master.
+    async fn open(&self, host: &HostSettings, via: PathKind) -> Result<Session, TransportError> {
+        let fail = |kind, message: String, hint: Option<String>| {
+            let e = TransportError::new(&host.name, Some(via), kind, message);
+            match hint {
+                Some(h) => e.with_hint(h),
+                None => e,
+            }
+        };
         let text = sshconfig::render(host, via, &self.run)
-            .map_err(|e| fail(ErrorKind::Unsupported, e.to_string()))?;
+            .map_err(|e| fail(ErrorKind::Unsupported, e.to_string(), None))?;
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let config = self.run.dir.join(format!("h{id}.conf"));
         std::fs::write(&config, text).map_err(|e| {
             fail(
                 ErrorKind::Io,
                 format!("writing `{}`: {e}", config.display()),
+                None,
             )
         })?;
         if via == PathKind::Jump {
-            self.warm_jump(host, &config)
+            self.ensure_jump(host)
                 .await
-                .map_err(|(kind, m, hint)| {
-                    let e = fail(kind, m);
-                    match hint {
-                        Some(h) => e.with_hint(h),
-                        None => e,
-                    }
-                })?;
+                .map_err(|(kind, m, hint)| fail(kind, m, hint))?;
         }
         let mut builder = SessionBuilder::default();
         builder
@@ -138,61 +169,88 @@ impl SshContext {
         // ssh's ConnectTimeout bounds the TCP connect and the identification
         // exchange; this bounds everything else (authentication, a jump chain).
         let limit = self.run.connect_timeout * 3 + Duration::from_secs(10);
-        let session = match tokio::time::timeout(limit, builder.connect_mux(&host.address)).await {
+        match tokio::time::timeout(limit, builder.connect_mux(&host.address)).await {
             Err(_) => {
+                // Only this target's processes: they are the ones naming its config.
                 kill_strays(&self.run.dir, Some(&config));
-                return Err(fail(
+                Err(fail(
                     ErrorKind::Connect,
                     format!("ssh did not connect within {}s", limit.as_secs()),
-                ));
+                    None,
+                ))
             }
             Ok(Err(e)) => {
                 let (kind, message, hint) = interpret(&error_text(&e), &host.address);
-                let e = fail(kind, message);
-                return Err(match hint {
-                    Some(h) => e.with_hint(h),
-                    None => e,
-                });
+                Err(fail(kind, message, hint))
             }
-            Ok(Ok(s)) => s,
-        };
-        Ok(SshExec {
-            session: Some(session),
-            kind: if via == PathKind::Jump { "jump" } else { "ssh" },
-        })
+            Ok(Ok(s)) => Ok(s),
+        }
     }
 
-    /// Starts the shared master of each hop of `host`'s jump chain, once per
-    /// chain however many targets ask at the same time.
-    async fn warm_jump(
+    /// Makes sure every hop of `host`'s jump chain has a live shared master,
+    /// starting (or restarting) it once however many targets ask at once.
+    async fn ensure_jump(
         &self,
         host: &HostSettings,
-        config: &Path,
     ) -> Result<(), (ErrorKind, String, Option<String>)> {
         for index in 0..host.jump.len() {
-            let control = sshconfig::hop_control_path(&self.run.dir, &host.jump, index);
-            let cell = {
-                let mut jumps = self.jumps.lock().unwrap_or_else(|p| p.into_inner());
-                jumps.entry(control.clone()).or_default().clone()
-            };
             let hop = &host.jump[index];
-            let outcome = cell
-                .get_or_init(|| async {
-                    let log = control.with_extension("log");
-                    let result = self.start_master(config, &hop.host, &log).await;
-                    if result.is_ok() {
-                        self.masters
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .push((config.to_path_buf(), hop.host.clone()));
+            let name = hop
+                .inventory_name
+                .as_deref()
+                .unwrap_or(&hop.host)
+                .to_string();
+            let explain = |log: &str| {
+                let (kind, message, hint) = interpret(log, &hop.host);
+                (kind, format!("jump host `{name}`: {message}"), hint)
+            };
+            let control = sshconfig::hop_control_path(&self.run.dir, &host.jump, index);
+            let cell = lock(&self.jumps)
+                .entry(control.clone())
+                .or_insert_with(|| Arc::new(tokio::sync::Mutex::new(Warm::Cold)))
+                .clone();
+            let mut state = cell.lock().await;
+            match &*state {
+                Warm::Up if tokio::net::UnixStream::connect(&control).await.is_ok() => continue,
+                Warm::Failed { at, log } if at.elapsed() < WARM_RETRY => return Err(explain(log)),
+                _ => {}
+            }
+            // Cold, failed a while ago, or a master that went away: (re)start it.
+            let _ = std::fs::remove_file(&control);
+            let config = control.with_extension("conf");
+            let text = sshconfig::render_hops(&host.jump, index, &self.run).map_err(|e| {
+                (
+                    ErrorKind::Unsupported,
+                    format!("jump host `{name}`: {e}"),
+                    None,
+                )
+            })?;
+            std::fs::write(&config, text).map_err(|e| {
+                (
+                    ErrorKind::Io,
+                    format!("writing `{}`: {e}", config.display()),
+                    None,
+                )
+            })?;
+            match self
+                .start_master(&config, &hop.host, &control.with_extension("log"))
+                .await
+            {
+                Ok(()) => {
+                    *state = Warm::Up;
+                    let mut masters = lock(&self.masters);
+                    if !masters.iter().any(|(c, _)| *c == config) {
+                        masters.push((config, hop.host.clone()));
                     }
-                    result
-                })
-                .await;
-            if let Err(text) = outcome {
-                let (kind, message, hint) = interpret(text, &hop.host);
-                let name = hop.inventory_name.as_deref().unwrap_or(&hop.host);
-                return Err((kind, format!("jump host `{name}`: {message}"), hint));
+                }
+                Err(log) => {
+                    let e = explain(&log);
+                    *state = Warm::Failed {
+                        at: Instant::now(),
+                        log,
+                    };
+                    return Err(e);
+                }
             }
         }
         Ok(())
@@ -200,6 +258,7 @@ impl SshContext {
 
     /// `ssh -F config -M -f -N host`: returns once the master is up (ssh forks).
     async fn start_master(&self, config: &Path, hop_host: &str, log: &Path) -> Result<(), String> {
+        let _ = std::fs::remove_file(log);
         let mut cmd = tokio::process::Command::new("ssh");
         cmd.arg("-F")
             .arg(config)
@@ -218,7 +277,10 @@ impl SshContext {
             .kill_on_drop(true);
         let limit = self.run.connect_timeout * 3 + Duration::from_secs(10);
         let status = match tokio::time::timeout(limit, cmd.status()).await {
-            Err(_) => return Err(format!("ssh did not connect within {}s", limit.as_secs())),
+            Err(_) => {
+                kill_strays(&self.run.dir, Some(config));
+                return Err(format!("ssh did not connect within {}s", limit.as_secs()));
+            }
             Ok(Err(e)) => return Err(format!("starting `ssh`: {e}")),
             Ok(Ok(s)) => s,
         };
@@ -231,9 +293,9 @@ impl SshContext {
     }
 
     /// Ends the jump masters, any ssh process still using the directory, and
-    /// removes the directory.
-    pub async fn close(mut self) {
-        let masters = std::mem::take(&mut *self.masters.lock().unwrap_or_else(|p| p.into_inner()));
+    /// removes the directory. Sessions still open lose their masters.
+    pub async fn close(&self) {
+        let masters = std::mem::take(&mut *lock(&self.masters));
         for (config, host) in masters.into_iter().rev() {
             let _ = tokio::time::timeout(
                 Duration::from_secs(10),
@@ -250,7 +312,7 @@ impl SshContext {
             .await;
         }
         kill_strays(&self.run.dir, None);
-        if let Some(dir) = self.dir.take() {
+        if let Some(dir) = lock(&self.dir).take() {
             let _ = dir.close();
         }
     }
@@ -259,7 +321,7 @@ impl SshContext {
 impl Drop for SshContext {
     fn drop(&mut self) {
         // An error path that skipped `close`: no master may outlive the run.
-        if self.dir.is_some() {
+        if lock(&self.dir).is_some() {
             kill_strays(&self.run.dir, None);
         }
     }
@@ -288,10 +350,11 @@ fn kill_strays(dir: &Path, only: Option<&Path>) {
             .split(|b| *b == 0)
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
+        // A master renames itself `ssh: <control path> [mux]`.
         let is_ssh = args
             .first()
-            .is_some_and(|a| a == "ssh" || a.ends_with("/ssh"));
-        let ours = args.iter().any(|a| a.starts_with(&dir));
+            .is_some_and(|a| a == "ssh" || a.ends_with("/ssh") || a.starts_with("ssh: "));
+        let ours = args.iter().any(|a| a.contains(&dir));
         let selected = only.as_ref().is_none_or(|o| args.iter().any(|a| a == o));
         if is_ssh && ours && selected {
             let _ = nix::sys::signal::kill(
@@ -355,11 +418,11 @@ pub fn interpret(log: &str, address: &str) -> (ErrorKind, String, Option<String>
         .map(|l| {
             let mut l = *l;
             for prefix in [
-                "failed to connect to the remote host: ",
-                "the master connection failed: ",
-                "ssh: ",
+                "failed to connect to the remote host:",
+                "the master connection failed:",
+                "ssh:",
             ] {
-                l = l.strip_prefix(prefix).unwrap_or(l);
+                l = l.strip_prefix(prefix).unwrap_or(l).trim_start();
             }
             l.to_string()
         })
@@ -374,24 +437,88 @@ pub fn interpret(log: &str, address: &str) -> (ErrorKind, String, Option<String>
     } else {
         None
     };
-    let message = if last.is_empty() {
-        "ssh failed without a message".to_string()
-    } else {
-        last
-    };
-    (ErrorKind::Connect, message, hint)
+    if last.is_empty() {
+        // sshfix forces `LogLevel ERROR`, so silence means something it cannot
+        // see (a ProxyCommand's own failure, a user config it cannot override).
+        return (
+            ErrorKind::Unexplained,
+            "ssh failed without saying why; not trying other paths, since a host-key failure cannot be ruled out".into(),
+            Some(format!("run `ssh -vv {address}` by hand to see what happens")),
+        );
+    }
+    (ErrorKind::Connect, last, hint)
 }
 
-/// An open ssh master to one host.
+/// An open ssh master to one host; reconnects when the master went away.
 pub struct SshExec {
-    session: Option<Session>,
-    kind: &'static str,
+    ctx: Arc<SshContext>,
+    host: HostSettings,
+    via: PathKind,
+    session: Mutex<Option<Arc<Session>>>,
+}
+
+impl SshExec {
+    fn session(&self) -> Result<Arc<Session>, (ErrorKind, String)> {
+        lock(&self.session)
+            .clone()
+            .ok_or((ErrorKind::Io, "the session is closed".to_string()))
+    }
+
+    /// Starts the command; when it cannot even start because the master is
+    /// gone (idle timeout, killed), connects again and starts it once more —
+    /// safe, since it never ran.
+    async fn spawn(
+        &self,
+        command_line: &str,
+    ) -> Result<openssh::Child<Arc<Session>>, (ErrorKind, String)> {
+        let start = |session: Arc<Session>| async move {
+            session
+                .arc_raw_command(command_line)
+                .stdin(openssh::Stdio::piped())
+                .stdout(openssh::Stdio::piped())
+                .stderr(openssh::Stdio::piped())
+                .spawn()
+                .await
+        };
+        let session = self.session()?;
+        let first = match start(session.clone()).await {
+            Ok(child) => return Ok(child),
+            Err(e) => e,
+        };
+        if session.check().await.is_ok() {
+            return Err((
+                ErrorKind::Io,
+                format!("starting the command over ssh: {}", error_text(&first)),
+            ));
+        }
+        tracing::info!(
+            "host `{}`: the ssh master went away; connecting again",
+            self.host.name
+        );
+        let fresh = Arc::new(
+            self.ctx
+                .open(&self.host, self.via)
+                .await
+                .map_err(|e| (e.kind, e.message))?,
+        );
+        *lock(&self.session) = Some(fresh.clone());
+        start(fresh).await.map_err(|e| {
+            (
+                ErrorKind::Io,
+                format!("starting the command over ssh: {}", error_text(&e)),
+            )
+        })
+    }
 }
 
 #[async_trait]
 impl Exec for SshExec {
     fn kind(&self) -> &'static str {
-        self.kind
+        if self.via == PathKind::Jump {
+            "jump"
+        } else {
+            "ssh"
+        }
     }
 
     async fn exec(
@@ -400,31 +527,17 @@ impl Exec for SshExec {
         stdin: &[u8],
         limit: usize,
     ) -> Result<RawOutput, (ErrorKind, String)> {
-        let session = self
-            .session
-            .as_ref()
-            .ok_or((ErrorKind::Io, "the session is closed".to_string()))?;
-        let mut child = session
-            .raw_command(&invocation.command_line)
-            .stdin(openssh::Stdio::piped())
-            .stdout(openssh::Stdio::piped())
-            .stderr(openssh::Stdio::piped())
-            .spawn()
-            .await
-            .map_err(|e| {
-                (
-                    ErrorKind::Io,
-                    format!("starting the command over ssh: {}", error_text(&e)),
-                )
-            })?;
+        let mut child = self.spawn(&invocation.command_line).await?;
         let input = invocation.input(stdin);
         let (w, o, e) = (
             child.stdin().take(),
             child.stdout().take(),
             child.stderr().take(),
         );
-        let (out, err) = match drive(w, &input, o, e, limit).await {
-            Ok(pair) => pair,
+        let progress = AtomicUsize::new(0);
+        let pipes = drive(w, &input, o, e, limit, &progress);
+        let finished = match collect(pipes, child.wait(), &progress).await {
+            Ok(f) => f,
             Err(PipeError::TooMuchOutput { limit }) => {
                 return Err((
                     ErrorKind::OutputTooLarge,
@@ -433,7 +546,13 @@ impl Exec for SshExec {
             }
             Err(PipeError::Io(e)) => return Err((ErrorKind::Io, format!("reading from ssh: {e}"))),
         };
-        let status = match child.wait().await {
+        let (pipes, status) = match finished {
+            Finished::Done(pipes, status) => (pipes, status),
+            Finished::HeldOpen(status) => {
+                return Err(held_open(status.ok().and_then(|s| s.code())))
+            }
+        };
+        let status = match status {
             Ok(s) => s.code(),
             // Killed by a signal (e.g. `timeout -k`) or the connection went away;
             // the multiplex protocol cannot tell the two apart.
@@ -446,16 +565,18 @@ impl Exec for SshExec {
             }
         };
         Ok(RawOutput {
-            stdout: out,
-            stderr: err,
+            stdout: pipes.0,
+            stderr: pipes.1,
             status,
         })
     }
 
     async fn close(&mut self) -> Result<(), String> {
-        match self.session.take() {
-            Some(s) => s.close().await.map_err(|e| error_text(&e)),
-            None => Ok(()),
+        let session = lock(&self.session).take();
+        match session.map(Arc::try_unwrap) {
+            Some(Ok(s)) => s.close().await.map_err(|e| error_text(&e)),
+            // A command still holds it: its master goes when that ends.
+            Some(Err(_)) | None => Ok(()),
         }
     }
 }
@@ -494,5 +615,10 @@ mod tests {
         let (k, _, h) = interpret(denied, "10.77.1.1");
         assert_eq!(k, ErrorKind::Connect);
         assert!(h.unwrap().contains("ansible_user"));
+
+        // Nothing at all (a `LogLevel QUIET` somewhere): never a reason to try the next path.
+        let (k, m, _) = interpret("failed to connect to the remote host: ", "10.77.1.1");
+        assert_eq!(k, ErrorKind::Unexplained);
+        assert!(m.contains("a host-key failure cannot be ruled out"));
     }
 }

@@ -64,19 +64,35 @@ pub fn hop_control_path(dir: &Path, hops: &[JumpHop], index: usize) -> PathBuf {
     dir.join(format!("j-{}", &hex::encode(digest)[..12]))
 }
 
-/// A value for an ssh_config line: quoted when it has spaces; refused when ssh
-/// could not read it back.
-fn value(v: &str, what: &str) -> Result<String, ConfigError> {
-    if v.is_empty() || v.chars().any(|c| c.is_control() || c == '"') {
+/// A value for an ssh_config line, always in double quotes so that `'`, `#`
+/// and spaces stay literal; with `tokens`, `%` is doubled because ssh expands
+/// `%` tokens there. Refused when ssh could not read it back (`"`, `\`,
+/// control characters).
+fn value(v: &str, what: &str, tokens: bool) -> Result<String, ConfigError> {
+    if v.is_empty() || v.chars().any(|c| c.is_control() || c == '"' || c == '\\') {
         return Err(err(format!(
             "{what} `{v}` cannot be written to an ssh configuration"
         )));
     }
-    Ok(if v.contains(char::is_whitespace) || v.contains('#') {
-        format!("\"{v}\"")
+    Ok(if tokens {
+        format!("\"{}\"", v.replace('%', "%%"))
     } else {
-        v.to_string()
+        format!("\"{v}\"")
     })
+}
+
+/// Lines that hold for every connection of a run, including hops that come
+/// from the user's own configuration (a `ProxyJump` of theirs): ssh always
+/// says why it failed (a `LogLevel QUIET` would hide a changed host key and
+/// make sshfix try the next path), never prompts, never skips host keys.
+fn enforced(out: &mut String, run: &SshRun) {
+    let _ = writeln!(out, "  LogLevel ERROR");
+    let _ = writeln!(out, "  BatchMode yes");
+    let _ = writeln!(
+        out,
+        "  StrictHostKeyChecking {}",
+        run.strict_host_key_checking()
+    );
 }
 
 /// Turns `ansible_ssh_common_args` into ssh_config lines. `-o` arguments are
@@ -85,7 +101,7 @@ pub fn common_args_lines(args: &[String]) -> Result<Vec<String>, ConfigError> {
     let mut lines = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
-        let mut with_value = |flag: &str, key: &str| -> Result<(), ConfigError> {
+        let mut with_value = |flag: &str, key: &str, tokens: bool| -> Result<(), ConfigError> {
             let v = match arg.strip_prefix(flag) {
                 Some("") => it
                     .next()
@@ -100,23 +116,23 @@ pub fn common_args_lines(args: &[String]) -> Result<Vec<String>, ConfigError> {
                 }
                 lines.push(v);
             } else {
-                lines.push(format!("{key} {}", value(&v, flag)?));
+                lines.push(format!("{key} {}", value(&v, flag, tokens)?));
             }
             Ok(())
         };
         match arg.as_str() {
-            a if a.starts_with("-o") => with_value("-o", "")?,
-            a if a.starts_with("-J") => with_value("-J", "ProxyJump")?,
-            a if a.starts_with("-p") => with_value("-p", "Port")?,
-            a if a.starts_with("-l") => with_value("-l", "User")?,
-            a if a.starts_with("-i") => with_value("-i", "IdentityFile")?,
+            a if a.starts_with("-o") => with_value("-o", "", false)?,
+            a if a.starts_with("-J") => with_value("-J", "ProxyJump", false)?,
+            a if a.starts_with("-p") => with_value("-p", "Port", false)?,
+            a if a.starts_with("-l") => with_value("-l", "User", false)?,
+            a if a.starts_with("-i") => with_value("-i", "IdentityFile", true)?,
             "-4" => lines.push("AddressFamily inet".into()),
             "-6" => lines.push("AddressFamily inet6".into()),
             "-C" => lines.push("Compression yes".into()),
             "-A" => lines.push("ForwardAgent yes".into()),
             "-a" => lines.push("ForwardAgent no".into()),
-            "-q" => lines.push("LogLevel QUIET".into()),
-            "-T" | "-t" | "-tt" | "-n" | "-N" | "-v" | "-vv" | "-vvv" => {}
+            // `-q` would silence the messages sshfix reads (host-key failures among them).
+            "-q" | "-T" | "-t" | "-tt" | "-n" | "-N" | "-v" | "-vv" | "-vvv" => {}
             other => {
                 return Err(err(format!(
                     "`{other}` is not supported in ansible_ssh_common_args; write ssh options as `-o Option=value`"
@@ -127,7 +143,9 @@ pub fn common_args_lines(args: &[String]) -> Result<Vec<String>, ConfigError> {
     Ok(lines)
 }
 
-/// Writes the `Match` block of one jump hop.
+/// Writes the `Match` block of one jump hop. Host names and users are
+/// validated in `vars.rs` (no pattern or shell characters): OpenSSH turns a
+/// `ProxyJump` into a command line for `sh -c`.
 fn hop_block(
     out: &mut String,
     run: &SshRun,
@@ -141,9 +159,10 @@ fn hop_block(
         .map(|n| format!(" (inventory host `{n}`)"))
         .unwrap_or_default();
     let _ = writeln!(out, "# jump hop {}{from}", index + 1);
-    let _ = writeln!(out, "Match originalhost {}", value(&hop.host, "jump host")?);
+    let _ = writeln!(out, "Match originalhost {}", hop.host);
+    enforced(out, run);
     if let Some(u) = &hop.user {
-        let _ = writeln!(out, "  User {}", value(u, "jump user")?);
+        let _ = writeln!(out, "  User {}", value(u, "jump user", false)?);
     }
     if let Some(p) = hop.port {
         let _ = writeln!(out, "  Port {p}");
@@ -152,7 +171,7 @@ fn hop_block(
         let _ = writeln!(
             out,
             "  IdentityFile {}",
-            value(&k.to_string_lossy(), "identity file")?
+            value(&k.to_string_lossy(), "identity file", true)?
         );
     }
     if index > 0 {
@@ -163,15 +182,9 @@ fn hop_block(
     let _ = writeln!(
         out,
         "  ControlPath {}",
-        value(&control.to_string_lossy(), "control path")?
+        value(&control.to_string_lossy(), "control path", true)?
     );
     let _ = writeln!(out, "  ControlPersist {}", run.master_idle.as_secs().max(1));
-    let _ = writeln!(out, "  BatchMode yes");
-    let _ = writeln!(
-        out,
-        "  StrictHostKeyChecking {}",
-        run.strict_host_key_checking()
-    );
     let _ = writeln!(
         out,
         "  ConnectTimeout {}",
@@ -197,22 +210,21 @@ pub fn render(host: &HostSettings, via: PathKind, run: &SshRun) -> Result<String
         }
     }
     let _ = writeln!(out, "# the target");
-    let _ = writeln!(
-        out,
-        "Match originalhost {}",
-        value(&host.address, "address")?
-    );
+    // The address is validated in `vars.rs` (no pattern characters), so it
+    // matches exactly itself.
+    let _ = writeln!(out, "Match originalhost {}", host.address);
+    enforced(&mut out, run);
     if let Some(p) = host.port {
         let _ = writeln!(out, "  Port {p}");
     }
     if let Some(u) = &host.user {
-        let _ = writeln!(out, "  User {}", value(u, "user")?);
+        let _ = writeln!(out, "  User {}", value(u, "user", false)?);
     }
     if let Some(k) = &host.identity_file {
         let _ = writeln!(
             out,
             "  IdentityFile {}",
-            value(&k.to_string_lossy(), "identity file")?
+            value(&k.to_string_lossy(), "identity file", true)?
         );
     }
     if via == PathKind::Jump {
@@ -225,15 +237,40 @@ pub fn render(host: &HostSettings, via: PathKind, run: &SshRun) -> Result<String
     {
         let _ = writeln!(out, "  {line}");
     }
-    let _ = writeln!(out, "  BatchMode yes");
-    let _ = writeln!(out, "# the user's own configuration");
+    user_config_tail(&mut out, run)?;
+    Ok(out)
+}
+
+/// The configuration that starts and stops the master of `hops[..=index]`:
+/// the hops alone, never a target's file, so that stopping one target's ssh
+/// processes (say, after its timeout) cannot stop a master other targets share.
+pub fn render_hops(hops: &[JumpHop], index: usize, run: &SshRun) -> Result<String, ConfigError> {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# sshfix: the shared master of jump hop {} ({}); generated for one run and removed after it",
+        index + 1,
+        hops[index].spec()
+    );
+    for i in 0..=index {
+        hop_block(&mut out, run, hops, i)?;
+    }
+    user_config_tail(&mut out, run)?;
+    Ok(out)
+}
+
+/// What every generated file ends with: the enforced settings for every
+/// connection, then the user's own configuration.
+fn user_config_tail(out: &mut String, run: &SshRun) -> Result<(), ConfigError> {
+    let _ = writeln!(out, "# every connection, then the user's own configuration");
     let _ = writeln!(out, "Match all");
+    enforced(out, run);
     match &run.user_config {
         Some(path) => {
             let _ = writeln!(
                 out,
                 "  Include {}",
-                value(&path.to_string_lossy(), "ssh config")?
+                value(&path.to_string_lossy(), "ssh config", false)?
             );
         }
         None => {
@@ -241,7 +278,7 @@ pub fn render(host: &HostSettings, via: PathKind, run: &SshRun) -> Result<String
             let _ = writeln!(out, "  Include /etc/ssh/ssh_config");
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -299,14 +336,19 @@ mod tests {
             "# sshfix: ssh settings for inventory host `web1` via direct; generated for one run and removed after it
 # the target
 Match originalhost 10.77.1.1
+  LogLevel ERROR
+  BatchMode yes
+  StrictHostKeyChecking yes
   Port 2222
-  User ops
+  User \"ops\"
   IdentityFile \"/keys/my key\"
   ServerAliveInterval=5
   Compression yes
-  BatchMode yes
-# the user's own configuration
+# every connection, then the user's own configuration
 Match all
+  LogLevel ERROR
+  BatchMode yes
+  StrictHostKeyChecking yes
   Include ~/.ssh/config
   Include /etc/ssh/ssh_config
 "
@@ -328,35 +370,42 @@ Match all
             "# sshfix: ssh settings for inventory host `web1` via jump; generated for one run and removed after it
 # jump hop 1 (inventory host `jump`)
 Match originalhost 10.77.0.2
-  User root
-  ControlMaster auto
-  ControlPath {}
-  ControlPersist 60
+  LogLevel ERROR
   BatchMode yes
   StrictHostKeyChecking accept-new
+  User \"root\"
+  ControlMaster auto
+  ControlPath \"{}\"
+  ControlPersist 60
   ConnectTimeout 5
 # jump hop 2
 Match originalhost inner
+  LogLevel ERROR
+  BatchMode yes
+  StrictHostKeyChecking accept-new
   Port 2200
   ProxyJump root@10.77.0.2
   ControlMaster auto
-  ControlPath {}
+  ControlPath \"{}\"
   ControlPersist 60
-  BatchMode yes
-  StrictHostKeyChecking accept-new
   ConnectTimeout 5
 # the target
 Match originalhost 10.77.1.1
+  LogLevel ERROR
+  BatchMode yes
+  StrictHostKeyChecking accept-new
   Port 2222
-  User ops
+  User \"ops\"
   IdentityFile \"/keys/my key\"
   ProxyJump inner:2200
   ServerAliveInterval=5
   Compression yes
-  BatchMode yes
-# the user's own configuration
+# every connection, then the user's own configuration
 Match all
-  Include /lab/ssh_config
+  LogLevel ERROR
+  BatchMode yes
+  StrictHostKeyChecking accept-new
+  Include \"/lab/ssh_config\"
 ",
             c0.display(),
             c1.display()
@@ -367,7 +416,7 @@ Match all
         other.name = "web2".into();
         other.address = "10.77.1.2".into();
         let text2 = render(&other, PathKind::Jump, &r).unwrap();
-        assert!(text2.contains(&format!("ControlPath {}", c0.display())));
+        assert!(text2.contains(&format!("ControlPath \"{}\"", c0.display())));
     }
 
     #[test]
@@ -389,11 +438,10 @@ Match all
             common_args_lines(&args).unwrap(),
             vec![
                 "ProxyCommand=nc %h %p",
-                "ProxyJump b1",
-                "Port 2200",
-                "User x",
-                "AddressFamily inet",
-                "LogLevel QUIET"
+                "ProxyJump \"b1\"",
+                "Port \"2200\"",
+                "User \"x\"",
+                "AddressFamily inet"
             ]
         );
         for (bad, msg) in [
@@ -422,5 +470,86 @@ Match all
                 .to_string(),
             "user `a\"b` cannot be written to an ssh configuration"
         );
+    }
+
+    /// What the real OpenSSH client makes of a generated file (`ssh -G` resolves
+    /// the configuration for a destination without connecting).
+    fn ssh_g(config: &str, dest: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config");
+        std::fs::write(&path, config).unwrap();
+        let out = std::process::Command::new("ssh")
+            .arg("-G")
+            .arg("-F")
+            .arg(&path)
+            .arg(dest)
+            .output()
+            .expect("running ssh -G (openssh-client must be installed)");
+        assert!(
+            out.status.success(),
+            "ssh -G rejected the config: {}\n{config}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    #[test]
+    fn real_ssh_reads_generated_configs_as_intended() {
+        let mut h = host();
+        h.identity_file = Some(PathBuf::from("/keys/o'neil %d #1/key"));
+        h.common_args = vec![
+            "-o".into(),
+            "LogLevel=QUIET".into(),
+            "-q".into(),
+            "-o".into(),
+            "ProxyCommand=nc %h %p".into(),
+        ];
+        let mut r = run();
+        r.user_config = Some(PathBuf::from("/nonexistent/sshfix-user-config"));
+        let text = render(&h, PathKind::Jump, &r).unwrap();
+        let target = ssh_g(&text, "10.77.1.1");
+        for want in [
+            "user ops",
+            "port 2222",
+            // `ssh -G` shows the path before token expansion: `%%` becomes `%` on use.
+            "identityfile /keys/o'neil %%d #1/key",
+            "proxyjump inner:2200",
+            "loglevel ERROR",
+            "batchmode yes",
+            "stricthostkeychecking true",
+        ] {
+            assert!(
+                target.lines().any(|l| l == want),
+                "missing `{want}` in:\n{target}"
+            );
+        }
+        let hop1 = ssh_g(&text, "10.77.0.2");
+        let c0 = hop_control_path(&r.dir, &h.jump, 0);
+        for want in [
+            "user root".to_string(),
+            "controlmaster auto".to_string(),
+            format!("controlpath {}", c0.display()),
+            "controlpersist 60".to_string(),
+            "stricthostkeychecking true".to_string(),
+        ] {
+            assert!(
+                hop1.lines().any(|l| l == want),
+                "missing `{want}` in:\n{hop1}"
+            );
+        }
+        // The target's settings do not leak onto the hop.
+        assert!(
+            !hop1
+                .lines()
+                .any(|l| l == "port 2222" || l.starts_with("proxyjump")),
+            "{hop1}"
+        );
+        // Any other host (a hop from the user's own config) is still strict and quiet-proof.
+        let other = ssh_g(&text, "bastion.example");
+        assert!(
+            other.lines().any(|l| l == "stricthostkeychecking true"),
+            "{other}"
+        );
+        assert!(other.lines().any(|l| l == "loglevel ERROR"), "{other}");
     }
 }
