@@ -264,6 +264,79 @@ mod tests {
         assert!(start.elapsed() < Duration::from_secs(10));
     }
 
+    /// A directory whose only programs are busybox applets (and, with
+    /// `with_timeout`, its `timeout`), like a minimal container.
+    fn busybox_path(with_timeout: bool) -> Option<tempfile::TempDir> {
+        let busybox = ["/usr/bin/busybox", "/bin/busybox"]
+            .into_iter()
+            .find(|p| std::path::Path::new(p).exists());
+        let Some(busybox) = busybox else {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("busybox is not installed (tests/lab/lab.sh deps installs it)");
+            }
+            eprintln!("SKIPPED: busybox runner test (busybox not installed)");
+            return None;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let mut applets = vec!["sh", "sleep", "true", "cat", "echo"];
+        if with_timeout {
+            applets.push("timeout");
+        }
+        for applet in applets {
+            std::os::unix::fs::symlink(busybox, dir.path().join(applet)).unwrap();
+        }
+        Some(dir)
+    }
+
+    fn run_in(path: &std::path::Path, command_line: &str) -> (std::process::Output, Duration) {
+        let start = std::time::Instant::now();
+        let out = Command::new(path.join("sh"))
+            .arg("-c")
+            .arg(command_line)
+            .env_clear()
+            .env("PATH", path)
+            .output()
+            .unwrap();
+        (out, start.elapsed())
+    }
+
+    #[test]
+    fn busybox_timeout_stops_a_hanging_script() {
+        let Some(dir) = busybox_path(true) else {
+            return;
+        };
+        let hang = build("echo started; sleep 30", Duration::from_secs(1), None, "m").unwrap();
+        let (out, took) = run_in(dir.path(), &hang.command_line);
+        assert_eq!(out.stdout, b"started\n");
+        assert!(took < Duration::from_secs(8), "took {took:?}");
+        assert!(
+            matches!(out.status.code(), Some(124) | Some(137) | Some(143) | None),
+            "{:?}",
+            out.status
+        );
+        let quick = build("echo ok; exit 3", Duration::from_secs(5), None, "m").unwrap();
+        let (out, _) = run_in(dir.path(), &quick.command_line);
+        assert_eq!(
+            (out.stdout.as_slice(), out.status.code()),
+            (&b"ok\n"[..], Some(3))
+        );
+    }
+
+    #[test]
+    fn hosts_without_timeout_still_run_scripts() {
+        let Some(dir) = busybox_path(false) else {
+            return;
+        };
+        let inv = build("echo ok; exit 3", Duration::from_secs(5), None, "m").unwrap();
+        let (out, _) = run_in(dir.path(), &inv.command_line);
+        assert_eq!(
+            (out.stdout.as_slice(), out.status.code()),
+            (&b"ok\n"[..], Some(3)),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     #[test]
     fn sudo_command_lines_keep_password_out_of_argv() {
         let pw = BecomeAuth::Password {

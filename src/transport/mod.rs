@@ -459,6 +459,37 @@ mod tests {
     }
 
     #[test]
+    fn background_job_holding_output_does_not_hold_sshfix() {
+        let t = local(io::DEFAULT_OUTPUT_LIMIT);
+        let started = std::time::Instant::now();
+        let err = rt()
+            .block_on(t.run("sleep 29.71 & echo done", b"", Duration::from_secs(60)))
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Remote);
+        assert_eq!(
+            err.to_string(),
+            "host `here` (via direct): the command exited (status 0) but a process it started still holds its output open; sshfix stopped reading"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{:?}",
+            started.elapsed()
+        );
+        // A job that redirects its output is fine, and so is output still
+        // flowing after the exit.
+        let out = rt()
+            .block_on(t.run(
+                "sleep 30 >/dev/null 2>&1 & echo done",
+                b"",
+                Duration::from_secs(60),
+            ))
+            .unwrap();
+        assert_eq!(out.stdout, b"done\n");
+        // The jobs were left running on purpose; end them.
+        let _ = std::process::Command::new("pkill").args(["-x", "-f", "sleep 29.71"]).status();
+    }
+
+    #[test]
     fn file_round_trip_and_missing_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("odd 'name' $(x)");

@@ -12,7 +12,7 @@ PREFIX_LEN=16
 OPS_USER=ops
 OPS_PASSWORD=ops-secret
 PACKAGES=(openssh-server openssh-client nftables iptables tcpd socat netcat-openbsd
-	conntrack iproute2 util-linux procps sudo openssl)
+	conntrack iproute2 util-linux procps sudo openssl busybox)
 FAULT_KINDS="wrappers-deny maxstartups nft-drop sshd-stopped http-on-22 silent-22 clear"
 
 log() { printf 'lab: %s\n' "$*" >&2; }
