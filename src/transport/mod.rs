@@ -486,7 +486,9 @@ mod tests {
             .unwrap();
         assert_eq!(out.stdout, b"done\n");
         // The jobs were left running on purpose; end them.
-        let _ = std::process::Command::new("pkill").args(["-x", "-f", "sleep 29.71"]).status();
+        let _ = std::process::Command::new("pkill")
+            .args(["-x", "-f", "sleep 29.71"])
+            .status();
     }
 
     #[test]
