@@ -463,6 +463,140 @@ fn jump_master_is_shared(ctx: &Ctx) -> Result<(), Failed> {
     })
 }
 
+/// Stops every ssh process of a reacher's run (as an idle timeout or a crash
+/// would) and waits until they are gone.
+fn kill_masters(dir: &std::path::Path) -> Result<usize, Failed> {
+    let dir = dir.to_string_lossy().into_owned();
+    let ours = || -> Vec<i32> {
+        std::fs::read_dir("/proc")
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| {
+                        let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
+                        let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+                        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+                        (cmd.starts_with("ssh") && cmd.contains(&dir)).then_some(pid)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let pids = ours();
+    for pid in &pids {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(*pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+    for _ in 0..50 {
+        if ours().is_empty() {
+            return Ok(pids.len());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Err(format!("ssh processes of {dir} survived SIGTERM").into())
+}
+
+/// Established connections from the controller to the jump host's sshd.
+fn jump_connections(ctx: &Ctx) -> Result<usize, Failed> {
+    let out = std::process::Command::new("nsenter")
+        .args([
+            "-t",
+            ctx.var("LAB_PID_jump"),
+            "-n",
+            "--",
+            "ss",
+            "-Htn",
+            "state",
+            "established",
+            "( sport = :22 )",
+        ])
+        .output()
+        .map_err(|e| e.to_string())?;
+    let ctl = format!("{}:", ctx.var("LAB_CTL_ADDR"));
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(&ctl))
+        .count())
+}
+
+fn echo(ctx: &Ctx, r: &Reached, word: &str) -> Result<(), String> {
+    let out = ctx
+        .rt
+        .block_on(
+            r.transport
+                .run(&format!("echo {word}"), b"", Duration::from_secs(30)),
+        )
+        .map_err(|e| e.to_string())?;
+    if out.stdout == format!("{word}\n").as_bytes() {
+        Ok(())
+    } else {
+        Err(format!("echo {word} gave {out:?}"))
+    }
+}
+
+fn session_reconnects_when_its_master_went_away(ctx: &Ctx) -> Result<(), Failed> {
+    for (host, via) in [("h1", PathKind::Direct), ("h2", PathKind::Jump)] {
+        let reacher = ctx.reacher();
+        let dir = reacher.run_dir().to_path_buf();
+        let s = ctx.settings(host, &[via]);
+        let result = with_reached(ctx, reacher, &s, |r| -> Result<usize, Failed> {
+            echo(ctx, r, "before")?;
+            let killed = kill_masters(&dir)?;
+            echo(ctx, r, "after").map_err(|e| format!("{via}: after the master went away: {e}"))?;
+            Ok(killed)
+        })
+        .map_err(|u| u.to_string())??;
+        check(result >= 1, || {
+            format!("{via}: no master process was found to stop")
+        })?;
+    }
+    Ok(())
+}
+
+fn jump_master_survives_a_failing_target(ctx: &Ctx) -> Result<(), Failed> {
+    let reacher = ctx.reacher();
+    let good = ctx.settings("h1", &[PathKind::Jump]);
+    let silent = ctx.settings("h9", &[PathKind::Jump]);
+    let r = ctx
+        .rt
+        .block_on(reacher.reach(&good))
+        .map_err(|u| u.to_string())?;
+    let failed = ctx.rt.block_on(reacher.reach(&silent));
+    let after = echo(ctx, &r, "still-here");
+    let conns = jump_connections(ctx);
+    ctx.close(reacher, r);
+    check(failed.is_err(), || {
+        "h9 (silent on port 22) was reached".into()
+    })?;
+    after.map_err(|e| format!("the good target broke when another failed: {e}"))?;
+    let conns = conns?;
+    check(conns == 1, || {
+        format!("{conns} connections to the jump host")
+    })
+}
+
+fn quiet_log_level_cannot_hide_a_changed_host_key(ctx: &Ctx) -> Result<(), Failed> {
+    let jump_key =
+        std::fs::read_to_string(ctx.lab_dir.join("hosts/jump/ssh/ssh_host_ed25519_key.pub"))
+            .map_err(|e| format!("reading the jump host's key: {e}"))?;
+    let mut parts = jump_key.split_whitespace();
+    let kh = format!(
+        "{} {} {}\n",
+        ctx.addr("h1"),
+        parts.next().unwrap_or("?"),
+        parts.next().unwrap_or("?")
+    );
+    let cfg = ssh_config_with_known_hosts(ctx, "quiet", &kh);
+    // The user's config says QUIET too: first value wins, and sshfix's comes first.
+    let text = std::fs::read_to_string(&cfg).map_err(|e| e.to_string())?;
+    std::fs::write(&cfg, format!("Host *\n  LogLevel QUIET\n{text}")).map_err(|e| e.to_string())?;
+    let mut s = ctx.settings("h1", &[PathKind::Direct, PathKind::Jump, PathKind::Console]);
+    s.common_args = vec!["-q".into(), "-o".into(), "LogLevel=QUIET".into()];
+    let text = refused_for_host_key(ctx, ctx.reacher_with(cfg, false), &s)?;
+    check(text.contains("has CHANGED"), || text.clone())
+}
+
 // ---------------------------------------------------------------- host keys
 
 fn ssh_config_with_known_hosts(ctx: &Ctx, name: &str, known_hosts: &str) -> PathBuf {
@@ -615,6 +749,47 @@ fn become_unset_password_variable_is_an_input_error(ctx: &Ctx) -> Result<(), Fai
     )
 }
 
+fn become_nopasswd_host_with_and_without_password(ctx: &Ctx) -> Result<(), Failed> {
+    // h3 lets `ops` use sudo without a password (set up in main).
+    let h3 = |env| {
+        let mut s = become_settings(ctx, env);
+        s.name = "h3".into();
+        s.address = ctx.addr("h3");
+        s
+    };
+    for env in [None, Some("SSHFIX_TEST_SUDO_PW")] {
+        let out = with_reached(ctx, ctx.reacher(), &h3(env), |r| {
+            ctx.rt.block_on(r.transport.run(
+                "id -un; cat",
+                b"exact\nstdin",
+                Duration::from_secs(30),
+            ))
+        })
+        .map_err(|u| format!("{env:?}: {u}"))?
+        .map_err(|e| format!("{env:?}: {e}"))?;
+        check(out.stdout == b"root\nexact\nstdin", || {
+            format!(
+                "{env:?}: {:?} {}",
+                String::from_utf8_lossy(&out.stdout),
+                out.stderr_tail()
+            )
+        })?;
+    }
+    // A password that is configured but wrong is still reported: sudo checks
+    // it (`verifypw`) even where the command itself would need none.
+    match with_reached(
+        ctx,
+        ctx.reacher(),
+        &h3(Some("SSHFIX_TEST_WRONG_PW")),
+        Reached::via,
+    ) {
+        Ok(via) => Err(format!("a wrong password was accepted via {via}").into()),
+        Err(u) => check(u.to_string().contains("sudo rejected the password"), || {
+            u.to_string()
+        }),
+    }
+}
+
 // ---------------------------------------------------------------- inventory + probe through the CLI
 
 fn sshfix(args: &[&str]) -> std::process::Output {
@@ -755,7 +930,7 @@ fn probe_human_table_and_limit(ctx: &Ctx) -> Result<(), Failed> {
 
 type Plain = fn(&Ctx) -> Result<(), Failed>;
 
-const PLAIN: [(&str, Plain); 15] = [
+const PLAIN: [(&str, Plain); 19] = [
     ("paths::healthy_host_reached_directly", reach_healthy_direct),
     (
         "paths::hosts_deny_for_controller_reached_via_jump",
@@ -800,6 +975,22 @@ const PLAIN: [(&str, Plain); 15] = [
     (
         "become::unset_password_variable",
         become_unset_password_variable_is_an_input_error,
+    ),
+    (
+        "become::nopasswd_host_with_and_without_password",
+        become_nopasswd_host_with_and_without_password,
+    ),
+    (
+        "paths::session_reconnects_when_its_master_went_away",
+        session_reconnects_when_its_master_went_away,
+    ),
+    (
+        "paths::jump_master_survives_a_failing_target",
+        jump_master_survives_a_failing_target,
+    ),
+    (
+        "hostkeys::quiet_log_level_cannot_hide_a_changed_key",
+        quiet_log_level_cannot_hide_a_changed_host_key,
     ),
     ("inventory::lab_inventory_resolves", lab_inventory_resolves),
     (
@@ -857,6 +1048,13 @@ fn main() -> ExitCode {
     for (host, fault) in FAULTS {
         lab.fault(host, fault);
     }
+    // h3: `ops` may use sudo without a password (the NOPASSWD case of become).
+    // sudoers takes the last matching rule, so it goes at the end (the host's
+    // /etc is its own overlay; the machine's sudoers is not touched).
+    lab.console(
+        "h3",
+        "echo 'ops ALL=(ALL:ALL) NOPASSWD: ALL' >> /etc/sudoers",
+    );
     lab.enter_controller();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

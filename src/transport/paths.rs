@@ -254,6 +254,11 @@ impl Reacher {
         Err(unreached(attempts))
     }
 
+    /// The run's private ssh directory (generated configs, control sockets).
+    pub fn run_dir(&self) -> &std::path::Path {
+        self.ssh.dir()
+    }
+
     /// Closes the run's shared ssh masters and removes its private directory.
     pub async fn close(self) {
         self.ssh.close().await;
