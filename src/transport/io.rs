@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
+use super::ErrorKind;
+
 /// Output beyond this many bytes (stdout + stderr) fails the command.
 pub const DEFAULT_OUTPUT_LIMIT: usize = 64 * 1024 * 1024;
 
@@ -123,4 +125,46 @@ where
             }
         },
     }
+}
+
+/// Feeds `input` to a command's stdin, reads its stdout and stderr (the
+/// `pipes`) and waits for its exit (`wait`), mapping what can go wrong to transport errors; `code` reads the
+/// exit code out of a status for messages, `medium` names the other side.
+pub async fn finish<W, O, E, F, S>(
+    (stdin, stdout, stderr): (Option<W>, Option<O>, Option<E>),
+    input: &[u8],
+    wait: F,
+    limit: usize,
+    code: impl Fn(&S) -> Option<i32>,
+    medium: &str,
+) -> Result<((Vec<u8>, Vec<u8>), S), (ErrorKind, String)>
+where
+    W: AsyncWrite + Unpin,
+    O: AsyncRead + Unpin,
+    E: AsyncRead + Unpin,
+    F: Future<Output = S>,
+{
+    let progress = AtomicUsize::new(0);
+    let pipes = drive(stdin, input, stdout, stderr, limit, &progress);
+    match collect(pipes, wait, &progress).await {
+        Ok(Finished::Done(pipes, status)) => Ok((pipes, status)),
+        Ok(Finished::HeldOpen(status)) => Err(held_open(code(&status))),
+        Err(PipeError::TooMuchOutput { limit }) => Err((
+            ErrorKind::OutputTooLarge,
+            format!("more than {limit} bytes"),
+        )),
+        Err(PipeError::Io(e)) => Err((ErrorKind::Io, format!("talking to {medium}: {e}"))),
+    }
+}
+
+/// The error for a command that exited while something it started still holds
+/// its output open (`daemon &` without redirecting its output).
+fn held_open(status: Option<i32>) -> (ErrorKind, String) {
+    (
+        ErrorKind::Remote,
+        format!(
+            "the command exited ({}) but a process it started still holds its output open; sshfix stopped reading",
+            status.map_or("by signal".to_string(), |s| format!("status {s}"))
+        ),
+    )
 }

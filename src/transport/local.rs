@@ -6,9 +6,7 @@ use std::process::Stdio;
 use async_trait::async_trait;
 
 use super::command::Invocation;
-use std::sync::atomic::AtomicUsize;
-
-use super::io::{collect, drive, Finished, PipeError};
+use super::io::finish;
 use super::{ErrorKind, Exec, RawOutput};
 
 /// Runs `sh -c <line>` with `input` on stdin, in its own process group; the
@@ -29,25 +27,11 @@ pub async fn run_local_sh(
         .spawn()
         .map_err(|e| (ErrorKind::Connect, format!("starting `sh`: {e}")))?;
     let guard = GroupGuard(child.id());
-    let (stdin, stdout, stderr) = (child.stdin.take(), child.stdout.take(), child.stderr.take());
-    let progress = AtomicUsize::new(0);
-    let pipes = drive(stdin, input, stdout, stderr, limit, &progress);
-    let finished = match collect(pipes, child.wait(), &progress).await {
-        Ok(f) => f,
-        Err(PipeError::TooMuchOutput { limit }) => {
-            return Err((
-                ErrorKind::OutputTooLarge,
-                format!("more than {limit} bytes"),
-            ))
-        }
-        Err(PipeError::Io(e)) => {
-            return Err((ErrorKind::Io, format!("talking to the local process: {e}")))
-        }
-    };
-    let ((out, err), status) = match finished {
-        Finished::Done(pipes, status) => (pipes, status),
-        Finished::HeldOpen(status) => return Err(held_open(status.ok().and_then(|s| s.code()))),
-    };
+    let pipes = (child.stdin.take(), child.stdout.take(), child.stderr.take());
+    let code =
+        |s: &std::io::Result<std::process::ExitStatus>| s.as_ref().ok().and_then(|s| s.code());
+    let ((out, err), status) =
+        finish(pipes, input, child.wait(), limit, code, "the local process").await?;
     let status =
         status.map_err(|e| (ErrorKind::Io, format!("waiting for the local process: {e}")))?;
     std::mem::forget(guard);
@@ -56,18 +40,6 @@ pub async fn run_local_sh(
         stderr: err,
         status: status.code(),
     })
-}
-
-/// The error for a command that exited while something it started still holds
-/// its output open (`daemon &` without redirecting its output).
-pub fn held_open(status: Option<i32>) -> (ErrorKind, String) {
-    (
-        ErrorKind::Remote,
-        format!(
-            "the command exited ({}) but a process it started still holds its output open; sshfix stopped reading",
-            status.map_or("by signal".to_string(), |s| format!("status {s}"))
-        ),
-    )
 }
 
 /// Kills a process group when dropped (a timed-out run), so no child outlives it.

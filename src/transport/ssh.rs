@@ -23,8 +23,7 @@ use async_trait::async_trait;
 use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
 
 use super::command::Invocation;
-use super::io::{collect, drive, Finished, PipeError};
-use super::local::held_open;
+use super::io::finish;
 use super::sshconfig::{self, SshRun};
 use super::{ErrorKind, Exec, RawOutput, TransportError};
 use crate::inventory::vars::{HostSettings, PathKind};
@@ -529,29 +528,15 @@ impl Exec for SshExec {
     ) -> Result<RawOutput, (ErrorKind, String)> {
         let mut child = self.spawn(&invocation.command_line).await?;
         let input = invocation.input(stdin);
-        let (w, o, e) = (
+        let pipes = (
             child.stdin().take(),
             child.stdout().take(),
             child.stderr().take(),
         );
-        let progress = AtomicUsize::new(0);
-        let pipes = drive(w, &input, o, e, limit, &progress);
-        let finished = match collect(pipes, child.wait(), &progress).await {
-            Ok(f) => f,
-            Err(PipeError::TooMuchOutput { limit }) => {
-                return Err((
-                    ErrorKind::OutputTooLarge,
-                    format!("more than {limit} bytes"),
-                ))
-            }
-            Err(PipeError::Io(e)) => return Err((ErrorKind::Io, format!("reading from ssh: {e}"))),
+        let code = |s: &Result<std::process::ExitStatus, openssh::Error>| {
+            s.as_ref().ok().and_then(|s| s.code())
         };
-        let (pipes, status) = match finished {
-            Finished::Done(pipes, status) => (pipes, status),
-            Finished::HeldOpen(status) => {
-                return Err(held_open(status.ok().and_then(|s| s.code())))
-            }
-        };
+        let (pipes, status) = finish(pipes, &input, child.wait(), limit, code, "ssh").await?;
         let status = match status {
             Ok(s) => s.code(),
             // Killed by a signal (e.g. `timeout -k`) or the connection went away;
