@@ -178,6 +178,36 @@ fn contract_stdin_status_stderr(ctx: &Ctx, t: &dyn Transport, _: usize) -> Resul
     check(out.status == Some(7), || format!("status {:?}", out.status))
 }
 
+/// Many short commands over one session, each with output that ends without a
+/// newline and some stderr: nothing may be lost at the end of a command (this
+/// caught the ssh transport collecting the exit too early: 60 of 300 runs lost
+/// their last bytes).
+fn contract_many_commands_lose_nothing(
+    ctx: &Ctx,
+    t: &dyn Transport,
+    _: usize,
+) -> Result<(), Failed> {
+    let script = "printf 'line-%s\\n' 1 2 3; echo err-a >&2; printf tail";
+    for i in 0..200 {
+        let out = ctx
+            .rt
+            .block_on(t.run(script, b"", Duration::from_secs(30)))
+            .map_err(|e| format!("run {i}: {e}"))?;
+        check(
+            out.stdout == b"line-1\nline-2\nline-3\ntail"
+                && out.stderr == b"err-a\n"
+                && out.status == Some(0),
+            || {
+                format!(
+                    "run {i}: {out:?} {:?}",
+                    String::from_utf8_lossy(&out.stdout)
+                )
+            },
+        )?;
+    }
+    Ok(())
+}
+
 fn contract_large_output(ctx: &Ctx, t: &dyn Transport, _: usize) -> Result<(), Failed> {
     const SIZE: usize = 10 * 1024 * 1024;
     let out = ctx
@@ -281,9 +311,13 @@ fn contract_file_roundtrip(ctx: &Ctx, t: &dyn Transport, idx: usize) -> Result<(
     }
 }
 
-const CHECKS: [(&str, Check); 4] = [
+const CHECKS: [(&str, Check); 5] = [
     ("stdin_status_stderr", contract_stdin_status_stderr),
     ("large_output_10mb", contract_large_output),
+    (
+        "many_commands_lose_nothing",
+        contract_many_commands_lose_nothing,
+    ),
     ("timeout_stops_remote_command", contract_timeout),
     ("file_roundtrip_odd_bytes", contract_file_roundtrip),
 ];

@@ -6,7 +6,7 @@ use std::process::Stdio;
 use async_trait::async_trait;
 
 use super::command::Invocation;
-use super::io::finish;
+use super::io::{finish, WaitMode};
 use super::{ErrorKind, Exec, RawOutput};
 
 /// Runs `sh -c <line>` with `input` on stdin, in its own process group; the
@@ -30,8 +30,16 @@ pub async fn run_local_sh(
     let pipes = (child.stdin.take(), child.stdout.take(), child.stderr.take());
     let code =
         |s: &std::io::Result<std::process::ExitStatus>| s.as_ref().ok().and_then(|s| s.code());
-    let ((out, err), status) =
-        finish(pipes, input, child.wait(), limit, code, "the local process").await?;
+    let ((out, err), status) = finish(
+        pipes,
+        input,
+        child.wait(),
+        limit,
+        code,
+        "the local process",
+        WaitMode::Alongside,
+    )
+    .await?;
     let status =
         status.map_err(|e| (ErrorKind::Io, format!("waiting for the local process: {e}")))?;
     std::mem::forget(guard);

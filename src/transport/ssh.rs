@@ -23,7 +23,7 @@ use async_trait::async_trait;
 use openssh::{ControlPersist, KnownHosts, Session, SessionBuilder};
 
 use super::command::Invocation;
-use super::io::finish;
+use super::io::{finish, WaitMode};
 use super::sshconfig::{self, SshRun};
 use super::{ErrorKind, Exec, RawOutput, TransportError};
 use crate::inventory::vars::{HostSettings, PathKind};
@@ -536,7 +536,16 @@ impl Exec for SshExec {
         let code = |s: &Result<std::process::ExitStatus, openssh::Error>| {
             s.as_ref().ok().and_then(|s| s.code())
         };
-        let (pipes, status) = finish(pipes, &input, child.wait(), limit, code, "ssh").await?;
+        let (pipes, status) = finish(
+            pipes,
+            &input,
+            child.wait(),
+            limit,
+            code,
+            "ssh",
+            WaitMode::AfterOutput,
+        )
+        .await?;
         let status = match status {
             Ok(s) => s.code(),
             // Killed by a signal (e.g. `timeout -k`) or the connection went away;
