@@ -340,6 +340,87 @@ fn executable_failures_name_the_program() {
     );
 }
 
+/// A bare file name is the file in the current directory, never a program of
+/// that name on `$PATH` (sshfix runs as root).
+#[test]
+fn executable_named_without_a_slash_runs_from_the_current_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, _) = script("echo '{\"web\": {\"hosts\": [\"w1\"]}, \"_meta\": {\"hostvars\": {}}}'");
+    let decoy = tempfile::tempdir().unwrap();
+    let fake = decoy.path().join("inv.sh");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho '{\"evil\": {\"hosts\": [\"attacker\"]}}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sshfix"))
+        .args(["inventory", "-i", "inv.sh", "--list"])
+        .current_dir(dir.path())
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                decoy.path().display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("\"w1\"") && !text.contains("attacker"),
+        "{text}"
+    );
+}
+
+/// The time limit holds for a wrapper whose children keep running, and the
+/// output of a runaway program is capped.
+#[test]
+fn executable_limits_hold_for_children_and_floods() {
+    let (_d, path) = script("sleep 30\necho '{}'");
+    let started = std::time::Instant::now();
+    let err = Inventory::load_with_timeout(std::slice::from_ref(&path), Duration::from_secs(1))
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.to_string().contains("did not finish within 1 seconds"),
+        "{err}"
+    );
+    let (_d, path) = script("( sleep 30 ) &\necho '{}'");
+    let started = std::time::Instant::now();
+    let err = Inventory::load_with_timeout(std::slice::from_ref(&path), Duration::from_secs(1))
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(6),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.to_string().contains("did not finish within 1 seconds"),
+        "{err}"
+    );
+    let (_d, path) = script("exec yes 0123456789012345678901234567890123456789");
+    let err = Inventory::load_with_timeout(std::slice::from_ref(&path), Duration::from_secs(60))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "inventory program `{} --list` printed more than 256 MiB",
+            path.display()
+        )
+    );
+}
+
 // ---------------------------------------------------------------- patterns
 
 #[test]

@@ -45,75 +45,172 @@ fn with_stderr(mut msg: String, stderr: &[u8]) -> String {
     msg
 }
 
-/// Runs `program args…`, returns stdout; fails on timeout or non-zero exit.
+/// Most an inventory program may print on stdout.
+pub(crate) const MAX_OUTPUT: usize = 256 * 1024 * 1024;
+/// How much of its stderr is kept (only the last lines are shown).
+const STDERR_TAIL: usize = 16 * 1024;
+
+/// What a reader thread saw.
+enum Stream {
+    Out(Result<Vec<u8>, ()>),
+    Err(Vec<u8>),
+}
+
+/// Runs `program args…`, returns stdout; fails on timeout, non-zero exit or
+/// more than [`MAX_OUTPUT`] bytes of output.
+///
+/// The program is named by an absolute path (a bare `inventory` means the file
+/// in the current directory, never a program found on `$PATH`), runs in a
+/// process group of its own, and the whole group is killed at the time limit,
+/// so a wrapper script's children cannot stretch it.
 pub(crate) fn run(program: &Path, args: &[&str], timeout: Duration) -> Result<Vec<u8>, RunError> {
+    use std::os::unix::process::CommandExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Arc};
+
     let shown = format!(
         "`{}{}`",
         program.display(),
         args.iter().map(|a| format!(" {a}")).collect::<String>()
     );
-    let mut child = Command::new(program)
+    let program = std::path::absolute(program).map_err(RunError::NotRunnable)?;
+    let mut child = Command::new(&program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .spawn()
         .map_err(RunError::NotRunnable)?;
+    let group = nix::unistd::Pid::from_raw(i32::try_from(child.id()).unwrap_or(i32::MAX));
+    let kill_group = || {
+        let _ = nix::sys::signal::killpg(group, nix::sys::signal::Signal::SIGKILL);
+    };
+    let failed = |msg: String, stderr: &[u8]| {
+        RunError::Failed(InventoryError::new(with_stderr(msg, stderr)))
+    };
+    let too_much = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = mpsc::channel();
     let mut out = child.stdout.take().expect("piped");
     let mut err = child.stderr.take().expect("piped");
-    let out_t = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = out.read_to_end(&mut b);
-        b
+    {
+        let tx = tx.clone();
+        let too_much = too_much.clone();
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let capped = (&mut out).take(MAX_OUTPUT as u64 + 1).read_to_end(&mut b);
+            let result = if b.len() > MAX_OUTPUT {
+                too_much.store(true, Ordering::Relaxed);
+                Err(())
+            } else {
+                capped.map(|_| b).map_err(|_| ())
+            };
+            let _ = tx.send(Stream::Out(result));
+        });
+    }
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut chunk = [0u8; 8192];
+        while let Ok(n) = err.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            kept.extend_from_slice(&chunk[..n]);
+            if kept.len() > 2 * STDERR_TAIL {
+                kept.drain(..kept.len() - STDERR_TAIL);
+            }
+        }
+        let _ = tx.send(Stream::Err(kept));
     });
-    let err_t = std::thread::spawn(move || {
-        let mut b = Vec::new();
-        let _ = err.read_to_end(&mut b);
-        b
-    });
-    let started = Instant::now();
+    let deadline = Instant::now() + timeout;
     let status = loop {
+        if too_much.load(Ordering::Relaxed) {
+            kill_group();
+            let _ = child.wait();
+            return Err(failed(
+                format!(
+                    "inventory program {shown} printed more than {} MiB",
+                    MAX_OUTPUT / (1024 * 1024)
+                ),
+                &[],
+            ));
+        }
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() >= timeout => {
-                let _ = child.kill();
+            Ok(None) if Instant::now() >= deadline => {
+                kill_group();
                 let _ = child.wait();
                 break None;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
             Err(e) => {
-                let _ = child.kill();
-                return Err(RunError::Failed(InventoryError::new(format!(
-                    "inventory program {shown}: waiting for it failed: {e}"
-                ))));
+                kill_group();
+                let _ = child.wait();
+                return Err(failed(
+                    format!("inventory program {shown}: waiting for it failed: {e}"),
+                    &[],
+                ));
             }
         }
     };
-    let stdout = out_t.join().unwrap_or_default();
-    let stderr = err_t.join().unwrap_or_default();
-    match status {
-        None => Err(RunError::Failed(InventoryError::new(with_stderr(
+    // The output ends when every process holding the pipes is gone: wait for
+    // that until the deadline (a little longer once the group was killed).
+    let (mut stdout, mut stderr) = (None, None);
+    let collect_until = deadline.max(Instant::now()) + Duration::from_secs(2);
+    while stdout.is_none() || stderr.is_none() {
+        match rx.recv_timeout(collect_until.saturating_duration_since(Instant::now())) {
+            Ok(Stream::Out(o)) => stdout = Some(o),
+            Ok(Stream::Err(e)) => stderr = Some(e),
+            Err(_) => break,
+        }
+    }
+    let stderr = stderr.unwrap_or_default();
+    let timed_out = || {
+        failed(
             format!(
                 "inventory program {shown} did not finish within {} seconds and was stopped",
                 timeout.as_secs()
             ),
             &stderr,
-        )))),
-        Some(s) if !s.success() => {
-            let how = match s.code() {
-                Some(c) => format!("exited with status {c}"),
-                None => {
-                    use std::os::unix::process::ExitStatusExt;
-                    format!("was killed by signal {}", s.signal().unwrap_or(0))
-                }
-            };
-            Err(RunError::Failed(InventoryError::new(with_stderr(
-                format!("inventory program {shown} {how}"),
-                &stderr,
-            ))))
+        )
+    };
+    let Some(status) = status else {
+        return Err(timed_out());
+    };
+    let stdout = match stdout {
+        None => {
+            // Exited, but something it started keeps the output open.
+            kill_group();
+            return Err(timed_out());
         }
-        Some(_) => Ok(stdout),
+        Some(Err(())) if too_much.load(Ordering::Relaxed) => {
+            return Err(failed(
+                format!(
+                    "inventory program {shown} printed more than {} MiB",
+                    MAX_OUTPUT / (1024 * 1024)
+                ),
+                &stderr,
+            ))
+        }
+        Some(Err(())) => {
+            return Err(failed(
+                format!("inventory program {shown}: reading its output failed"),
+                &stderr,
+            ))
+        }
+        Some(Ok(o)) => o,
+    };
+    if !status.success() {
+        let how = match status.code() {
+            Some(c) => format!("exited with status {c}"),
+            None => {
+                use std::os::unix::process::ExitStatusExt;
+                format!("was killed by signal {}", status.signal().unwrap_or(0))
+            }
+        };
+        return Err(failed(format!("inventory program {shown} {how}"), &stderr));
     }
+    Ok(stdout)
 }
 
 fn parse_json(program: &Path, args: &str, stdout: &[u8]) -> Result<Value, InventoryError> {
