@@ -31,6 +31,8 @@
 //!    `Bad remote protocol version identification: '…'`; any other protocol
 //!    version (e.g. `SSH-1.5-`, a protocol-1-only server) → `not-ssh`
 //!    `Protocol major versions differ: 2 vs. 1`. These are OpenSSH's messages.
+//!    Our own identification coming back is an echo service or a forwarding
+//!    loop, not sshd → `not-ssh` (a real client would hang there).
 //! 4. Connected, and OpenSSH would reject the bytes (NUL, lone `\r`, line too
 //!    long, 1024 lines without identification) → `not-ssh` with OpenSSH's
 //!    message, e.g. `kex_exchange_identification: banner line contains invalid
@@ -47,7 +49,9 @@
 //!    - `EHOSTUNREACH`/`ENETUNREACH` after connecting → `unreachable`;
 //!    - [`MAX_BYTES`] read without an identification → `not-ssh`.
 //!
-//!    - sshd's own `Exceeded MaxStartups\r\n` and then EOF *or reset* →
+//!    - sshd's own `Exceeded MaxStartups\r\n` (OpenSSH 9.8 and later:
+//!      `Not allowed at this time\r\n`, for MaxStartups and
+//!      PerSourcePenalties alike) and then EOF *or reset* →
 //!      `closed-before-banner` with the close message: sshd writes it and
 //!      closes without reading, so a reset only means our identification
 //!      (sent at once) crossed the close; `ssh`, which sends its identification
@@ -331,6 +335,16 @@ fn classify_exchange(exchange: &Exchange) -> Verdict {
 
 fn classify_identification(line: &[u8], before: &[u8], evidence: Option<String>) -> Verdict {
     let banner = escape_all(line);
+    // Our own line coming back is an echo service or a forwarding loop, not
+    // sshd: a real client would hang there waiting for the key exchange.
+    if CLIENT_IDENTIFICATION.strip_suffix(b"\r\n") == Some(line) {
+        return Verdict {
+            symptom: Symptom::NotSsh,
+            detail: "the server echoed our own identification back (an echo service or a forwarding loop, not sshd)".into(),
+            evidence: Some(escape_all(line)),
+            banner: None,
+        };
+    }
     match parse_version(line) {
         Some((2, _)) | Some((1, 99)) => Verdict {
             symptom: Symptom::Ok,
@@ -417,15 +431,23 @@ fn ending(end: &ExchangeEnd) -> (Symptom, String) {
     }
 }
 
-/// sshd's own refusal before the identification: it writes this line and
-/// closes without reading, so whether the close reaches us as EOF or as a
+/// sshd's own refusal before the identification: it writes one of these lines
+/// and closes without reading, so whether the close reaches us as EOF or as a
 /// reset only depends on whether our identification crossed it.
 fn is_sshd_drop(received: &[u8]) -> bool {
-    received == SSHD_MAXSTARTUPS
+    received == SSHD_MAXSTARTUPS || received == SSHD_NOT_ALLOWED
 }
 
-/// What sshd writes when it drops a connection past `MaxStartups`.
+/// What sshd (before 9.8) writes when it drops a connection past `MaxStartups`.
 pub const SSHD_MAXSTARTUPS: &[u8] = b"Exceeded MaxStartups\r\n";
+
+/// What sshd 9.8 and later write when they drop a connection, past
+/// `MaxStartups` or for `PerSourcePenalties` alike.
+pub const SSHD_NOT_ALLOWED: &[u8] = b"Not allowed at this time\r\n";
+
+/// The identification line the probe sends (as an OpenSSH client sends its own
+/// right after connecting).
+pub const CLIENT_IDENTIFICATION: &[u8] = b"SSH-2.0-sshfix_probe\r\n";
 
 /// The symptom of a read or write error on an established connection.
 fn io_symptom(error: &OsError) -> Symptom {
@@ -651,6 +673,20 @@ mod tests {
                 Symptom::ClosedBeforeBanner,
                 s(CLOSED),
                 Some("Exceeded MaxStartups\\r\\n"),
+            ),
+            (
+                "OpenSSH 9.8+ drop (MaxStartups or penalty) then reset",
+                exchanged(b"Not allowed at this time\r\n", reset()),
+                Symptom::ClosedBeforeBanner,
+                s(CLOSED),
+                Some("Not allowed at this time\\r\\n"),
+            ),
+            (
+                "our own identification echoed back",
+                exchanged(b"SSH-2.0-sshfix_probe\r\n", Eof),
+                Symptom::NotSsh,
+                s("the server echoed our own identification back (an echo service or a forwarding loop, not sshd)"),
+                Some("SSH-2.0-sshfix_probe"),
             ),
             (
                 "other plain text then reset keeps the reset",

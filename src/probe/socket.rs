@@ -29,7 +29,7 @@ use super::classify::{
 use super::{ProbeOptions, ProbeTarget};
 
 /// What the probe says about itself (RFC 4253 §4.2).
-pub const CLIENT_IDENTIFICATION: &[u8] = b"SSH-2.0-sshfix_probe\r\n";
+pub use super::classify::CLIENT_IDENTIFICATION;
 
 /// Probes one target; every step is bounded by `options`' timeouts.
 pub async fn observe(target: &ProbeTarget, options: ProbeOptions) -> Observation {
@@ -194,6 +194,8 @@ pub(crate) mod tests {
         Http400,
         /// Accept and never write.
         Silent,
+        /// Send back whatever arrives (an echo service, a forwarding loop).
+        Echo,
     }
 
     /// Starts a server on 127.0.0.1 and returns its port.
@@ -231,6 +233,13 @@ pub(crate) mod tests {
                     .await;
             }
             Behaviour::Silent => while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {},
+            Behaviour::Echo => {
+                while let Ok(n) = stream.read(&mut buf).await {
+                    if n == 0 || stream.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                }
+            }
         }
     }
 
@@ -285,6 +294,27 @@ pub(crate) mod tests {
             evidence.as_deref(),
             Some("Authorized users only\\r\\n\\r\\n")
         );
+    }
+
+    /// An echo service returns our own identification: that is not sshd,
+    /// whatever the line says (a real client would hang there).
+    #[tokio::test]
+    async fn echo_service_is_not_ssh() {
+        let (_, symptom, detail, evidence) = probe(Behaviour::Echo).await;
+        assert_eq!(symptom, Symptom::NotSsh);
+        assert_eq!(
+            detail,
+            "the server echoed our own identification back (an echo service or a forwarding loop, not sshd)"
+        );
+        assert_eq!(evidence.as_deref(), Some("SSH-2.0-sshfix_probe"));
+    }
+
+    #[tokio::test]
+    async fn closed_before_banner_after_openssh_9_8_drop() {
+        let (_, symptom, _, evidence) =
+            probe(Behaviour::WriteAndClose(b"Not allowed at this time\r\n")).await;
+        assert_eq!(symptom, Symptom::ClosedBeforeBanner);
+        assert_eq!(evidence.as_deref(), Some("Not allowed at this time\\r\\n"));
     }
 
     #[tokio::test]
