@@ -465,13 +465,22 @@ impl VarReader<'_> {
         }
     }
 
-    fn get(&self, var: &str) -> Option<&Value> {
-        self.host.vars.get(var).filter(|v| !v.is_null())
+    /// The value of `var`, unless unset or null. A vault-encrypted value is an
+    /// error here, where sshfix needs it (it cannot decrypt vault values, and
+    /// the ciphertext stays out of the message).
+    fn get(&self, var: &str) -> Result<Option<&Value>, VarError> {
+        match self.host.vars.get(var).filter(|v| !v.is_null()) {
+            Some(Value::Object(m)) if m.contains_key("__ansible_vault") => Err(self.err(
+                var,
+                "is vault-encrypted, and sshfix cannot decrypt vault values; keep it in plain text (for a sudo password, use `sshfix_become_password_env`)",
+            )),
+            other => Ok(other),
+        }
     }
 
     /// A string; numbers are accepted and rendered (Ansible does the same).
     fn string(&self, var: &str) -> Result<Option<String>, VarError> {
-        match self.get(var) {
+        match self.get(var)? {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
             Some(Value::Number(n)) => Ok(Some(n.to_string())),
@@ -492,7 +501,7 @@ impl VarReader<'_> {
 
     /// A boolean as Ansible reads one (`yes`, `true`, `1`, `on`, …).
     fn boolean(&self, var: &str) -> Result<Option<bool>, VarError> {
-        match self.get(var) {
+        match self.get(var)? {
             None => Ok(None),
             Some(Value::Bool(b)) => Ok(Some(*b)),
             Some(Value::Number(n)) if n.as_i64() == Some(1) => Ok(Some(true)),
@@ -513,7 +522,7 @@ impl VarReader<'_> {
     fn port(&self, var: &str) -> Result<Option<u16>, VarError> {
         let bad =
             |shown: String| self.err(var, format!("`{shown}` is not a port number (1-65535)"));
-        match self.get(var) {
+        match self.get(var)? {
             None => Ok(None),
             Some(Value::Number(n)) => n
                 .as_u64()
@@ -534,7 +543,7 @@ impl VarReader<'_> {
 
     /// A list: a YAML list of strings, or a string separated by commas and/or spaces.
     fn list(&self, var: &str) -> Result<Option<Vec<String>>, VarError> {
-        match self.get(var) {
+        match self.get(var)? {
             None => Ok(None),
             Some(Value::String(s)) => Ok(Some(
                 s.split(|c: char| c == ',' || c.is_whitespace())
@@ -761,6 +770,21 @@ mod tests {
             err.to_string(),
             "host `bad`: variable `sshfix_jump`: jump host `evil`: variable `ansible_host`: `x$(id)` is not a host name or address (letters, digits, `.`, `-`, `_`, `:`)"
         );
+    }
+
+    #[test]
+    fn vault_values_refused_only_where_used_and_never_shown() {
+        let vaulted = json!({"__ansible_vault": "$ANSIBLE_VAULT;1.1;AES256\n6231336539"});
+        // An unused vaulted variable (a become password sshfix never reads) is fine.
+        assert!(settings(json!({"ansible_become_password": vaulted.clone()})).is_ok());
+        let err = settings(json!({"ansible_user": vaulted}))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "host `web1`: variable `ansible_user`: is vault-encrypted, and sshfix cannot decrypt vault values; keep it in plain text (for a sudo password, use `sshfix_become_password_env`)"
+        );
+        assert!(!err.contains("ANSIBLE_VAULT"));
     }
 
     #[test]

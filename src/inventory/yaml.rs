@@ -503,11 +503,28 @@ impl<'de> Visitor<'de> for TagV<'_> {
     fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Node, A::Error> {
         let (_, variant): (de::IgnoredAny, _) = data.variant()?;
         match self.tag {
-            "unsafe" => variant.newtype_variant_seed(NodeSeed { shape: self.inner, input: self.input, force_str: true }),
-            "vault" => Err(de::Error::custom(
-                "`!vault` encrypted values are not supported by sshfix; keep secrets out of the inventory (e.g. `sshfix_become_password_env`)",
-            )),
-            other => Err(de::Error::custom(format!("unsupported YAML tag `!{other}`"))),
+            "unsafe" => variant.newtype_variant_seed(NodeSeed {
+                shape: self.inner,
+                input: self.input,
+                force_str: true,
+            }),
+            // Kept as ansible-inventory prints it (it cannot decrypt without
+            // the vault password either); `vars.rs` refuses it only where
+            // sshfix needs the value.
+            "vault" => {
+                let text = variant.newtype_variant_seed(NodeSeed {
+                    shape: self.inner,
+                    input: self.input,
+                    force_str: true,
+                })?;
+                Ok(Node::new(Kind::Map(vec![(
+                    Node::new(Kind::Str("__ansible_vault".into())),
+                    text,
+                )])))
+            }
+            other => Err(de::Error::custom(format!(
+                "unsupported YAML tag `!{other}`"
+            ))),
         }
     }
 }
@@ -776,11 +793,10 @@ mod tests {
             e.to_string().starts_with("inv/h.yml:3:1: invalid YAML: "),
             "{e}"
         );
-        let e = load("a: !vault |\n  xyz\n", Path::new("v.yml")).unwrap_err();
-        assert!(
-            e.to_string()
-                .contains("`!vault` encrypted values are not supported"),
-            "{e}"
+        let v = load("a: !vault |\n  xyz\n", Path::new("v.yml")).unwrap();
+        assert_eq!(
+            v.to_json(),
+            serde_json::json!({"a": {"__ansible_vault": "xyz\n"}})
         );
     }
 }
