@@ -284,6 +284,14 @@ fn print_stdout(text: &str) -> Result<(), Fatal> {
 }
 
 fn inventory_cmd(global: &GlobalArgs, args: &InventoryArgs) -> Result<Exit, Fatal> {
+    // ansible-inventory prunes groups and hosts by a limit; printing the whole
+    // inventory instead would mislead, so a limit is refused until that is built.
+    if let Some(limit) = &global.limit {
+        return Err(Fatal::input(format!(
+            "`sshfix inventory` does not take `--limit` (`{limit}`); it prints the whole inventory"
+        ))
+        .hint("`sshfix probe -l PATTERN` shows which hosts a pattern selects"));
+    }
     let inventory = load_inventory(global)?;
     let value = if args.list {
         inventory.to_list_json()

@@ -421,6 +421,23 @@ fn executable_limits_hold_for_children_and_floods() {
     );
 }
 
+#[test]
+fn inventory_command_refuses_a_limit_instead_of_ignoring_it() {
+    let ini = fixtures().join("ini/hosts.ini");
+    let out = Command::new(env!("CARGO_BIN_EXE_sshfix"))
+        .args(["inventory", "-i"])
+        .arg(&ini)
+        .args(["--list", "-l", "web"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "error: `sshfix inventory` does not take `--limit` (`web`); it prints the whole inventory\nhint: `sshfix probe -l PATTERN` shows which hosts a pattern selects\n"
+    );
+}
+
 // ---------------------------------------------------------------- patterns
 
 #[test]
