@@ -494,6 +494,18 @@ impl Parser {
     }
 
     /// `literal_eval`'s `_convert`: a literal, `+/-number`, or `real +/- imaginary`.
+    /// The rest of a comma-separated sequence up to `close`: items, each
+    /// followed by `,` except maybe the last (`a, b`, `a, b,`, or nothing).
+    fn items_until(&mut self, close: char, items: &mut Vec<Py>) -> Option<()> {
+        while !self.eat(close) {
+            items.push(self.expr()?);
+            if !self.eat(',') {
+                return self.eat(close).then_some(());
+            }
+        }
+        Some(())
+    }
+
     fn expr(&mut self) -> Option<Py> {
         let left = self.unary()?;
         if let Some(Tok::Op(op @ ('+' | '-'))) = self.peek().cloned() {
@@ -586,28 +598,12 @@ impl Parser {
                     return None;
                 }
                 let mut items = vec![first];
-                while !self.eat(')') {
-                    items.push(self.expr()?);
-                    if !self.eat(',') {
-                        if !self.eat(')') {
-                            return None;
-                        }
-                        break;
-                    }
-                }
+                self.items_until(')', &mut items)?;
                 Some(Py::List(items))
             }
             Tok::Op('[') => {
                 let mut items = Vec::new();
-                while !self.eat(']') {
-                    items.push(self.expr()?);
-                    if !self.eat(',') {
-                        if !self.eat(']') {
-                            return None;
-                        }
-                        break;
-                    }
-                }
+                self.items_until(']', &mut items)?;
                 Some(Py::List(items))
             }
             Tok::Op('{') => {
@@ -649,17 +645,11 @@ impl Parser {
                 } else {
                     // A set: becomes a list (duplicates dropped).
                     let mut items = vec![first];
-                    loop {
-                        if self.eat('}') {
-                            break;
-                        }
+                    if !self.eat('}') {
                         if !self.eat(',') {
                             return None;
                         }
-                        if self.eat('}') {
-                            break;
-                        }
-                        items.push(self.expr()?);
+                        self.items_until('}', &mut items)?;
                     }
                     if !items.iter().all(Py::hashable) {
                         return None;
@@ -734,6 +724,17 @@ mod tests {
             ("(5)", json!(5)),
             ("{'k': 'v', 1: 2}", json!({"k": "v", "1": 2})),
             ("{1, 2, 1}", json!([1, 2])),
+            // Trailing commas are Python; doubled or missing commas are not
+            // literals, so the text stays a string.
+            ("{1,}", json!([1])),
+            ("[1, 2,]", json!([1, 2])),
+            ("(1, 2,)", json!([1, 2])),
+            ("[]", json!([])),
+            ("{1 2}", json!("{1 2}")),
+            ("{1,,}", json!("{1,,}")),
+            ("[1,,]", json!("[1,,]")),
+            ("(1,,)", json!("(1,,)")),
+            ("[1 2]", json!("[1 2]")),
             ("set()", json!([])),
             ("1j", json!("1j")),
             ("1+2j", json!("(1+2j)")),
