@@ -940,11 +940,130 @@ fn probe_human_table_and_limit(ctx: &Ctx) -> Result<(), Failed> {
     check(!text.contains("h2 "), || format!("--limit ignored: {text}"))
 }
 
+// ---------------------------------------------------------------- interrupt
+
+/// Set in a child of this binary: hold sessions open until Ctrl-C.
+const HOLD_ENV: &str = "SSHFIX_LAB_HOLD";
+
+/// The child: open sessions to h1 (direct) and h2 (through the jump host),
+/// say `ready DIR`, and wait under `until_interrupted` as a command would.
+fn hold_sessions(lab_dir: PathBuf) -> ExitCode {
+    let env = lab::parse_env(&std::fs::read_to_string(lab_dir.join("lab.env")).expect("lab.env"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let ctx = Ctx { lab_dir, env, rt };
+    let reacher = ctx.reacher();
+    let dir = reacher.run_dir().to_path_buf();
+    let held: Vec<Reached> = [("h1", PathKind::Direct), ("h2", PathKind::Jump)]
+        .iter()
+        .map(|(h, via)| {
+            ctx.rt
+                .block_on(reacher.reach(&ctx.settings(h, &[*via])))
+                .expect("reaching a healthy host")
+        })
+        .collect();
+    println!("ready {}", dir.display());
+    let interrupted = ctx.rt.block_on(sshfix::transport::until_interrupted(
+        std::future::pending::<()>(),
+    ));
+    drop(held);
+    match interrupted {
+        Err(sshfix::transport::Interrupted) => ExitCode::from(130),
+        Ok(()) => ExitCode::SUCCESS,
+    }
+}
+
+/// ssh processes whose arguments name `dir`.
+fn ssh_processes_of(dir: &str) -> usize {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter(|e| {
+                    std::fs::read(e.path().join("cmdline"))
+                        .map(|c| {
+                            let c = String::from_utf8_lossy(&c).replace('\0', " ");
+                            c.starts_with("ssh") && c.contains(dir)
+                        })
+                        .unwrap_or(false)
+                })
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn ctrl_c_stops_every_master(ctx: &Ctx) -> Result<(), Failed> {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
+        .env(HOLD_ENV, &ctx.lab_dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = std::io::BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let line = match rx.recv_timeout(Duration::from_secs(90)) {
+        Ok(l) => l,
+        Err(_) => {
+            let _ = child.kill();
+            return Err("the child never reported its sessions".into());
+        }
+    };
+    let dir = line
+        .trim()
+        .strip_prefix("ready ")
+        .ok_or_else(|| format!("child said {line:?}"))?
+        .to_string();
+    let before = ssh_processes_of(&dir);
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().map_err(|e| e.to_string())? {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            return Err("the child did not exit after Ctrl-C".into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    // Give SIGTERMed ssh processes a moment to go.
+    let mut after = ssh_processes_of(&dir);
+    for _ in 0..50 {
+        if after == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+        after = ssh_processes_of(&dir);
+    }
+    check(before >= 3, || {
+        format!("expected masters for h1, h2 and the jump host, found {before}")
+    })?;
+    check(status.code() == Some(130), || {
+        format!("child exit {status:?}")
+    })?;
+    check(after == 0, || {
+        format!("{after} ssh processes of {dir} survived Ctrl-C")
+    })?;
+    check(!std::path::Path::new(&dir).exists(), || {
+        format!("{dir} was left behind")
+    })
+}
+
 // ---------------------------------------------------------------- main
 
 type Plain = fn(&Ctx) -> Result<(), Failed>;
 
-const PLAIN: [(&str, Plain); 19] = [
+const PLAIN: [(&str, Plain); 20] = [
     ("paths::healthy_host_reached_directly", reach_healthy_direct),
     (
         "paths::hosts_deny_for_controller_reached_via_jump",
@@ -1006,6 +1125,10 @@ const PLAIN: [(&str, Plain); 19] = [
         "hostkeys::quiet_log_level_cannot_hide_a_changed_key",
         quiet_log_level_cannot_hide_a_changed_host_key,
     ),
+    (
+        "interrupt::ctrl_c_stops_every_master",
+        ctrl_c_stops_every_master,
+    ),
     ("inventory::lab_inventory_resolves", lab_inventory_resolves),
     (
         "probe::classifies_every_fault",
@@ -1034,6 +1157,9 @@ fn sfx_dirs() -> usize {
 }
 
 fn main() -> ExitCode {
+    if let Some(lab_dir) = std::env::var_os(HOLD_ENV) {
+        return hold_sessions(PathBuf::from(lab_dir));
+    }
     let args = Arguments::from_args();
     if args.list {
         // Listing must not build a lab: names only.

@@ -27,6 +27,24 @@ use async_trait::async_trait;
 pub use crate::inventory::vars::PathKind;
 use command::{BecomeAuth, Invocation};
 
+/// Ctrl-C (SIGINT) arrived while [`until_interrupted`] was waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Interrupted;
+
+/// Runs `work` until it ends or the user presses Ctrl-C. On Ctrl-C, every ssh
+/// master and helper of every open run is stopped and the runs' private
+/// directories removed before returning `Err(Interrupted)`; the caller exits
+/// (130 by convention). Commands that open transports run under this.
+pub async fn until_interrupted<F: std::future::Future>(work: F) -> Result<F::Output, Interrupted> {
+    tokio::select! {
+        out = work => Ok(out),
+        _ = tokio::signal::ctrl_c() => {
+            ssh::cleanup_after_interrupt();
+            Err(Interrupted)
+        }
+    }
+}
+
 /// What a finished script left behind.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Output {

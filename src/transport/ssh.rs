@@ -80,6 +80,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Private directories of the runs still open in this process, for
+/// [`cleanup_after_interrupt`].
+static OPEN_RUNS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Ends every ssh process of every open run and removes their directories:
+/// what an interrupted sshfix must do before it exits (masters run detached
+/// from the terminal, so Ctrl-C alone does not reach them).
+pub fn cleanup_after_interrupt() {
+    let runs = std::mem::take(&mut *lock(&OPEN_RUNS));
+    for dir in runs {
+        kill_strays(&dir, None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
 impl SshContext {
     /// Creates the run's private directory (`/tmp/sfx-XXXXXX`, mode 0700: control
     /// socket paths must stay short).
@@ -89,6 +104,7 @@ impl SshContext {
             Some(p) => Some(std::path::absolute(&p)?),
             None => None,
         };
+        lock(&OPEN_RUNS).push(dir.path().to_path_buf());
         Ok(Arc::new(SshContext {
             run: SshRun {
                 dir: dir.path().to_path_buf(),
@@ -314,6 +330,7 @@ impl SshContext {
         if let Some(dir) = lock(&self.dir).take() {
             let _ = dir.close();
         }
+        lock(&OPEN_RUNS).retain(|d| *d != self.run.dir);
     }
 }
 
@@ -323,6 +340,7 @@ impl Drop for SshContext {
         if lock(&self.dir).is_some() {
             kill_strays(&self.run.dir, None);
         }
+        lock(&OPEN_RUNS).retain(|d| *d != self.run.dir);
     }
 }
 
