@@ -477,25 +477,27 @@ fn jump_master_is_shared(ctx: &Ctx) -> Result<(), Failed> {
     })
 }
 
+/// Pids of the ssh processes whose arguments name `dir` (a reacher's run).
+fn ssh_pids_of(dir: &str) -> Vec<i32> {
+    std::fs::read_dir("/proc")
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| {
+                    let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
+                    let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
+                    let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+                    (cmd.starts_with("ssh") && cmd.contains(dir)).then_some(pid)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Stops every ssh process of a reacher's run (as an idle timeout or a crash
 /// would) and waits until they are gone.
 fn kill_masters(dir: &std::path::Path) -> Result<usize, Failed> {
     let dir = dir.to_string_lossy().into_owned();
-    let ours = || -> Vec<i32> {
-        std::fs::read_dir("/proc")
-            .map(|d| {
-                d.flatten()
-                    .filter_map(|e| {
-                        let pid = e.file_name().to_str()?.parse::<i32>().ok()?;
-                        let cmd = std::fs::read(e.path().join("cmdline")).ok()?;
-                        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
-                        (cmd.starts_with("ssh") && cmd.contains(&dir)).then_some(pid)
-                    })
-                    .collect()
-            })
-            .unwrap_or_default()
-    };
-    let pids = ours();
+    let pids = ssh_pids_of(&dir);
     for pid in &pids {
         let _ = nix::sys::signal::kill(
             nix::unistd::Pid::from_raw(*pid),
@@ -503,7 +505,7 @@ fn kill_masters(dir: &std::path::Path) -> Result<usize, Failed> {
         );
     }
     for _ in 0..50 {
-        if ours().is_empty() {
+        if ssh_pids_of(&dir).is_empty() {
             return Ok(pids.len());
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -978,24 +980,6 @@ fn hold_sessions(lab_dir: PathBuf) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// ssh processes whose arguments name `dir`.
-fn ssh_processes_of(dir: &str) -> usize {
-    std::fs::read_dir("/proc")
-        .map(|d| {
-            d.flatten()
-                .filter(|e| {
-                    std::fs::read(e.path().join("cmdline"))
-                        .map(|c| {
-                            let c = String::from_utf8_lossy(&c).replace('\0', " ");
-                            c.starts_with("ssh") && c.contains(dir)
-                        })
-                        .unwrap_or(false)
-                })
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 fn ctrl_c_stops_every_master(ctx: &Ctx) -> Result<(), Failed> {
     use std::io::BufRead;
     let mut child = std::process::Command::new(std::env::current_exe().map_err(|e| e.to_string())?)
@@ -1022,7 +1006,7 @@ fn ctrl_c_stops_every_master(ctx: &Ctx) -> Result<(), Failed> {
         .strip_prefix("ready ")
         .ok_or_else(|| format!("child said {line:?}"))?
         .to_string();
-    let before = ssh_processes_of(&dir);
+    let before = ssh_pids_of(&dir).len();
     let _ = nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
         nix::sys::signal::Signal::SIGINT,
@@ -1039,13 +1023,13 @@ fn ctrl_c_stops_every_master(ctx: &Ctx) -> Result<(), Failed> {
         std::thread::sleep(Duration::from_millis(50));
     };
     // Give SIGTERMed ssh processes a moment to go.
-    let mut after = ssh_processes_of(&dir);
+    let mut after = ssh_pids_of(&dir).len();
     for _ in 0..50 {
         if after == 0 {
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
-        after = ssh_processes_of(&dir);
+        after = ssh_pids_of(&dir).len();
     }
     check(before >= 3, || {
         format!("expected masters for h1, h2 and the jump host, found {before}")

@@ -120,6 +120,13 @@ impl SshContext {
         }))
     }
 
+    /// How long starting a master may take in all: ssh's ConnectTimeout
+    /// bounds the TCP connect and the identification exchange; this bounds
+    /// everything else (authentication, a jump chain).
+    fn connect_limit(&self) -> Duration {
+        self.run.connect_timeout * 3 + Duration::from_secs(10)
+    }
+
     /// The private directory of this run.
     pub fn dir(&self) -> &Path {
         &self.run.dir
@@ -181,9 +188,7 @@ impl SshContext {
                 NonZeroUsize::new(self.run.master_idle.as_secs().max(1) as usize)
                     .unwrap_or(NonZeroUsize::MIN),
             ));
-        // ssh's ConnectTimeout bounds the TCP connect and the identification
-        // exchange; this bounds everything else (authentication, a jump chain).
-        let limit = self.run.connect_timeout * 3 + Duration::from_secs(10);
+        let limit = self.connect_limit();
         match tokio::time::timeout(limit, builder.connect_mux(&host.address)).await {
             Err(_) => {
                 // Only this target's processes: they are the ones naming its config.
@@ -290,7 +295,7 @@ impl SshContext {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true);
-        let limit = self.run.connect_timeout * 3 + Duration::from_secs(10);
+        let limit = self.connect_limit();
         let status = match tokio::time::timeout(limit, cmd.status()).await {
             Err(_) => {
                 kill_strays(&self.run.dir, Some(config));

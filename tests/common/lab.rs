@@ -132,32 +132,34 @@ impl Lab {
 
     /// Tears the lab down; also done on drop.
     pub fn down(&mut self) {
-        if !self.down {
-            self.down = true;
-            let status = Command::new("bash")
-                .arg(script())
-                .arg("down")
-                .arg(&self.dir)
-                .stdout(std::process::Stdio::null())
-                .status();
+        if let Some(status) = self.run_down() {
             assert!(
                 matches!(status, Ok(s) if s.success()),
                 "lab.sh down failed: {status:?}"
             );
         }
     }
+
+    /// Runs `lab.sh down` once; `None` when it already ran.
+    fn run_down(&mut self) -> Option<std::io::Result<std::process::ExitStatus>> {
+        if self.down {
+            return None;
+        }
+        self.down = true;
+        Some(
+            Command::new("bash")
+                .arg(script())
+                .arg("down")
+                .arg(&self.dir)
+                .stdout(std::process::Stdio::null())
+                .status(),
+        )
+    }
 }
 
 impl Drop for Lab {
     fn drop(&mut self) {
-        if !self.down {
-            self.down = true;
-            let _ = Command::new("bash")
-                .arg(script())
-                .arg("down")
-                .arg(&self.dir)
-                .status();
-        }
+        let _ = self.run_down();
     }
 }
 
