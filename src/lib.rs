@@ -19,8 +19,10 @@
 //! Only `transport` (and `probe`'s socket) touch the network; everything else is
 //! pure and tested without one.
 
+pub mod checks;
 pub mod cli;
 pub mod error;
+pub mod facts;
 pub mod inventory;
 pub mod probe;
 pub mod report;

@@ -1,0 +1,1 @@
+//! SELinux mode and AVC denials for sshd; fail2ban and sshguard ban state.

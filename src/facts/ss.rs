@@ -1,0 +1,1 @@
+//! Listening sockets from `ss -Htlnp` (or `netstat -tlnp`): who owns which TCP port.
