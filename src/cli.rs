@@ -216,8 +216,8 @@ pub fn run(cli: Cli) -> Result<Exit, Fatal> {
     match &cli.command {
         Command::Inventory(args) => inventory_cmd(&cli.global, args),
         Command::Probe(args) => probe_cmd(&cli.global, args),
-        Command::Facts => not_yet("facts", "issue #3 (diagnosis)"),
-        Command::Plan(_) => not_yet("plan", "issue #4 (plans)"),
+        Command::Facts => crate::pipeline::facts(&cli.global),
+        Command::Plan(args) => crate::pipeline::plan(&cli.global, args),
         Command::Apply(_) => not_yet("apply", "issue #5 (safe apply and rollback)"),
         Command::Rollback(_) => not_yet("rollback", "issue #5 (safe apply and rollback)"),
         Command::Runs => not_yet("runs", "issue #5 (safe apply and rollback)"),
@@ -273,7 +273,7 @@ pub fn selected_hosts(
         .collect()
 }
 
-fn print_stdout(text: &str) -> Result<(), Fatal> {
+pub(crate) fn print_stdout(text: &str) -> Result<(), Fatal> {
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
@@ -309,7 +309,7 @@ fn inventory_cmd(global: &GlobalArgs, args: &InventoryArgs) -> Result<Exit, Fata
     Ok(Exit::Success)
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, Fatal> {
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Fatal> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -16,6 +16,8 @@ pub enum Exit {
     HostFailed = 2,
     /// Some host could not be reached by any path.
     Unreachable = 4,
+    /// Stopped by Ctrl-C (after cleaning up every ssh process of the run).
+    Interrupted = 130,
 }
 
 impl Exit {

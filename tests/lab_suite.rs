@@ -1,6 +1,7 @@
 //! Integration tests against real OpenSSH hosts in the namespace lab
 //! (`tests/lab/lab.sh`): the transport contract over every path, working-path
-//! selection, host-key safety, become, and `sshfix probe` on injected faults.
+//! selection, host-key safety, become, `sshfix probe` on injected faults, and
+//! diagnosis (`sshfix facts` / `plan`) of every fault the lab can make.
 //!
 //! One lab serves the whole binary (custom harness): it is brought up once,
 //! faults are injected, the process joins the controller's network namespace,
@@ -8,6 +9,8 @@
 //! root the suite says loudly that it skipped; with `CI=true` that is a failure.
 
 mod common;
+#[path = "lab_suite/diagnosis.rs"]
+mod diagnosis;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -26,7 +29,7 @@ use sshfix::transport::ssh::SshOptions;
 use sshfix::transport::{ErrorKind, Transport};
 
 /// The fleet and what is wrong with each host.
-const HOSTS: usize = 9;
+const HOSTS: usize = 22;
 const FAULTS: [(&str, &str); 6] = [
     ("h4", "wrappers-deny"),
     ("h5", "sshd-stopped"),
@@ -841,6 +844,9 @@ fn probe_classifies_every_fault(ctx: &Ctx) -> Result<(), Failed> {
         "probe",
         "-i",
         &inv.to_string_lossy(),
+        // the hosts of the probe faults (the diagnosis hosts have their own trials)
+        "-l",
+        "jump:h1:h2:h3:h4:h5:h6:h7:h8:h9:ghost",
         "--format",
         "json",
         "--connect-timeout",
@@ -1049,7 +1055,7 @@ fn ctrl_c_stops_every_master(ctx: &Ctx) -> Result<(), Failed> {
 
 type Plain = fn(&Ctx) -> Result<(), Failed>;
 
-const PLAIN: [(&str, Plain); 20] = [
+const PLAIN: [(&str, Plain); 24] = [
     ("paths::healthy_host_reached_directly", reach_healthy_direct),
     (
         "paths::hosts_deny_for_controller_reached_via_jump",
@@ -1121,6 +1127,22 @@ const PLAIN: [(&str, Plain); 20] = [
         probe_classifies_every_fault,
     ),
     ("probe::human_table_and_limit", probe_human_table_and_limit),
+    (
+        "diagnosis::each_fault_gives_its_finding",
+        diagnosis::each_fault_gives_its_finding,
+    ),
+    (
+        "diagnosis::healthy_hosts_have_no_findings",
+        diagnosis::healthy_hosts_have_no_findings,
+    ),
+    (
+        "diagnosis::no_false_causes_on_fault_hosts",
+        diagnosis::no_false_causes_on_fault_hosts,
+    ),
+    (
+        "diagnosis::facts_costs_one_session_and_one_run",
+        diagnosis::facts_costs_one_session_and_one_run,
+    ),
 ];
 
 fn trials(ctx: &Arc<Ctx>) -> Vec<Trial> {
@@ -1171,9 +1193,10 @@ fn main() -> ExitCode {
     }
     let sfx_before = sfx_dirs();
     let mut lab = Lab::up(HOSTS);
-    for (host, fault) in FAULTS {
+    for (host, fault) in FAULTS.iter().chain(&diagnosis::FAULTS) {
         lab.fault(host, fault);
     }
+    lab.fault_with(diagnosis::LB.0, "lb-http", &[diagnosis::LB.1]);
     // h3: `ops` may use sudo without a password (the NOPASSWD case of become).
     // sudoers takes the last matching rule, so it goes at the end (the host's
     // /etc is its own overlay; the machine's sudoers is not touched).

@@ -19,3 +19,6 @@ pub mod security;
 pub mod ss;
 pub mod sshd;
 pub mod sshd_config;
+pub mod frame;
+pub mod script;
+pub mod gather;

@@ -31,6 +31,17 @@ pub struct Reached {
     pub transport: Box<dyn Transport>,
     /// Paths tried before the one that worked, with why they failed or were skipped.
     pub attempts: Vec<Attempt>,
+    /// The result of the [`FirstRun`] given to [`Reacher::reach_and_run`]
+    /// (its stdout without the sentinel line); `None` from [`Reacher::reach`].
+    pub first: Option<Result<super::Output, TransportError>>,
+}
+
+/// A script that proves the path and does the host's first piece of work in
+/// the same remote command: one session, one run (e.g. the facts script).
+#[derive(Debug, Clone)]
+pub struct FirstRun {
+    pub script: String,
+    pub timeout: Duration,
 }
 
 impl Reached {
@@ -139,6 +150,26 @@ impl Reacher {
 
     /// Tries `host`'s paths in order; the first that runs the sentinel wins.
     pub async fn reach(&self, host: &HostSettings) -> Result<Reached, Unreached> {
+        self.reach_inner(host, None).await
+    }
+
+    /// Like [`Reacher::reach`], but the sentinel is printed by `first`'s own
+    /// remote command, so proving the path and running `first` cost one
+    /// command. A path whose command starts but then times out (or prints too
+    /// much) is confirmed with the plain sentinel before it counts as working.
+    pub async fn reach_and_run(
+        &self,
+        host: &HostSettings,
+        first: &FirstRun,
+    ) -> Result<Reached, Unreached> {
+        self.reach_inner(host, Some(first)).await
+    }
+
+    async fn reach_inner(
+        &self,
+        host: &HostSettings,
+        first: Option<&FirstRun>,
+    ) -> Result<Reached, Unreached> {
         let mut attempts = Vec::new();
         let unreached = |attempts| Unreached {
             host: host.name.clone(),
@@ -162,10 +193,11 @@ impl Reacher {
                 Local,
                 become_,
             ));
-            return match check(transport).await {
-                Ok(t) => Ok(Reached {
+            return match check(transport, first).await {
+                Ok((t, first)) => Ok(Reached {
                     transport: t,
                     attempts,
+                    first,
                 }),
                 Err(e) => {
                     attempts.push(Attempt {
@@ -224,14 +256,15 @@ impl Reacher {
                 },
             };
             let checked = match opened {
-                Ok(t) => check(t).await,
+                Ok(t) => check(t, first).await,
                 Err(e) => Err(e),
             };
             match checked {
-                Ok(transport) => {
+                Ok((transport, first)) => {
                     return Ok(Reached {
                         transport,
                         attempts,
+                        first,
                     })
                 }
                 Err(e) => {
@@ -265,13 +298,46 @@ impl Reacher {
     }
 }
 
-/// Proves a fresh path gives a working shell (and sudo, when asked for).
-async fn check(transport: Box<dyn Transport>) -> Result<Box<dyn Transport>, TransportError> {
+type Checked = (
+    Box<dyn Transport>,
+    Option<Result<super::Output, TransportError>>,
+);
+
+/// Proves a fresh path gives a working shell (and sudo, when asked for); with
+/// `first`, that script runs in the same command, after the sentinel.
+async fn check(
+    transport: Box<dyn Transport>,
+    first: Option<&FirstRun>,
+) -> Result<Checked, TransportError> {
+    let sentinel_line = format!("{SENTINEL}\n");
+    if let Some(first) = first {
+        let script = format!("echo {SENTINEL}\n{}", first.script);
+        match transport.run(&script, b"", first.timeout).await {
+            Ok(mut out) if out.stdout.starts_with(sentinel_line.as_bytes()) => {
+                out.stdout.drain(..sentinel_line.len());
+                return Ok((transport, Some(Ok(out))));
+            }
+            Err(e) if matches!(e.kind, ErrorKind::Timeout | ErrorKind::OutputTooLarge) => {
+                // the command started: is it the path or the script?
+                return match check_plain(transport).await {
+                    Ok(t) => Ok((t, Some(Err(e)))),
+                    Err(path_error) => Err(path_error),
+                };
+            }
+            _ => {}
+        }
+    }
+    check_plain(transport).await.map(|t| (t, None))
+}
+
+/// The sentinel alone.
+async fn check_plain(transport: Box<dyn Transport>) -> Result<Box<dyn Transport>, TransportError> {
+    let sentinel_line = format!("{SENTINEL}\n");
     let result = transport
         .run(&format!("echo {SENTINEL}"), b"", CHECK_TIMEOUT)
         .await;
     let failure = match result {
-        Ok(out) if out.success() && out.stdout == format!("{SENTINEL}\n").as_bytes() => {
+        Ok(out) if out.success() && out.stdout == sentinel_line.as_bytes() => {
             return Ok(transport)
         }
         Ok(out) => transport.error(

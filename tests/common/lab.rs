@@ -96,15 +96,24 @@ impl Lab {
 
     /// Injects a fault (`wrappers-deny`, `maxstartups`, `nft-drop`, …).
     pub fn fault(&self, host: &str, kind: &str) {
+        self.fault_with(host, kind, &[]);
+    }
+
+    /// Injects a fault that takes arguments (e.g. `lb-http TARGET`).
+    pub fn fault_with(&self, host: &str, kind: &str, args: &[&str]) {
         let status = Command::new("bash")
             .arg(script())
             .arg("fault")
             .arg(&self.dir)
             .args([host, kind])
+            .args(args)
             .stdout(std::process::Stdio::null())
             .status()
             .expect("running lab.sh fault");
-        assert!(status.success(), "lab.sh fault {host} {kind} failed");
+        assert!(
+            status.success(),
+            "lab.sh fault {host} {kind} {args:?} failed"
+        );
     }
 
     /// Runs a shell command inside a host (its console), returning stdout.
