@@ -126,7 +126,15 @@ fn compile(filter: &str, pattern: &str, kwargs: &Kwargs) -> Result<Regex, Error>
         .multi_line(multiline.unwrap_or(false))
         .size_limit(1 << 20)
         .build()
-        .map_err(|e| invalid(format!("`{filter}`: invalid regular expression: {e}")))
+        .map_err(|e| {
+            // The regex crate's message is several lines (pattern, caret, error); keep the last.
+            let text = e.to_string();
+            let last = text.lines().last().unwrap_or("").trim();
+            let why = last.strip_prefix("error: ").unwrap_or(last);
+            invalid(format!(
+                "`{filter}`: invalid regular expression `{pattern}`: {why}"
+            ))
+        })
 }
 
 /// `value | regex_search(pattern, *groups, ignorecase=false, multiline=false)`:
@@ -378,9 +386,10 @@ fn version_test(value: Value, other: Value, op: Option<String>) -> Result<bool, 
 /// matches at the start of the value (Python's `re.match`).
 fn match_test(value: Value, pattern: String, kwargs: Kwargs) -> Result<bool, Error> {
     let text = text_of("match", &value)?;
-    let re = compile("match", &format!(r"\A(?:{pattern})"), &kwargs)?;
+    let re = compile("match", &pattern, &kwargs)?;
     kwargs.assert_all_used()?;
-    Ok(re.is_match(&text))
+    // The leftmost match starts at 0 exactly when some match does.
+    Ok(re.find(&text).is_some_and(|m| m.start() == 0))
 }
 
 /// `value is search(pattern, ignorecase=false, multiline=false)`: the pattern

@@ -83,6 +83,14 @@ impl File<'_> {
     }
 }
 
+/// A type name with its article: `a list`, `an integer`.
+fn a(type_name: &str) -> String {
+    match type_name.chars().next() {
+        Some('a' | 'e' | 'i' | 'o' | 'u') => format!("an {type_name}"),
+        _ => format!("a {type_name}"),
+    }
+}
+
 fn with_hint(mut p: Problem, hint: impl Into<String>) -> Problem {
     p.hint = Some(hint.into());
     p
@@ -252,8 +260,8 @@ impl Loader {
                     &root,
                     &[],
                     format!(
-                        "a playbook must be a mapping with `checks:`, found a {}",
-                        root.type_name()
+                        "a playbook must be a mapping with `checks:`, found {}",
+                        a(root.type_name())
                     ),
                 ),
                 "start the file with `checks:` and list the checks under it (docs/playbooks.md)",
@@ -269,7 +277,7 @@ impl Loader {
                     problems.push(f.problem(
                         value,
                         path,
-                        format!("`name` must be a string, found a {}", value.type_name()),
+                        format!("`name` must be a string, found {}", a(value.type_name())),
                     ));
                 }
                 "checks" => {
@@ -279,8 +287,8 @@ impl Loader {
                             value,
                             path,
                             format!(
-                                "`checks` must be a list of checks, found a {}",
-                                value.type_name()
+                                "`checks` must be a list of checks, found {}",
+                                a(value.type_name())
                             ),
                         ));
                         continue;
@@ -308,8 +316,8 @@ impl Loader {
                 node,
                 path,
                 format!(
-                    "a check must be a mapping (`- id: …`), found a {}",
-                    node.type_name()
+                    "a check must be a mapping (`- id: …`), found {}",
+                    a(node.type_name())
                 ),
             ));
             return;
@@ -370,10 +378,21 @@ impl Loader {
                         Some(s.clone())
                     }
                 }
-                _ => {
+                Kind::Str(_) => {
                     problems.push(with_hint(
                         f.problem(v, p, format!("bad check id `{}`", v.key_text())),
                         "an id is lowercase letters, digits and `-`, starting with a letter or digit (e.g. `tcp-wrappers-deny`)",
+                    ));
+                    None
+                }
+                _ => {
+                    problems.push(with_hint(
+                        f.problem(
+                            v,
+                            p,
+                            format!("a check id must be a string, found {}", a(v.type_name())),
+                        ),
+                        "quote it (`id: \"...\"`): YAML reads an unquoted number as a number",
                     ));
                     None
                 }
@@ -463,8 +482,8 @@ impl Loader {
                         v,
                         p,
                         format!(
-                            "`evidence` must be a list of templates, found a {}",
-                            v.type_name()
+                            "`evidence` must be a list of templates, found {}",
+                            a(v.type_name())
                         ),
                     ),
                     "write each template as a list item: `evidence: [\"{{ x }}\"]`",
@@ -488,7 +507,7 @@ impl Loader {
                 _ => problems.push(f.problem(
                     v,
                     p,
-                    format!("`fix` must be a list of tasks, found a {}", v.type_name()),
+                    format!("`fix` must be a list of tasks, found {}", a(v.type_name())),
                 )),
             }
         }
@@ -584,7 +603,14 @@ impl Loader {
             }
             _ => {
                 problems.push(with_hint(
-                    f.problem(v, p, format!("`when` must be an expression, a list of them, or a boolean; found a {}", v.type_name())),
+                    f.problem(
+                        v,
+                        p,
+                        format!(
+                            "`when` must be an expression, a list of them, or a boolean; found {}",
+                            a(v.type_name())
+                        ),
+                    ),
                     "quote it if it is meant as an expression: `when: \"x == 1\"`",
                 ));
                 None
@@ -625,8 +651,8 @@ impl Loader {
                         v,
                         p,
                         format!(
-                            "`{what}` must be a string (a Jinja template), found a {}",
-                            v.type_name()
+                            "`{what}` must be a string (a Jinja template), found {}",
+                            a(v.type_name())
                         ),
                     ),
                     "quote it: `\"...\"`",

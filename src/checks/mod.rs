@@ -314,7 +314,9 @@ impl Catalogue {
                 format!("`when` `{expr}` at {source}: {}", jinja::describe(&e, expr))
             })?;
             if v.is_undefined() {
-                return Err(format!("`when` `{expr}` at {source}: undefined value"));
+                return Err(format!(
+                    "`when` `{expr}` at {source}: undefined value: `{expr}` is undefined"
+                ));
             }
             if v.kind() != minijinja::value::ValueKind::Bool {
                 return Err(format!(

@@ -221,8 +221,8 @@ const EVAL: &str = r#"checks:
     summary: x
   - id: is-defined
     severity: warning
-    when: nosuch is not defined and sshd.nosuch is undefined
-    summary: "{{ nosuch | default('fallback') }}"
+    when: nosuch is not defined and sshd.nosuch is undefined and (sshd.nosuch | default(true))
+    summary: "{{ nosuch | default('fallback') }}{{ sshd.nosuch | default('') }}"
   - id: bad-summary
     severity: info
     when: true
@@ -284,14 +284,14 @@ fn evaluation_errors_are_per_check() {
         ]
     );
     let want = [
-        "eval.yml:2:5: check `undefined-var`: `when` `nosuch.thing` at eval.yml:4:11: undefined value",
-        "eval.yml:6:5: check `undefined-attr`: `when` `sshd.nosuch` at eval.yml:10:9: undefined value",
+        "eval.yml:2:5: check `undefined-var`: `when` `nosuch.thing` at eval.yml:4:11: undefined value: `nosuch` is undefined",
+        "eval.yml:6:5: check `undefined-attr`: `when` `sshd.nosuch` at eval.yml:10:9: undefined value: `sshd.nosuch` is undefined",
         "eval.yml:12:5: check `not-boolean`: `when` `hosts_access.denied` at eval.yml:14:11: the result is a sequence",
         "eval.yml:20:5: check `bad-summary`: the condition is true, but `summary` at eval.yml:23:14 failed: undefined value",
         "eval.yml:24:5: check `empty-summary`: `summary` at eval.yml:27:14 rendered empty text",
-        "eval.yml:28:5: check `bad-evidence`: the condition is true, but `evidence[1]` at eval.yml:34:9 failed: invalid operation: `regex_search`: invalid regular expression",
+        "eval.yml:28:5: check `bad-evidence`: the condition is true, but `evidence[1]` at eval.yml:34:9 failed: invalid operation: `regex_search`: invalid regular expression `(`: unclosed group",
         "eval.yml:35:5: check `runaway`: the condition is true, but `summary` at eval.yml:38:14 failed: engine ran out of fuel",
-        "eval.yml:39:5: check `huge`: the condition is true, but `summary` at eval.yml:42:14 failed: ",
+        "eval.yml:39:5: check `huge`: the condition is true, but `summary` at eval.yml:42:14 failed: failed to write output: ",
     ];
     for (got, want) in errs.iter().zip(want) {
         assert!(got.starts_with(want), "\n got: {got}\nwant: {want}…");
@@ -363,8 +363,19 @@ fn error_wrong_types() {
     assert_eq!(
         p,
         [
-            "e.yml:4:11: `when` must be an expression, a list of them, or a boolean; found a integer\nhint: quote it if it is meant as an expression: `when: \"x == 1\"`",
+            "e.yml:4:11: `when` must be an expression, a list of them, or a boolean; found an integer\nhint: quote it if it is meant as an expression: `when: \"x == 1\"`",
             "e.yml:5:14: `summary` must be a string (a Jinja template), found a list\nhint: quote it: `\"...\"`",
+        ]
+    );
+    let p = problems(
+        "e.yml",
+        "name: [a]\nchecks:\n  - id: 0755\n    severity: info\n    when: true\n    summary: x\n",
+    );
+    assert_eq!(
+        p,
+        [
+            "e.yml:1:7: `name` must be a string, found a list",
+            "e.yml:3:9: a check id must be a string, found an integer\nhint: quote it (`id: \"...\"`): YAML reads an unquoted number as a number",
         ]
     );
     let p = problems("e.yml", "- id: a\n");
@@ -537,4 +548,39 @@ fn merge_keys_are_refused_but_aliases_work() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(c.checks()[1].severity, Severity::Info);
     assert_eq!(c.evaluate(&facts()).findings.len(), 2);
+}
+
+#[test]
+fn undefined_parent_is_an_error_even_with_is_defined() {
+    // Unlike Ansible (whose undefined values chain), minijinja's strict mode
+    // fails on an attribute of an undefined value: test the parent first.
+    let text = "checks:\n  - {id: a, severity: info, when: 'nosuch.x is defined', summary: a}\n  - {id: b, severity: info, when: 'nosuch is defined and nosuch.x is defined', summary: b}\n";
+    let c = one("u.yml", text).unwrap();
+    let ev = c.evaluate(&facts());
+    assert_eq!(ev.findings, vec![]);
+    assert_eq!(ev.errors.len(), 1);
+    assert_eq!(ev.errors[0].id, "a");
+    assert!(
+        ev.errors[0]
+            .message
+            .ends_with("undefined value: `nosuch` is undefined"),
+        "{}",
+        ev.errors[0]
+    );
+}
+
+#[test]
+fn facts_that_are_not_an_object_make_every_check_fail() {
+    let c = one("site.yml", GOOD).unwrap();
+    let ev = c.evaluate(&json!([1, 2]));
+    // `site-always` and `site-never` need no variables.
+    let ids: Vec<&str> = ev.findings.iter().map(|f| f.id.as_str()).collect();
+    assert_eq!(ids, ["site-always"]);
+    assert_eq!(ev.errors.len(), 4);
+}
+
+#[test]
+fn catalogue_can_be_shared_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Catalogue>();
 }
