@@ -254,6 +254,16 @@ impl Loader {
                 return;
             }
         };
+        if root.kind == Kind::Null {
+            self.problems.push(Problem {
+                file: name.to_string(),
+                line: None,
+                column: None,
+                message: "the playbook is empty".into(),
+                hint: Some("write `checks: []` for a playbook without checks".into()),
+            });
+            return;
+        }
         if !matches!(root.kind, Kind::Map(_)) {
             self.problems.push(with_hint(
                 f.problem(

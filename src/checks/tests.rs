@@ -584,3 +584,27 @@ fn catalogue_can_be_shared_across_threads() {
     fn send_sync<T: Send + Sync>() {}
     send_sync::<Catalogue>();
 }
+
+#[test]
+fn empty_and_odd_files() {
+    for text in ["", "# only a comment\n", "---\n"] {
+        assert_eq!(
+            problems("e.yml", text),
+            ["e.yml: the playbook is empty\nhint: write `checks: []` for a playbook without checks"]
+        );
+    }
+    let p = problems("e.yml", "checks: []\n---\nchecks: []\n");
+    assert_eq!(p.len(), 1);
+    assert!(p[0].starts_with("e.yml: invalid YAML: "), "{p:?}");
+    let p = problems(
+        "e.yml",
+        "checks:\n  - id: a\n    severity: info\n    when:\n    summary:\n",
+    );
+    assert_eq!(
+        p,
+        [
+            "e.yml:4:10: `when` must be an expression, a list of them, or a boolean; found a null\nhint: quote it if it is meant as an expression: `when: \"x == 1\"`",
+            "e.yml:5:13: `summary` must be a string (a Jinja template), found a null\nhint: quote it: `\"...\"`",
+        ]
+    );
+}
