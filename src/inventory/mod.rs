@@ -12,7 +12,7 @@ mod pattern;
 mod pyliteral;
 mod script;
 pub mod vars;
-mod yaml;
+pub(crate) mod yaml;
 
 use std::collections::HashMap;
 use std::fmt;
