@@ -120,6 +120,10 @@ pub struct RuleRef {
     pub text: String,
     /// True when this is the chain's policy rather than a rule.
     pub is_policy: bool,
+    /// For a rule of an iptables-nft table evaluated from nft (see
+    /// [`super::nft::Ruleset::attach_iptables`]): the same rule as
+    /// `iptables-save` prints it; `line` is then its line in that output.
+    pub iptables_text: Option<String>,
 }
 
 impl RuleRef {
@@ -132,9 +136,13 @@ impl RuleRef {
                 Some(h) => format!(" handle {h}"),
                 None => String::new(),
             };
+            let ipt = match &self.iptables_text {
+                Some(t) => format!(" (iptables-save: {t})"),
+                None => String::new(),
+            };
             format!(
-                "nft: table {} {} chain {}{}: {}",
-                self.family, self.table, self.chain, at, self.text
+                "nft: table {} {} chain {}{}: {}{}",
+                self.family, self.table, self.chain, at, self.text, ipt
             )
         } else if self.is_policy {
             format!(
@@ -214,6 +222,87 @@ impl Verdict {
             }
         }
         out
+    }
+}
+
+/// Everything one host's firewall consists of, as captured by the facts
+/// script, and the one way to evaluate it without counting a rule twice.
+///
+/// Which view is authoritative:
+/// - `nft -j list ruleset` is the kernel's whole nf_tables ruleset: native
+///   tables and the tables iptables-nft (Debian's `iptables`, ufw on top of
+///   it) created. It is the authority when present. Its `xt` expressions
+///   (iptables `-m` matches) are opaque, so the iptables-nft tables are
+///   paired with `iptables-save`/`ip6tables-save` (nft backend) rule by rule
+///   ([`super::nft::Ruleset::attach_iptables`]) and those are NOT evaluated on
+///   their own. (iptables-nft-save is not faithful the other way round: it
+///   prints a native `ip saddr { a, b } tcp dport 22 drop` added to its table
+///   as `-A INPUT -p tcp -m tcp --dport 22 -j DROP`, without the addresses.)
+/// - Without `nft` output, the iptables(-nft)-save outputs are evaluated.
+/// - iptables-legacy rules live in x_tables, which nft never shows: they are
+///   always evaluated on their own, and the packet must pass both.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HostRules {
+    /// `nft -j list ruleset`, with [`super::nft::attach_text`] applied.
+    pub nft: Option<super::nft::Ruleset>,
+    /// `iptables-nft-save` (or `iptables-save` when it is the nft variant).
+    pub iptables_nft: Option<super::iptables::Save>,
+    /// `ip6tables-nft-save`.
+    pub ip6tables_nft: Option<super::iptables::Save>,
+    /// `iptables-legacy-save`.
+    pub iptables_legacy: Option<super::iptables::Save>,
+    /// `ip6tables-legacy-save`.
+    pub ip6tables_legacy: Option<super::iptables::Save>,
+}
+
+impl HostRules {
+    /// Gather the views and pair the iptables-nft tables of `nft` with the
+    /// nft-backend saves.
+    pub fn new(
+        mut nft: Option<super::nft::Ruleset>,
+        iptables_nft: Option<super::iptables::Save>,
+        ip6tables_nft: Option<super::iptables::Save>,
+        iptables_legacy: Option<super::iptables::Save>,
+        ip6tables_legacy: Option<super::iptables::Save>,
+    ) -> HostRules {
+        if let Some(rs) = nft.as_mut() {
+            if let Some(s4) = &iptables_nft {
+                rs.attach_iptables(Family::V4, s4);
+            }
+            if let Some(s6) = &ip6tables_nft {
+                rs.attach_iptables(Family::V6, s6);
+            }
+        }
+        HostRules {
+            nft,
+            iptables_nft,
+            ip6tables_nft,
+            iptables_legacy,
+            ip6tables_legacy,
+        }
+    }
+
+    /// The fate of `packet` across all views (each rule judged once).
+    pub fn evaluate(&self, packet: &Packet) -> Verdict {
+        let mut views = Vec::new();
+        match &self.nft {
+            Some(rs) => views.push(rs.evaluate(packet)),
+            None => {
+                if let Some(s) = &self.iptables_nft {
+                    views.push(s.evaluate(Family::V4, packet));
+                }
+                if let Some(s) = &self.ip6tables_nft {
+                    views.push(s.evaluate(Family::V6, packet));
+                }
+            }
+        }
+        if let Some(s) = &self.iptables_legacy {
+            views.push(s.evaluate(Family::V4, packet));
+        }
+        if let Some(s) = &self.ip6tables_legacy {
+            views.push(s.evaluate(Family::V6, packet));
+        }
+        Verdict::combine(views)
     }
 }
 
@@ -301,6 +390,7 @@ mod tests {
             line: None,
             text: action_text.into(),
             is_policy: false,
+            iptables_text: None,
         }
     }
 
@@ -343,6 +433,133 @@ mod tests {
         assert_eq!(c.action, Action::Accept);
         assert!(c.may_block() && !c.blocks());
         assert_eq!(Verdict::combine([]), Verdict::open());
+    }
+
+    const DIR_NFT_JSON: &str =
+        include_str!("../../tests/fixtures/facts/firewall/iptables-nft.nft.json");
+    const DIR_NFT_TXT: &str =
+        include_str!("../../tests/fixtures/facts/firewall/iptables-nft.nft.txt");
+    const V4: &str = include_str!("../../tests/fixtures/facts/firewall/iptables-nft.rules.v4");
+    const V6: &str = include_str!("../../tests/fixtures/facts/firewall/iptables-nft.rules.v6");
+    const LEGACY: &str =
+        include_str!("../../tests/fixtures/facts/firewall/iptables-legacy.rules.v4");
+    const MIXED_JSON: &str =
+        include_str!("../../tests/fixtures/facts/firewall/mixed-ip-filter.nft.json");
+    const MIXED_TXT: &str =
+        include_str!("../../tests/fixtures/facts/firewall/mixed-ip-filter.nft.txt");
+    const MIXED_V4: &str =
+        include_str!("../../tests/fixtures/facts/firewall/mixed-ip-filter.rules.v4");
+
+    fn nft(json: &str, text: &str) -> super::super::nft::Ruleset {
+        let mut rs = super::super::nft::parse(json).unwrap();
+        super::super::nft::attach_text(&mut rs, text);
+        rs
+    }
+
+    fn save(t: &str) -> super::super::iptables::Save {
+        super::super::iptables::parse(t).unwrap()
+    }
+
+    fn pkt(s: &str) -> Packet {
+        Packet::new(s.parse().unwrap(), 22)
+    }
+
+    #[test]
+    fn host_rules_judge_each_iptables_nft_rule_once() {
+        let host = HostRules::new(
+            Some(nft(DIR_NFT_JSON, DIR_NFT_TXT)),
+            Some(save(V4)),
+            Some(save(V6)),
+            None,
+            None,
+        );
+        let v = host.evaluate(&pkt("10.77.0.1"));
+        assert_eq!(v.action, Action::Drop);
+        let r = v.decided_by.unwrap();
+        assert_eq!(r.handle, Some(9));
+        assert_eq!(r.line, Some(10));
+        assert_eq!(
+            r.evidence(),
+            "nft: table ip filter chain INPUT handle 9: ip saddr 10.77.0.1 tcp dport 22 counter drop \
+             (iptables-save: -A INPUT -s 10.77.0.1/32 -p tcp -m tcp --dport 22 -j DROP)"
+        );
+        // `-m conntrack --ctstate RELATED,ESTABLISHED` is now known not to match;
+        // `-m recent` stays uncertain, reported once.
+        assert_eq!(v.uncertain.len(), 1, "{:?}", v.uncertain);
+        assert!(v.uncertain[0].contains("-m recent"));
+        let v = host.evaluate(&pkt("192.0.2.9"));
+        assert_eq!(v.action, Action::Accept);
+        assert!(v.uncertain.is_empty() && !v.could_block);
+        assert_eq!(
+            v.decided_by.unwrap().iptables_text.as_deref(),
+            Some("-A INPUT -p tcp -m tcp --dport 22 -j ACCEPT")
+        );
+        // multiport (xt) decided by iptables-save, REJECT (xt target) rejects.
+        assert_eq!(host.evaluate(&pkt("10.99.0.1")).action, Action::Reject);
+        // IPv6 policy drop from the ip6 filter table.
+        let v = host.evaluate(&pkt("2001:db9::1"));
+        assert_eq!(
+            v.decided_by.unwrap().evidence(),
+            "nft: table ip6 filter chain INPUT: policy drop"
+        );
+
+        // Without nft output, the saves decide (same answers).
+        let only_saves = HostRules::new(None, Some(save(V4)), Some(save(V6)), None, None);
+        assert_eq!(
+            only_saves
+                .evaluate(&pkt("10.77.0.1"))
+                .decided_by
+                .unwrap()
+                .line,
+            Some(10)
+        );
+        assert_eq!(
+            only_saves.evaluate(&pkt("10.99.0.1")).action,
+            Action::Reject
+        );
+        // Nothing at all: open.
+        assert_eq!(
+            HostRules::default().evaluate(&pkt("10.77.0.1")),
+            Verdict::open()
+        );
+    }
+
+    #[test]
+    fn legacy_rules_are_added_to_the_nft_view() {
+        let empty = include_str!("../../tests/fixtures/facts/firewall/empty.nft.json");
+        let host = HostRules::new(Some(nft(empty, "")), None, None, Some(save(LEGACY)), None);
+        let v = host.evaluate(&pkt("10.77.0.1"));
+        assert_eq!(v.decided_by.unwrap().source, "iptables");
+        assert_eq!(host.evaluate(&pkt("10.77.0.9")).action, Action::Reject);
+        assert_eq!(host.evaluate(&pkt("2001:db8::1")), Verdict::open());
+    }
+
+    #[test]
+    fn nft_is_authoritative_when_iptables_save_mistranslates() {
+        let s = save(MIXED_V4);
+        // The legacy warning goes to stderr; parsed when the script merges it in.
+        assert!(!s.legacy_tables_present);
+        let warn =
+            include_str!("../../tests/fixtures/facts/firewall/mixed-ip-filter.rules.v4.stderr");
+        assert!(save(&format!("{warn}{MIXED_V4}")).legacy_tables_present);
+        // iptables-save lost `ip saddr { 10.77.0.3, 10.77.0.4 }` and claims
+        // everyone is dropped...
+        assert_eq!(
+            s.evaluate(Family::V4, &pkt("10.77.0.5")).action,
+            Action::Drop
+        );
+        // ...the kernel's ruleset says 10.77.0.5 passes (may be blocked only by mark).
+        let host = HostRules::new(Some(nft(MIXED_JSON, MIXED_TXT)), Some(s), None, None, None);
+        let v = host.evaluate(&pkt("10.77.0.5"));
+        assert_eq!(v.action, Action::Accept);
+        assert!(v.could_block);
+        let v = host.evaluate(&pkt("10.77.0.4"));
+        assert_eq!(
+            v.decided_by.unwrap().text,
+            "tcp dport 22 ip saddr { 10.77.0.3, 10.77.0.4 } drop"
+        );
+        let v = host.evaluate(&pkt("10.77.0.2"));
+        assert_eq!(v.decided_by.unwrap().line, Some(7));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! [`Ruleset::without_iptables_nft`] drops them before evaluation.
 
 use super::firewall::{iif_matches, Action, Family, Packet, RuleRef, Tri, Verdict};
+use super::iptables;
 use ipnet::IpNet;
 use serde::Serialize;
 use serde_json::Value;
@@ -74,6 +75,9 @@ pub struct Rule {
     /// Rule text from `nft -a list ruleset` (see [`attach_text`]), counters
     /// stripped to `counter`.
     pub text: Option<String>,
+    /// For a rule of an iptables-nft table: the same rule from
+    /// `iptables-save` (see [`Ruleset::attach_iptables`]).
+    pub iptables: Option<iptables::Rule>,
 }
 
 /// A named set or map.
@@ -158,6 +162,7 @@ pub fn parse(json: &str) -> Result<Ruleset, NftError> {
                         .unwrap_or_default(),
                     comment: s(body, "comment"),
                     text: None,
+                    iptables: None,
                 };
                 if let Some(c) = rs
                     .table_mut(&family, &table)
@@ -338,6 +343,43 @@ impl Ruleset {
             .collect()
     }
 
+    /// Pair each rule of the iptables-nft tables of `family` with the rule
+    /// at the same position of the same table and chain in `save`
+    /// (`iptables-save` for V4, `ip6tables-save` for V6, nft backend).
+    /// Evaluation then decides the opaque `xt` matches with the iptables
+    /// rule, and evidence carries its `-A` line. A chain whose rule count
+    /// differs between the two views is left unpaired (its `xt` matches stay
+    /// uncertain). Returns how many rules were paired.
+    pub fn attach_iptables(&mut self, family: Family, save: &iptables::Save) -> usize {
+        let want = match family {
+            Family::V4 => "ip",
+            Family::V6 => "ip6",
+        };
+        let managed = self.iptables_nft_tables();
+        let mut paired = 0;
+        for t in &mut self.tables {
+            if t.family != want || !managed.contains(&(t.family.clone(), t.name.clone())) {
+                continue;
+            }
+            let Some(st) = save.tables.iter().find(|st| st.name == t.name) else {
+                continue;
+            };
+            for c in &mut t.chains {
+                let Some(sc) = st.chains.iter().find(|sc| sc.name == c.name) else {
+                    continue;
+                };
+                if sc.rules.len() != c.rules.len() {
+                    continue;
+                }
+                for (r, sr) in c.rules.iter_mut().zip(&sc.rules) {
+                    r.iptables = Some(sr.clone());
+                    paired += 1;
+                }
+            }
+        }
+        paired
+    }
+
     /// The ruleset without the [`Ruleset::iptables_nft_tables`], for
     /// evaluating alongside `iptables-save`/`ip6tables-save` without
     /// counting the same rule twice.
@@ -361,11 +403,10 @@ impl Ruleset {
     pub fn evaluate(&self, packet: &Packet) -> Verdict {
         let mut bases: Vec<(usize, i64, &Table, &Chain)> = Vec::new();
         for t in &self.tables {
-            let sees = match (t.family.as_str(), packet.family) {
-                ("inet" | "netdev", _) => true,
-                ("ip", Family::V4) | ("ip6", Family::V6) => true,
-                _ => false,
-            };
+            let sees = matches!(
+                (t.family.as_str(), packet.family),
+                ("inet" | "netdev", _) | ("ip", Family::V4) | ("ip6", Family::V6)
+            );
             if !sees {
                 continue;
             }
@@ -428,17 +469,14 @@ impl Ruleset {
                     ));
                     verdict.could_block = true;
                 }
-                (Outcome::Accept(r), Tri::Yes) => {
-                    if verdict.decided_by.is_none() {
-                        verdict.decided_by = Some(r);
-                    }
+                (Outcome::Accept(r), Tri::Yes) if verdict.decided_by.is_none() => {
+                    verdict.decided_by = Some(r);
                 }
                 _ => {}
             }
         }
         verdict
     }
-
 }
 
 fn find_chain<'t>(table: &'t Table, name: &str) -> Option<&'t Chain> {
@@ -456,6 +494,7 @@ fn policy_ref(table: &Table, chain: &Chain, policy: &str) -> RuleRef {
         line: None,
         text: format!("policy {policy}"),
         is_policy: true,
+        iptables_text: None,
     }
 }
 
@@ -468,11 +507,14 @@ fn rule_ref(table: &Table, chain: &Chain, pos: usize, rule: &Rule) -> RuleRef {
         handle: Some(rule.handle),
         position: pos,
         line: None,
-        text: rule
-            .text
-            .clone()
-            .unwrap_or_else(|| format!("(rule handle {}; run `nft -a list ruleset` for its text)", rule.handle)),
+        text: rule.text.clone().unwrap_or_else(|| {
+            format!(
+                "(rule handle {}; run `nft -a list ruleset` for its text)",
+                rule.handle
+            )
+        }),
         is_policy: false,
+        iptables_text: rule.iptables.as_ref().map(|r| r.text.clone()),
     }
 }
 
@@ -517,11 +559,25 @@ impl<'a> Eval<'a> {
             return Outcome::Continue;
         }
         for (pos, rule) in chain.rules.iter().enumerate() {
-            let r = rule_ref(self.table, chain, pos, rule);
+            let mut r = rule_ref(self.table, chain, pos, rule);
+            if let Some(ipt) = &rule.iptables {
+                r.line = Some(ipt.line);
+            }
             let mut cond = Tri::Yes;
             let mut stmt: Option<Stmt> = None;
             for e in &rule.expr {
-                match self.expr(e) {
+                let step = match (&rule.iptables, e.get("xt")) {
+                    // An opaque iptables match: decided by the iptables-save
+                    // form of the rule (all its matches; sound, since they
+                    // include this one).
+                    (Some(ipt), Some(xt))
+                        if xt.get("type").and_then(Value::as_str) == Some("match") =>
+                    {
+                        Step::Match(iptables::rule_matches(ipt, self.packet))
+                    }
+                    _ => self.expr(e),
+                };
+                match step {
                     Step::Match(Tri::Yes) | Step::Nothing => {}
                     Step::Match(Tri::No) => {
                         cond = Tri::No;
@@ -610,8 +666,7 @@ impl<'a> Eval<'a> {
             Stmt::Return => ("return".to_string(), false),
             Stmt::Jump(t) | Stmt::Goto(t) => (
                 format!("continue in chain {t}"),
-                find_chain(self.table, t)
-                    .is_none_or(|c| self.may_block(c, &mut HashSet::new())),
+                find_chain(self.table, t).is_none_or(|c| self.may_block(c, &mut HashSet::new())),
             ),
             Stmt::Opaque(w) => (w.clone(), true),
         };
@@ -691,9 +746,11 @@ impl<'a> Eval<'a> {
             "vmap" => {
                 let key = v.get("key").cloned().unwrap_or(Value::Null);
                 let entries = match v.get("data") {
-                    Some(Value::Object(o)) if o.contains_key("set") => {
-                        o.get("set").and_then(Value::as_array).cloned().unwrap_or_default()
-                    }
+                    Some(Value::Object(o)) if o.contains_key("set") => o
+                        .get("set")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default(),
                     Some(Value::String(name)) => {
                         match self.named_set(name.trim_start_matches('@')) {
                             Some(set) if set.is_map => set.elements.clone(),
@@ -745,7 +802,7 @@ impl<'a> Eval<'a> {
         };
         match op {
             "==" | "in" => t,
-            "!=" => t.not(),
+            "!=" | "!" => t.not(),
             _ => Tri::Unknown(format!("comparison `{op}`")),
         }
     }
@@ -766,11 +823,44 @@ impl<'a> Eval<'a> {
                 },
                 ("ip", "protocol") | ("ip6", "nexthdr") => Field::Val(V::Proto),
                 ("tcp" | "th", "dport") => Field::Val(V::Port(p.dport)),
+                ("tcp", "flags") => Field::Val(V::Flags(vec!["syn".into()])),
                 ("tcp" | "th", f) => Field::Unknown(format!("{proto} {f}")),
-                ("udp" | "udplite" | "sctp" | "dccp" | "icmp" | "icmpv6" | "igmp" | "esp"
-                | "ah" | "comp" | "arp" | "vlan", _) => Field::Absent,
+                (
+                    "udp" | "udplite" | "sctp" | "dccp" | "icmp" | "icmpv6" | "igmp" | "esp" | "ah"
+                    | "comp" | "arp" | "vlan",
+                    _,
+                ) => Field::Absent,
                 _ => Field::Unknown(format!("payload {proto} {field}")),
             };
+        }
+        if let Some(Value::Array(and)) = left.get("&") {
+            // `tcp flags & (fin|syn|rst|ack)`: the flags of a SYN, masked.
+            let is_flags = and
+                .first()
+                .and_then(|l| l.get("payload"))
+                .is_some_and(|pl| {
+                    pl.get("protocol").and_then(Value::as_str) == Some("tcp")
+                        && pl.get("field").and_then(Value::as_str) == Some("flags")
+                });
+            if is_flags {
+                let mask = and.get(1).map(flag_list).unwrap_or_default();
+                let flags = if mask.iter().any(|f| f == "syn") {
+                    vec!["syn".to_string()]
+                } else {
+                    Vec::new()
+                };
+                return Field::Val(V::Flags(flags));
+            }
+            return Field::Unknown(format!("bitwise expression {left}"));
+        }
+        if let Some(fib) = left.get("fib") {
+            // Reverse-path filter (`fib saddr . iif oif missing drop`, firewalld's
+            // IPv6_rpfilter): assumed to find a route back to the client, as any
+            // client that can complete a TCP handshake must have.
+            if fib.get("result").and_then(Value::as_str) == Some("oif") {
+                return Field::Val(V::RouteBack);
+            }
+            return Field::Unknown(format!("fib {fib}"));
         }
         if let Some(meta) = left.get("meta") {
             let key = meta.get("key").and_then(Value::as_str).unwrap_or("");
@@ -850,7 +940,26 @@ impl<'a> Eval<'a> {
                 }
                 Tri::Unknown(format!("value {right}"))
             }
+            _ if matches!(v, V::Flags(_)) => {
+                let V::Flags(have) = v else { return Tri::No };
+                let want = flag_list(right);
+                if op == "==" || op == "!=" {
+                    let mut a = have.clone();
+                    let mut b = want;
+                    a.sort();
+                    b.sort();
+                    Tri::from_bool(a == b)
+                } else {
+                    Tri::from_bool(want.iter().any(|f| have.contains(f)))
+                }
+            }
             scalar => match v {
+                V::Flags(_) => Tri::No,
+                V::RouteBack => match scalar {
+                    // `... oif missing` is printed as `false`
+                    Value::Bool(false) => Tri::No,
+                    _ => Tri::Unknown(format!("fib result {scalar}")),
+                },
                 V::Addr(a) => match parse_addr(scalar) {
                     Some(b) => Tri::from_bool(*a == b),
                     None => Tri::Unknown(format!("address {scalar}")),
@@ -933,6 +1042,23 @@ enum V {
     Proto,
     Str(String),
     Iif,
+    /// TCP flags of the packet (a SYN), after any mask.
+    Flags(Vec<String>),
+    /// A `fib ... oif` lookup: a route back to the client exists.
+    RouteBack,
+}
+
+/// `"syn"`, `["fin", "syn"]` as a list of flag names.
+fn flag_list(v: &Value) -> Vec<String> {
+    match v {
+        Value::String(s) => vec![s.clone()],
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -954,8 +1080,16 @@ mod tests {
     macro_rules! fixture {
         ($name:literal) => {
             load(
-                include_str!(concat!("../../tests/fixtures/facts/firewall/", $name, ".nft.json")),
-                include_str!(concat!("../../tests/fixtures/facts/firewall/", $name, ".nft.txt")),
+                include_str!(concat!(
+                    "../../tests/fixtures/facts/firewall/",
+                    $name,
+                    ".nft.json"
+                )),
+                include_str!(concat!(
+                    "../../tests/fixtures/facts/firewall/",
+                    $name,
+                    ".nft.txt"
+                )),
             )
         };
     }
@@ -1011,7 +1145,10 @@ mod tests {
         assert_eq!(v.decided_by, None);
         // From loopback the `iif lo accept` wins.
         let lo = pkt("10.77.0.1").with_iif("lo");
-        assert_eq!(rs.evaluate(&lo).decided_by.unwrap().text, "iif \"lo\" accept");
+        assert_eq!(
+            rs.evaluate(&lo).decided_by.unwrap().text,
+            "iif \"lo\" accept"
+        );
     }
 
     #[test]
@@ -1020,10 +1157,18 @@ mod tests {
         let set = &rs.tables[0].sets[0];
         assert_eq!(set.name, "ssh_allowed4");
         assert_eq!(set.elements.len(), 3);
-        for ok in ["10.77.0.200", "192.0.2.10", "198.51.100.20", "2001:db8:77:1::5"] {
+        for ok in [
+            "10.77.0.200",
+            "192.0.2.10",
+            "198.51.100.20",
+            "2001:db8:77:1::5",
+        ] {
             let v = rs.evaluate(&pkt(ok));
             assert_eq!(v.action, Action::Accept, "{ok}");
-            assert!(v.decided_by.unwrap().text.contains("saddr @ssh_allowed"), "{ok}");
+            assert!(
+                v.decided_by.unwrap().text.contains("saddr @ssh_allowed"),
+                "{ok}"
+            );
             assert!(!v.could_block, "{ok}");
         }
         for blocked in ["10.77.1.1", "192.0.2.11", "198.51.100.21", "2001:db8:78::1"] {
@@ -1033,11 +1178,18 @@ mod tests {
             assert!(r.is_policy);
             assert_eq!(r.text, "policy drop");
             assert_eq!(r.position, 9);
-            assert_eq!(r.evidence(), "nft: table inet filter chain input: policy drop");
+            assert_eq!(
+                r.evidence(),
+                "nft: table inet filter chain input: policy drop"
+            );
         }
-        let conf = include_str!("../../tests/fixtures/facts/firewall/policy-drop-set.nftables.conf");
+        let conf =
+            include_str!("../../tests/fixtures/facts/firewall/policy-drop-set.nftables.conf");
         // `nft -a list` prints `ssh` as 22 and quotes "lo"; both still found.
-        assert_eq!(find_in_file(conf, "ip6 saddr @ssh_allowed6 tcp dport 22 accept"), Some(24));
+        assert_eq!(
+            find_in_file(conf, "ip6 saddr @ssh_allowed6 tcp dport 22 accept"),
+            Some(24)
+        );
         assert_eq!(find_in_file(conf, "iifname \"lo\" accept"), Some(20));
         assert_eq!(find_in_file(conf, "tcp dport 22 drop"), None);
     }
@@ -1069,7 +1221,10 @@ mod tests {
         assert_eq!(v.action, Action::Accept);
         assert_eq!(v.decided_by.as_ref().unwrap().handle, Some(14));
         assert!(v.could_block);
-        assert!(v.uncertain.iter().any(|u| u.contains("meta mark") && u.contains("drop")));
+        assert!(v
+            .uncertain
+            .iter()
+            .any(|u| u.contains("meta mark") && u.contains("drop")));
         // 10.1.2.3: jump ssh_in -> drop handle 5.
         let v = rs.evaluate(&pkt("10.1.2.3"));
         assert_eq!(v.action, Action::Drop);
@@ -1104,17 +1259,41 @@ mod tests {
     }
 
     #[test]
+    fn tcp_flags_of_a_syn() {
+        let rs = fixture!("tcp-flags");
+        // `tcp flags != syn / fin,syn,rst,ack ct state new drop` does not hit a SYN.
+        let v = rs.evaluate(&pkt("10.1.1.1"));
+        assert_eq!(v, Verdict::open());
+        let v = rs.evaluate(&pkt("10.66.1.1"));
+        assert_eq!(v.decided_by.unwrap().handle, Some(3));
+        // `tcp flags ! syn` does not match a SYN.
+        assert_eq!(rs.evaluate(&pkt("10.55.1.1")).action, Action::Accept);
+        let v = rs.evaluate(&pkt("2001:db8:66::1"));
+        assert_eq!(v.action, Action::Reject);
+        assert_eq!(
+            v.decided_by.unwrap().text,
+            "ip6 nexthdr tcp ip6 saddr 2001:db8:66::/48 tcp dport 22 reject with icmpv6 port-unreachable"
+        );
+    }
+
+    #[test]
     fn iptables_nft_view_and_overlap() {
         let rs = fixture!("iptables-nft");
         assert_eq!(
             rs.iptables_nft_tables(),
-            vec![("ip".to_string(), "filter".to_string()), ("ip6".to_string(), "filter".to_string())]
+            vec![
+                ("ip".to_string(), "filter".to_string()),
+                ("ip6".to_string(), "filter".to_string())
+            ]
         );
         assert!(rs.without_iptables_nft().tables.is_empty());
         // The nft view alone still finds the native drop...
         let v = rs.evaluate(&pkt("10.77.0.1"));
         assert_eq!(v.action, Action::Drop);
-        assert_eq!(v.decided_by.unwrap().text, "ip saddr 10.77.0.1 tcp dport 22 counter drop");
+        assert_eq!(
+            v.decided_by.unwrap().text,
+            "ip saddr 10.77.0.1 tcp dport 22 counter drop"
+        );
         // ...but the `-m conntrack`/`-m recent` xt matches are opaque here.
         let v = rs.evaluate(&pkt("10.77.0.7"));
         assert_eq!(v.action, Action::Accept);
@@ -1136,6 +1315,13 @@ mod tests {
         let v = rs.evaluate(&pkt("10.99.0.1"));
         assert_eq!(v.action, Action::Accept);
         assert_eq!(v.decided_by.unwrap().chain, "filter_IN_public_allow");
+        // Only `ct status dnat accept` is unevaluable, and it cannot block.
+        assert_eq!(v.uncertain.len(), 1);
+        assert!(!v.could_block);
+        // IPv6: the rpfilter `fib` rule is assumed to find a route back.
+        let v = rs.evaluate(&pkt("2001:db8::1"));
+        assert_eq!(v.action, Action::Accept);
+        assert!(!v.could_block);
         // A port the zone does not open: rejected by the zone chain.
         let v = rs.evaluate(&Packet::new("10.99.0.1".parse().unwrap(), 2222));
         assert_eq!(v.action, Action::Reject);
