@@ -295,14 +295,74 @@ fn loose(t: &str) -> String {
 /// spacing, counters, `ssh`/`22`). First match wins; `None` when the rule is
 /// not written there (added live, or written very differently).
 pub fn find_in_file(text: &str, rule_text: &str) -> Option<u32> {
+    find_lines(text, rule_text).first().map(|(line, _)| *line)
+}
+
+/// Like [`find_in_file`], but only inside the rule's own table and chain:
+/// `table <family> <name> { chain <name> { ... } }` blocks, or command-form
+/// lines `add rule <family> <table> <chain> <rule>`. Use this to anchor an
+/// edit: the same text (`tcp dport 22 accept`) may be in several chains.
+pub fn find_rule_in_file(text: &str, rule: &RuleRef) -> Option<u32> {
+    find_lines(text, &rule.text)
+        .into_iter()
+        .find(|(_, scope)| {
+            scope
+                .as_ref()
+                .is_some_and(|(f, t, c)| f == &rule.family && t == &rule.table && c == &rule.chain)
+        })
+        .map(|(line, _)| line)
+}
+
+/// (family, table, chain) of a line in a ruleset file.
+type Scope = (String, String, String);
+
+/// Lines equal (loosely) to `rule_text`, each with its scope when known.
+fn find_lines(text: &str, rule_text: &str) -> Vec<(u32, Option<Scope>)> {
     let want = loose(rule_text);
+    let mut out = Vec::new();
     if want.is_empty() {
-        return None;
+        return out;
     }
-    text.lines().enumerate().find_map(|(i, line)| {
-        let l = line.split(" #").next().unwrap_or(line);
-        (loose(l) == want).then(|| u32::try_from(i + 1).unwrap_or(u32::MAX))
-    })
+    // Block scope: (depth at which the table opened, family, name), chain name.
+    let mut table: Option<(i32, String, String)> = None;
+    let mut chain: Option<(i32, String)> = None;
+    let mut depth: i32 = 0;
+    for (i, line) in text.lines().enumerate() {
+        let l = line.split(" #").next().unwrap_or(line).trim();
+        let l = if l.starts_with('#') { "" } else { l };
+        let words: Vec<&str> = l.split_whitespace().collect();
+        let line_no = u32::try_from(i + 1).unwrap_or(u32::MAX);
+        match words.as_slice() {
+            ["table", f, n, ..] if l.ends_with('{') => {
+                table = Some((depth, f.to_string(), n.to_string()));
+            }
+            ["chain", n, ..] if l.ends_with('{') => chain = Some((depth, n.to_string())),
+            ["add" | "insert", "rule", f, t, c, rest @ ..] => {
+                if loose(&rest.join(" ")) == want {
+                    out.push((line_no, Some((f.to_string(), t.to_string(), c.to_string()))));
+                }
+            }
+            _ => {
+                if loose(l) == want {
+                    let scope = match (&table, &chain) {
+                        (Some((_, f, t)), Some((_, c))) => Some((f.clone(), t.clone(), c.clone())),
+                        _ => None,
+                    };
+                    out.push((line_no, scope));
+                }
+            }
+        }
+        depth += i32::try_from(l.matches('{').count()).unwrap_or(0);
+        depth -= i32::try_from(l.matches('}').count()).unwrap_or(0);
+        if chain.as_ref().is_some_and(|(d, _)| depth <= *d) {
+            chain = None;
+        }
+        if table.as_ref().is_some_and(|(d, _, _)| depth <= *d) {
+            table = None;
+            chain = None;
+        }
+    }
+    out
 }
 
 const IPTABLES_TABLES: [&str; 5] = ["filter", "nat", "mangle", "raw", "security"];
@@ -727,7 +787,12 @@ impl<'a> Eval<'a> {
             "limit" => Step::Match(Tri::Unknown("rate limit".into())),
             "quota" => Step::Match(Tri::Unknown("quota".into())),
             "meter" => Step::Match(Tri::Unknown("meter".into())),
-            "dnat" | "snat" | "masquerade" | "redirect" => Step::Nothing,
+            "snat" | "masquerade" => Step::Nothing,
+            // The connection is sent to another address/port: it does not
+            // reach this sshd, which is as good as blocked.
+            "dnat" | "redirect" => Step::Verdict(Stmt::Opaque(format!(
+                "{k} (the connection is sent elsewhere)"
+            ))),
             "xt" => {
                 let kind = v.get("type").and_then(Value::as_str).unwrap_or("");
                 let name = v.get("name").and_then(Value::as_str).unwrap_or("?");
@@ -857,8 +922,17 @@ impl<'a> Eval<'a> {
             // Reverse-path filter (`fib saddr . iif oif missing drop`, firewalld's
             // IPv6_rpfilter): assumed to find a route back to the client, as any
             // client that can complete a TCP handshake must have.
-            if fib.get("result").and_then(Value::as_str) == Some("oif") {
+            let result = fib.get("result").and_then(Value::as_str);
+            if result == Some("oif") {
                 return Field::Val(V::RouteBack);
+            }
+            let on_daddr = fib
+                .get("flags")
+                .and_then(Value::as_array)
+                .is_some_and(|f| f.iter().any(|x| x == "daddr"));
+            if result == Some("type") && on_daddr {
+                // On the input path the destination is a local address.
+                return Field::Val(V::Str("local".into()));
             }
             return Field::Unknown(format!("fib {fib}"));
         }
@@ -875,6 +949,8 @@ impl<'a> Eval<'a> {
                     Family::V6 => "ip6".into(),
                 })),
                 "iif" | "iifname" => Field::Val(V::Iif),
+                // A client's SYN is addressed to this host.
+                "pkttype" => Field::Val(V::Str("host".into())),
                 k => Field::Unknown(format!("meta {k}")),
             };
         }
@@ -1192,6 +1268,36 @@ mod tests {
         );
         assert_eq!(find_in_file(conf, "iifname \"lo\" accept"), Some(20));
         assert_eq!(find_in_file(conf, "tcp dport 22 drop"), None);
+    }
+
+    #[test]
+    fn find_rule_in_file_is_scoped_to_its_chain() {
+        let conf = "table inet filter {\n\tchain other {\n\t\ttcp dport 22 accept\n\t}\n\tchain input {\n\t\ttype filter hook input priority filter;\n\t\ttcp dport 22 accept # ssh\n\t}\n}\nadd rule ip raw prerouting tcp dport 22 accept\n";
+        let mut r = RuleRef {
+            source: "nft".into(),
+            family: "inet".into(),
+            table: "filter".into(),
+            chain: "input".into(),
+            handle: Some(3),
+            position: 0,
+            line: None,
+            text: "tcp dport 22 accept".into(),
+            is_policy: false,
+            iptables_text: None,
+        };
+        assert_eq!(find_in_file(conf, &r.text), Some(3));
+        assert_eq!(find_rule_in_file(conf, &r), Some(7));
+        r.family = "ip".into();
+        r.table = "raw".into();
+        r.chain = "prerouting".into();
+        assert_eq!(find_rule_in_file(conf, &r), Some(10));
+        r.chain = "input".into();
+        assert_eq!(find_rule_in_file(conf, &r), None);
+        // The real fixture: the drop rule is in inet filter input.
+        let rs = fixture!("saddr-drop");
+        let v = rs.evaluate(&pkt("10.77.0.1"));
+        let text = include_str!("../../tests/fixtures/facts/firewall/saddr-drop.nftables.conf");
+        assert_eq!(find_rule_in_file(text, &v.decided_by.unwrap()), Some(9));
     }
 
     #[test]
