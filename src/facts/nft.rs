@@ -61,8 +61,10 @@ pub struct BaseChain {
     pub priority: i64,
     /// `accept` or `drop`.
     pub policy: String,
-    /// Device of a netdev/inet ingress chain.
-    pub device: Option<String>,
+    /// Devices of a netdev/inet ingress chain. nft 1.0.6 leaves them out of
+    /// its JSON; [`attach_text`] fills them in from the `device "lo"` /
+    /// `devices = { ... }` of the listing.
+    pub devices: Vec<String>,
 }
 
 /// One rule.
@@ -140,7 +142,15 @@ pub fn parse(json: &str) -> Result<Ruleset, NftError> {
                     hook,
                     priority: body.get("prio").and_then(Value::as_i64).unwrap_or(0),
                     policy: s(body, "policy").unwrap_or_else(|| "accept".into()),
-                    device: s(body, "dev"),
+                    devices: match body.get("dev") {
+                        Some(Value::String(d)) => vec![d.clone()],
+                        Some(Value::Array(ds)) => ds
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect(),
+                        _ => Vec::new(),
+                    },
                 });
                 if let Some(t) = rs.table_mut(&family, &table) {
                     t.chains.push(Chain {
@@ -240,6 +250,19 @@ pub fn attach_text(rs: &mut Ruleset, nft_a_list: &str) {
             }
             continue;
         }
+        if let (Some((f, n)), Some(c), true) = (&table, &chain, body.starts_with("type ")) {
+            let devices = devices_of(body);
+            if let Some(base) = rs
+                .table_mut(f, n)
+                .and_then(|tb| tb.chains.iter_mut().find(|ch| &ch.name == c))
+                .and_then(|ch| ch.base.as_mut())
+            {
+                if base.devices.is_empty() {
+                    base.devices = devices;
+                }
+            }
+            continue;
+        }
         let (Some(h), Some((f, n)), Some(c)) = (handle, &table, &chain) else {
             continue;
         };
@@ -254,16 +277,30 @@ pub fn attach_text(rs: &mut Ruleset, nft_a_list: &str) {
     }
 }
 
+/// Devices named in a base chain's `type ... hook ingress device "lo" ...`
+/// or `devices = { "eth0", "eth1" }` line.
+fn devices_of(line: &str) -> Vec<String> {
+    let clean = line.replace(['"', '{', '}', ',', ';', '='], " ");
+    let words: Vec<&str> = clean.split_whitespace().collect();
+    let Some(at) = words.iter().position(|w| *w == "device" || *w == "devices") else {
+        return Vec::new();
+    };
+    words
+        .iter()
+        .skip(at + 1)
+        .take_while(|w| **w != "priority" && **w != "policy")
+        .map(|w| w.to_string())
+        .collect()
+}
+
 /// Collapse whitespace and shorten `counter packets N bytes M` to `counter`.
 fn normalize_rule_text(t: &str) -> String {
     let words: Vec<&str> = t.split_whitespace().collect();
     let mut out: Vec<&str> = Vec::new();
     let mut i = 0;
-    while i < words.len() {
-        let w = words.get(i).copied().unwrap_or_default();
-        if (w == "packets" || w == "bytes") && out.last() == Some(&"counter")
-            || (w == "bytes" && out.len() >= 2 && out.get(out.len() - 2) == Some(&"counter"))
-        {
+    while let Some(w) = words.get(i).copied() {
+        // After `counter`: `packets N` and `bytes M`, each a word and a number.
+        if (w == "packets" || w == "bytes") && out.last() == Some(&"counter") {
             i += 2;
             continue;
         }
@@ -492,12 +529,17 @@ impl Ruleset {
                 notes: Vec::new(),
                 could_block: false,
             };
-            // An ingress chain bound to a device applies only to packets from it.
-            let device_applies = match (&base.device, &packet.iif) {
-                (Some(d), Some(i)) => Tri::from_bool(d == i),
-                (Some(d), None) if d == "lo" => Tri::No,
-                (Some(d), None) => Tri::Unknown(format!("ingress device {d}")),
-                (None, _) => Tri::Yes,
+            // An ingress chain bound to devices applies only to packets from them.
+            let devices = base.devices.join(", ");
+            let device_applies = if base.hook != "ingress" {
+                Tri::Yes
+            } else {
+                match &packet.iif {
+                    _ if base.devices.is_empty() => Tri::Unknown(String::new()),
+                    Some(i) => Tri::from_bool(base.devices.contains(i)),
+                    None if base.devices.iter().all(|d| d == "lo") => Tri::No,
+                    None => Tri::Unknown(String::new()),
+                }
             };
             if device_applies == Tri::No {
                 continue;
@@ -523,9 +565,9 @@ impl Ruleset {
                 }
                 (Outcome::Block(_, r), _) => {
                     verdict.uncertain.push(format!(
-                        "{} (cannot evaluate: whether the client arrives on device {}; if it does: blocked)",
+                        "{} (cannot evaluate: whether the client arrives on ingress device(s) `{}`; if it does: blocked)",
                         r.evidence(),
-                        base.device.clone().unwrap_or_default()
+                        if devices.is_empty() { "unknown (no `nft -a list ruleset` text)" } else { &devices }
                     ));
                     verdict.could_block = true;
                 }
@@ -1351,8 +1393,26 @@ mod tests {
         assert_eq!(v.action, Action::Accept);
         assert_eq!(v.decided_by.unwrap().text, "accept");
         // netdev ingress on lo never sees an outside client, but does see lo.
+        let ingress = &rs.tables[3].chains[0];
+        assert_eq!(
+            ingress.base.as_ref().unwrap().devices,
+            vec!["lo".to_string()]
+        );
         let v = rs.evaluate(&pkt("198.18.0.1"));
+        assert_eq!(v.action, Action::Accept);
         assert!(v.uncertain.iter().all(|u| !u.contains("ingress")));
+        // Without the text, the device is unknown: a drop there is only possible.
+        let bare = parse(include_str!(
+            "../../tests/fixtures/facts/firewall/jump-chains.nft.json"
+        ))
+        .unwrap();
+        let v = bare.evaluate(&pkt("198.18.0.1"));
+        assert_eq!(v.action, Action::Accept);
+        assert!(v.could_block);
+        assert!(v
+            .uncertain
+            .iter()
+            .any(|u| u.contains("ingress device(s) `unknown")));
         let v = rs.evaluate(&pkt("198.18.0.1").with_iif("lo"));
         assert_eq!(v.decided_by.unwrap().table, "ingress_filter");
         // IPv6 client: not in ip tables; vmap jump ssh_in -> final accept.
@@ -1432,6 +1492,23 @@ mod tests {
         let v = rs.evaluate(&Packet::new("10.99.0.1".parse().unwrap(), 2222));
         assert_eq!(v.action, Action::Reject);
         assert_eq!(v.decided_by.unwrap().chain, "filter_IN_public");
+    }
+
+    #[test]
+    fn device_lists_from_the_listing() {
+        assert_eq!(
+            devices_of("type filter hook ingress device \"lo\" priority -500; policy accept;"),
+            vec!["lo"]
+        );
+        assert_eq!(
+            devices_of("type filter hook ingress devices = { \"eth0\", \"eth1\" } priority 0;"),
+            vec!["eth0", "eth1"]
+        );
+        assert!(devices_of("type filter hook input priority filter; policy drop;").is_empty());
+        assert_eq!(
+            normalize_rule_text("tcp  dport 22 counter packets 5 bytes 300 accept"),
+            "tcp dport 22 counter accept"
+        );
     }
 
     #[test]
