@@ -681,6 +681,13 @@ put_file() {
 	hx "$h" sh -c "cat >'$f'"
 }
 
+# Replace FILE inside host $1 with TEXT (+ newline).  For edits of a file
+# read from the host tree: the text must be complete before the host-side
+# `cat >FILE` truncates the file, so it is never piped straight through.
+put_text() {
+	printf '%s\n' "$3" | put_file "$1" "$2"
+}
+
 banner_from_ctl() { # HOST [PORT] -> first line the host sends to the controller
 	local addr
 	addr=$(host_addr_of "$1")
@@ -734,8 +741,8 @@ restart_sshd_must_fail() {
 # else the first "#KEYWORD" line, else the line goes right after the Include
 # (or first).  Reads the current file, so faults combine.
 sshd_set() {
-	local h=$1 key=$2 value=$3
-	awk -v k="$key" -v v="$value" '
+	local h=$1 key=$2 value=$3 text
+	text=$(awk -v k="$key" -v v="$value" '
 		function kw(s) { sub(/^[ \t]+/, "", s); split(s, a, /[ \t=]+/); return tolower(a[1]) }
 		{ line[NR] = $0 }
 		!done && !inmatch && kw($0) == tolower(k) && $0 !~ /^[ \t]*#/ { set = NR; done = 1 }
@@ -750,7 +757,8 @@ sshd_set() {
 				print line[i]
 				if (!set && i == inc) print k " " v
 			}
-		}' "$LAB_DIR/hosts/$h/ssh/sshd_config" | put_file "$h" /etc/ssh/sshd_config
+		}' "$LAB_DIR/hosts/$h/ssh/sshd_config") || die "cannot read sshd_config of $h"
+	put_text "$h" /etc/ssh/sshd_config "$text"
 }
 
 # Put LINE right before the Include line of the main sshd_config (once).
@@ -761,13 +769,14 @@ sshd_before_include() {
 	local h=$1 line=$2 f="$LAB_DIR/hosts/$1/ssh/sshd_config"
 	grep -qxF "$line" "$f" && return 0
 	grep -q '^Include ' "$f" || die "no Include line in $f"
-	awk -v l="$line" '!d && /^Include / { print l; d = 1 } { print }' "$f" | put_file "$h" /etc/ssh/sshd_config
+	put_text "$h" /etc/ssh/sshd_config "$(awk -v l="$line" '!d && /^Include / { print l; d = 1 } { print }' "$f")"
 }
 
 # Die unless `sshd -T` on host $1 shows KEYWORD (lowercase) with VALUE.
 sshd_effective_must_be() {
-	local got
-	got=$(hx "$1" sshd -T 2>&1 | awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print }')
+	local out got
+	out=$(hx "$1" sshd -T 2>&1) || die "$1: sshd -T fails: $(tail -1 <<<"$out")"
+	got=$(awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print }' <<<"$out")
 	[ "$got" = "$3" ] || die "$1: sshd -T shows $2 '${got}', expected '$3'"
 }
 
@@ -775,10 +784,8 @@ sshd_effective_must_be() {
 sshd_trailing_match() {
 	local h=$1 f="$LAB_DIR/hosts/$1/ssh/sshd_config"
 	grep -q '^Match User nobody$' "$f" && return 0
-	{
-		cat "$f"
-		printf '\n# lab trap: settings after this line only apply to user nobody\nMatch User nobody\n\tX11Forwarding no\n\tAllowTcpForwarding no\n'
-	} | put_file "$h" /etc/ssh/sshd_config
+	put_text "$h" /etc/ssh/sshd_config "$(cat "$f")
+$(printf '\n# lab trap: settings after this line only apply to user nobody\nMatch User nobody\n\tX11Forwarding no\n\tAllowTcpForwarding no')"
 }
 
 # Write a drop-in /etc/ssh/sshd_config.d/NAME from stdin with CRLF line endings.
@@ -794,7 +801,7 @@ nft_persist_rule() {
 	local h=$1 chain=$2 rule=$3 f="$LAB_DIR/hosts/$1/etc/nftables.conf"
 	[ -f "$f" ] || f="$LAB_DIR/hosts/$1/orig/nftables.conf"
 	if ! grep -qF "$rule" "$f"; then
-		sed "/type filter hook $chain/a\\		$rule" "$f" | put_file "$h" /etc/nftables.conf
+		put_text "$h" /etc/nftables.conf "$(sed "/type filter hook $chain/a\\		$rule" "$f")"
 	fi
 	hx "$h" nft -f /etc/nftables.conf
 	hx "$h" sh -c 'if [ -f /etc/iptables/rules.v4 ]; then iptables-restore </etc/iptables/rules.v4; fi'
