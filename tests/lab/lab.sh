@@ -12,8 +12,13 @@ PREFIX_LEN=16
 OPS_USER=ops
 OPS_PASSWORD=ops-secret
 PACKAGES=(openssh-server openssh-client nftables iptables tcpd socat netcat-openbsd
-	conntrack iproute2 util-linux procps sudo openssl busybox)
-FAULT_KINDS="wrappers-deny maxstartups nft-drop sshd-stopped http-on-22 silent-22 clear"
+	conntrack iproute2 util-linux procps sudo openssl busybox openbsd-inetd haproxy)
+FAULT_KINDS="wrappers-deny maxstartups nft-drop sshd-stopped http-on-22 silent-22"
+FAULT_KINDS+=" banner-missing iptables-drop hostkeys-missing hostkey-perms config-invalid"
+FAULT_KINDS+=" dns-slow inetd inetd-running lb-http lb-tcp privsep-missing"
+FAULT_KINDS+=" maxstartups-trap banner-trap config-invalid-trap debug-log clear"
+# dns-slow: the host's resolver address (loopback; its port 53 is dropped)
+DNS_DEAD_ADDR=127.0.0.53
 
 log() { printf 'lab: %s\n' "$*" >&2; }
 die() {
@@ -30,8 +35,9 @@ usage: lab.sh deps
        lab.sh list
        lab.sh exec DIR CMD...
        lab.sh console DIR HOST [CMD...]
-       lab.sh fault DIR HOST KIND   (wrappers-deny maxstartups nft-drop sshd-stopped
-                                     http-on-22 silent-22 clear)
+       lab.sh fault DIR HOST KIND [TARGET]   (KIND: see README; lb-http and
+                                     lb-tcp need TARGET, the host behind the
+                                     load balancer)
        lab.sh status DIR
 EOF
 }
@@ -57,6 +63,10 @@ proc_start() {
 }
 
 # ---------------------------------------------------------------- deps
+# Daemons shipped by the lab's packages: they must never run on the machine
+# itself (only inside lab hosts, started by `fault`).
+MACHINE_DAEMONS=(inetd haproxy)
+
 cmd_deps() {
 	need_root
 	local p missing=()
@@ -66,10 +76,37 @@ cmd_deps() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	log "installing: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	if ! apt-get install -y -q "${missing[@]}" >/dev/null 2>&1; then
-		apt-get update -q >/dev/null 2>&1 || die "apt-get update failed"
-		apt-get install -y -q "${missing[@]}" >/dev/null || die "apt-get install ${missing[*]} failed"
+	# No package may start its daemon on this machine: invoke-rc.d asks
+	# policy-rc.d, and exit status 101 means "action forbidden".  Only a
+	# policy-rc.d we created ourselves is removed again.
+	local policy=/usr/sbin/policy-rc.d made_policy=0 rc=0
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\n# sshfix lab.sh deps: no daemon starts during the install\nexit 101\n' >"$policy"
+		chmod 0755 "$policy"
+		made_policy=1
 	fi
+	if ! apt-get install -y -q "${missing[@]}" >/dev/null 2>&1; then
+		if ! apt-get update -q >/dev/null 2>&1; then
+			log "apt-get update failed"
+			rc=1
+		elif ! apt-get install -y -q "${missing[@]}" >/dev/null; then
+			log "apt-get install ${missing[*]} failed"
+			rc=1
+		fi
+	fi
+	[ "$made_policy" = 1 ] && rm -f "$policy"
+	# Belt and braces: a daemon of ours running on the machine (in its own
+	# PID namespace, not in a lab host) is stopped.
+	local d pid mine
+	mine=$(readlink /proc/self/ns/pid)
+	for d in "${MACHINE_DAEMONS[@]}"; do
+		for pid in $(pgrep -x "$d" 2>/dev/null); do
+			[ "$(readlink "/proc/$pid/ns/pid" 2>/dev/null)" = "$mine" ] || continue
+			log "stopping $d (pid $pid) started on the machine by the install"
+			kill "$pid" 2>/dev/null || true
+		done
+	done
+	[ "$rc" = 0 ] || die "installing ${missing[*]} failed"
 }
 
 # ---------------------------------------------------------------- lookup
@@ -530,6 +567,7 @@ cmd___host() {
 	# originals for `fault clear`
 	cp -a "$t/ssh" "$t/orig/ssh"
 	cp -a "$t/etc/hosts.allow" "$t/etc/hosts.deny" "$t/etc/nftables.conf" "$t/orig/"
+	cp -a "$t/etc" "$t/orig/etc"
 
 	# network
 	ip netns add "$ns"
@@ -643,19 +681,253 @@ put_file() {
 	hx "$h" sh -c "cat >'$f'"
 }
 
-banner_from_ctl() { # HOST -> first line sshd sends to the controller
+# Replace FILE inside host $1 with TEXT (+ newline).  For edits of a file
+# read from the host tree: the text must be complete before the host-side
+# `cat >FILE` truncates the file, so it is never piped straight through.
+put_text() {
+	printf '%s\n' "$3" | put_file "$1" "$2"
+}
+
+banner_from_ctl() { # HOST [PORT] -> first line the host sends to the controller
 	local addr
 	addr=$(host_addr_of "$1")
-	ip netns exec "$LAB_CTL_NS" timeout 6 bash -c "exec 3<>/dev/tcp/$addr/22 && IFS= read -r l <&3 && printf '%s\n' \"\${l%\$'\r'}\"" 2>/dev/null || true
+	ip netns exec "$LAB_CTL_NS" timeout 6 bash -c "exec 3<>/dev/tcp/$addr/${2:-22} && IFS= read -r l <&3 && printf '%s\n' \"\${l%\$'\r'}\"" 2>/dev/null || true
+}
+
+# Number of "Server listening" lines in the host's sshd.log (read from outside).
+listen_count() {
+	grep -c 'Server listening on 0.0.0.0 port 22' "$LAB_DIR/hosts/$1/log/sshd.log" 2>/dev/null || true
+}
+
+# SIGHUP sshd through its pid file (what `systemctl reload ssh` does) and wait
+# until it listens again.  sshd re-executes itself; with a broken config it
+# exits instead, which is reported.  Without a running sshd only the config
+# changed.
+reload_sshd() {
+	local h=$1 before n
+	before=$(listen_count "$h")
+	# shellcheck disable=SC2016
+	if ! hx "$h" sh -c '[ -s /run/sshd.pid ] && kill -HUP "$(cat /run/sshd.pid)" 2>/dev/null'; then
+		log "note: sshd is not running on $h; only its configuration changed"
+		return 0
+	fi
+	for n in $(seq 1 100); do
+		[ "$(listen_count "$h")" -gt "$before" ] && return 0
+		sleep 0.05
+	done
+	die "sshd on $h did not come back after SIGHUP; sshd.log: $(tail -1 "$LAB_DIR/hosts/$h/log/sshd.log")"
+}
+
+restart_sshd() {
+	stop_sshd "$1"
+	start_sshd "$1"
+}
+
+# Stop sshd and try to start it again (without re-creating /run/sshd): the
+# fault must make that fail.  sshd's complaint goes to stderr (ours).
+restart_sshd_must_fail() {
+	local h=$1 out
+	stop_sshd "$h"
+	if out=$(hx "$h" /usr/sbin/sshd -E /var/log/sshd.log 2>&1); then
+		wait_port "$h" up
+		die "sshd on $h started although the fault should prevent it${out:+: $out}"
+	fi
+	wait_port "$h" down
+	log "$h: sshd does not start (as intended); sshd.log: $(tail -1 "$LAB_DIR/hosts/$h/log/sshd.log")${out:+; stderr: $out}"
+}
+
+# Set KEYWORD to VALUE in the global part of the host's main sshd_config:
+# an existing uncommented KEYWORD line before the first Match is replaced,
+# else the first "#KEYWORD" line, else the line goes right after the Include
+# (or first).  Reads the current file, so faults combine.
+sshd_set() {
+	local h=$1 key=$2 value=$3 text
+	text=$(awk -v k="$key" -v v="$value" '
+		function kw(s) { sub(/^[ \t]+/, "", s); split(s, a, /[ \t=]+/); return tolower(a[1]) }
+		{ line[NR] = $0 }
+		!done && !inmatch && kw($0) == tolower(k) && $0 !~ /^[ \t]*#/ { set = NR; done = 1 }
+		kw($0) == "match" { inmatch = 1 }
+		!c && $0 ~ "^#" k "([ \t]|$)" { c = NR }
+		!inc && kw($0) == "include" { inc = NR }
+		END {
+			if (!set && c) set = c
+			for (i = 1; i <= NR; i++) {
+				if (i == set) { print k " " v; continue }
+				if (!set && i == 1 && !inc) print k " " v
+				print line[i]
+				if (!set && i == inc) print k " " v
+			}
+		}' "$LAB_DIR/hosts/$h/ssh/sshd_config") || die "cannot read sshd_config of $h"
+	put_text "$h" /etc/ssh/sshd_config "$text"
+}
+
+# Put LINE right before the Include line of the main sshd_config (once).
+# MaxStartups, PerSourceMaxStartups and PerSourceNetBlockSize are the
+# exceptions to "first value wins" in OpenSSH 9.2: the last one read wins, so
+# a value that a drop-in must beat goes before the Include.
+sshd_before_include() {
+	local h=$1 line=$2 f="$LAB_DIR/hosts/$1/ssh/sshd_config"
+	grep -qxF "$line" "$f" && return 0
+	grep -q '^Include ' "$f" || die "no Include line in $f"
+	put_text "$h" /etc/ssh/sshd_config "$(awk -v l="$line" '!d && /^Include / { print l; d = 1 } { print }' "$f")"
+}
+
+# Die unless `sshd -T` on host $1 shows KEYWORD (lowercase) with VALUE.
+sshd_effective_must_be() {
+	local out got
+	out=$(hx "$1" sshd -T 2>&1) || die "$1: sshd -T fails: $(tail -1 <<<"$out")"
+	got=$(awk -v k="$2" '$1 == k { $1 = ""; sub(/^ /, ""); print }' <<<"$out")
+	[ "$got" = "$3" ] || die "$1: sshd -T shows $2 '${got}', expected '$3'"
+}
+
+# Append a trailing "Match User nobody" block to the main sshd_config (once).
+sshd_trailing_match() {
+	local h=$1 f="$LAB_DIR/hosts/$1/ssh/sshd_config"
+	grep -q '^Match User nobody$' "$f" && return 0
+	put_text "$h" /etc/ssh/sshd_config "$(cat "$f")
+$(printf '\n# lab trap: settings after this line only apply to user nobody\nMatch User nobody\n\tX11Forwarding no\n\tAllowTcpForwarding no')"
+}
+
+# Write a drop-in /etc/ssh/sshd_config.d/NAME from stdin with CRLF line endings.
+sshd_dropin_crlf() {
+	sed 's/$/\r/' | put_file "$1" "/etc/ssh/sshd_config.d/$2"
+}
+
+# Add RULE to chain CHAIN (input|output) of the host's /etc/nftables.conf
+# (once) and load the file.  nftables.conf starts with "flush ruleset", which
+# also wipes iptables-nft rules: those are restored from
+# /etc/iptables/rules.v4 when it exists (as a boot would).
+nft_persist_rule() {
+	local h=$1 chain=$2 rule=$3 f="$LAB_DIR/hosts/$1/etc/nftables.conf"
+	[ -f "$f" ] || f="$LAB_DIR/hosts/$1/orig/nftables.conf"
+	if ! grep -qF "$rule" "$f"; then
+		put_text "$h" /etc/nftables.conf "$(sed "/type filter hook $chain/a\\		$rule" "$f")"
+	fi
+	hx "$h" nft -f /etc/nftables.conf
+	hx "$h" sh -c 'if [ -f /etc/iptables/rules.v4 ]; then iptables-restore </etc/iptables/rules.v4; fi'
+}
+
+# Wait until something listens on tcp/PORT inside host $1.
+wait_listen() {
+	local n
+	for n in $(seq 1 100); do
+		[ -n "$(hx "$1" ss -Htln "sport = :$2")" ] && return 0
+		sleep 0.05
+	done
+	die "nothing listens on port $2 on $1"
+}
+
+INETD_SSH_LINE='ssh	stream	tcp	nowait	root	/usr/sbin/sshd	sshd -i'
+
+inetd_config() {
+	local h=$1 cur
+	[ -x /usr/sbin/inetd ] || die "inetd is not installed (lab.sh deps)"
+	cur=$(hx "$h" sh -c 'cat /etc/inetd.conf 2>/dev/null || true')
+	if ! grep -q '^ssh[[:space:]]' <<<"$cur"; then
+		printf '%s\n%s\n' "$cur" "$INETD_SSH_LINE" | put_file "$h" /etc/inetd.conf
+	fi
+}
+
+# haproxy on host $1, port 2222, forwarding to $2:22 in MODE (http|tcp).
+lb_start() {
+	local h=$1 target_addr=$2 mode=$3
+	[ -x /usr/sbin/haproxy ] || die "haproxy is not installed (lab.sh deps)"
+	kill_fault_procs_matching "$h" haproxy
+	hx "$h" sh -c 'mkdir -p /etc/haproxy && cat >/etc/haproxy/haproxy.cfg' <<EOT
+# sshfix lab: load balancer in front of $target_addr:22 ($mode mode)
+global
+	maxconn 256
+
+defaults
+	mode $mode
+	timeout connect 5s
+	timeout client 60s
+	timeout server 60s
+
+frontend ssh_front
+	bind :2222
+	mode $mode
+	default_backend ssh_back
+
+backend ssh_back
+	mode $mode
+	server target $target_addr:22
+EOT
+	hx "$h" haproxy -c -q -f /etc/haproxy/haproxy.cfg || die "haproxy rejects the generated config on $h"
+	start_fault_proc "$h" 'exec haproxy -db -f /etc/haproxy/haproxy.cfg'
+	wait_listen "$h" 2222
+}
+
+# Kill the tracked fault processes of host $1 whose command line contains WORD.
+kill_fault_procs_matching() {
+	# shellcheck disable=SC2016
+	hx "$1" sh -c '
+		[ -f /run/lab/fault.pids ] || exit 0
+		keep=""
+		for p in $(cat /run/lab/fault.pids); do
+			if tr "\0" " " </proc/$p/cmdline 2>/dev/null | grep -q -- "$0"; then
+				/bin/kill -9 -- "-$p" 2>/dev/null || kill -9 "$p" 2>/dev/null
+			else
+				keep="$keep $p"
+			fi
+		done
+		printf "%s\n" $keep >/run/lab/fault.pids' "$2"
+}
+
+# The idle unauthenticated connection that fills MaxStartups 1:...:1.
+maxstartups_holder() {
+	local h=$1 n
+	kill_fault_procs_matching "$h" 'nc -d'
+	start_fault_proc "$h" 'while :; do nc -d 127.0.0.1 22 >/dev/null 2>&1; sleep 0.1; done'
+	for n in $(seq 1 100); do
+		# ("[1]": not to match this very command line)
+		hx "$h" sh -c 'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\0" " " | grep -q "[1] of 1-1 startups"' && return 0
+		sleep 0.05
+	done
+	die "maxstartups: sshd on $h does not show 1 of 1-1 startups"
+}
+
+# Make /etc of host $1 what it was when the host was built: files of the
+# original upper layer (orig/etc) get their content back; anything else a
+# fault or a test added to the upper layer gets the machine's content back
+# (when the machine has the file) or is removed.
+restore_etc() {
+	local h=$1 t="$LAB_DIR/hosts/$1" p
+	[ -d "$t/orig/etc" ] || die "clear: no $t/orig/etc"
+	while IFS= read -r -d '' p; do
+		p=${p#./}
+		[ -e "$t/orig/etc/$p" ] && continue
+		if [ -d "$t/etc/$p" ] && [ ! -L "$t/etc/$p" ]; then
+			if [ ! -e "/etc/$p" ]; then
+				hx "$h" rm -rf -- "/etc/$p"
+			fi
+		elif [ -f "/etc/$p" ] && [ ! -L "/etc/$p" ]; then
+			# shellcheck disable=SC2094 # different files: the machine's and the host's
+			cmp -s "/etc/$p" "$t/etc/$p" || put_file "$h" "/etc/$p" <"/etc/$p"
+		elif [ ! -e "/etc/$p" ] && [ ! -L "/etc/$p" ]; then
+			hx "$h" rm -rf -- "/etc/$p"
+		fi
+	done < <(cd "$t/etc" && find . -mindepth 1 -depth -print0)
+	while IFS= read -r -d '' p; do
+		p=${p#./}
+		cmp -s "$t/orig/etc/$p" "$t/etc/$p" || put_file "$h" "/etc/$p" <"$t/orig/etc/$p"
+	done < <(cd "$t/orig/etc" && find . -type f -print0)
 }
 
 cmd_fault() {
 	need_root
-	[ $# -eq 3 ] || die "usage: lab.sh fault DIR HOST KIND   (KIND: $FAULT_KINDS)"
+	[ $# -eq 3 ] || [ $# -eq 4 ] || die "usage: lab.sh fault DIR HOST KIND [TARGET]   (KIND: $FAULT_KINDS)"
 	load_env "$1"
-	local h=$2 kind=$3 t="$LAB_DIR/hosts/$2"
+	local h=$2 kind=$3 arg=${4:-} t="$LAB_DIR/hosts/$2"
 	host_pid "$h" >/dev/null
 	[ -d "$t" ] || die "no host tree $t"
+	case $kind in
+	lb-http | lb-tcp)
+		[ -n "$arg" ] || die "fault $kind needs a TARGET host: lab.sh fault DIR LB_HOST $kind TARGET_HOST"
+		host_addr_of "$arg" >/dev/null
+		;;
+	*) [ -z "$arg" ] || die "fault $kind takes no TARGET argument (got $arg)" ;;
+	esac
 	case $kind in
 	wrappers-deny)
 		{
@@ -669,22 +941,30 @@ cmd_fault() {
 		else
 			sed '1i MaxStartups 1:100:1' "$t/orig/ssh/sshd_config"
 		fi | put_file "$h" /etc/ssh/sshd_config
-		# restart sshd so that it surely runs with the new limit
-		stop_sshd "$h"
-		start_sshd "$h"
-		# one idle unauthenticated connection, re-opened when LoginGraceTime
-		# (120 s) drops it
-		start_fault_proc "$h" 'while :; do nc -d 127.0.0.1 22 >/dev/null 2>&1; sleep 0.1; done'
-		local n
-		for n in $(seq 1 100); do
-			hx "$h" sh -c 'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\0" " " | grep -q "1 of 1-1 startups"' && break
-			sleep 0.05
-		done
+		# restart sshd so that it surely runs with the new limit; one idle
+		# unauthenticated connection, re-opened when LoginGraceTime (120 s)
+		# drops it
+		restart_sshd "$h"
+		maxstartups_holder "$h"
+		;;
+	maxstartups-trap)
+		# The effective limit hides in a CRLF drop-in, lowercase and with
+		# "=": it wins because the Include comes first; the main file's
+		# MaxStartups is ignored, and a trailing Match block follows.
+		printf '# lab trap\nmaxstartups=1:100:1\n' | sshd_dropin_crlf "$h" 10-trap.conf
+		sshd_before_include "$h" 'MaxStartups 100:30:200'
+		sshd_trailing_match "$h"
+		sshd_effective_must_be "$h" maxstartups 1:100:1
+		restart_sshd "$h"
+		maxstartups_holder "$h"
 		;;
 	nft-drop)
-		sed "/type filter hook input/a\\		ip saddr $LAB_CTL_ADDR tcp dport 22 drop" "$t/orig/nftables.conf" |
-			put_file "$h" /etc/nftables.conf
-		hx "$h" nft -f /etc/nftables.conf
+		nft_persist_rule "$h" input "ip saddr $LAB_CTL_ADDR tcp dport 22 drop"
+		;;
+	iptables-drop)
+		hx "$h" sh -c "iptables -C INPUT -s $LAB_CTL_ADDR -p tcp --dport 22 -j DROP 2>/dev/null ||
+			iptables -I INPUT -s $LAB_CTL_ADDR -p tcp --dport 22 -j DROP" || die "iptables failed on $h"
+		hx "$h" sh -c 'mkdir -p /etc/iptables && iptables-save >/etc/iptables/rules.v4'
 		;;
 	sshd-stopped)
 		stop_sshd "$h"
@@ -702,15 +982,81 @@ cmd_fault() {
 		start_fault_proc "$h" 'exec socat -u TCP-LISTEN:22,reuseaddr,fork OPEN:/dev/null'
 		wait_port "$h" up
 		;;
+	banner-missing)
+		sshd_set "$h" Banner /etc/ssh/no-such-banner
+		reload_sshd "$h"
+		;;
+	banner-trap)
+		printf '# lab trap\nbanner=/etc/ssh/missing-banner\n' | sshd_dropin_crlf "$h" 10-trap.conf
+		sshd_trailing_match "$h"
+		reload_sshd "$h"
+		;;
+	hostkeys-missing)
+		stop_sshd "$h"
+		hx "$h" sh -c 'rm -f /etc/ssh/ssh_host_*'
+		restart_sshd_must_fail "$h"
+		;;
+	hostkey-perms)
+		# shellcheck disable=SC2016
+		hx "$h" sh -c 'for k in /etc/ssh/ssh_host_*_key; do [ -f "$k" ] && chmod 0644 "$k"; done; true'
+		restart_sshd_must_fail "$h"
+		;;
+	config-invalid)
+		sshd_set "$h" PermitRootLogin maybe
+		restart_sshd_must_fail "$h"
+		;;
+	config-invalid-trap)
+		printf '# lab trap\nX11Forwarding no\n\nMatch User nobody\n\tAllowTcpForwarding no\n\tMaxStartups 5\n' |
+			sshd_dropin_crlf "$h" 20-match.conf
+		restart_sshd_must_fail "$h"
+		;;
+	privsep-missing)
+		stop_sshd "$h"
+		hx "$h" rm -rf /run/sshd
+		restart_sshd_must_fail "$h"
+		;;
+	dns-slow)
+		# The resolver is a stub address on the host's loopback whose DNS
+		# traffic the host's own firewall drops on input: every lookup waits
+		# the full timeout (2 s).  (A drop in the output chain would not do:
+		# sendto() then fails at once with EPERM and so does the lookup.)
+		printf '# sshfix lab: resolver that never answers (nftables input drop)\nnameserver %s\noptions timeout:2 attempts:1\n' "$DNS_DEAD_ADDR" |
+			put_file "$h" /etc/resolv.conf
+		nft_persist_rule "$h" input "ip daddr $DNS_DEAD_ADDR udp dport 53 drop"
+		nft_persist_rule "$h" input "ip daddr $DNS_DEAD_ADDR tcp dport 53 drop"
+		sshd_set "$h" UseDNS yes
+		reload_sshd "$h"
+		;;
+	inetd)
+		kill_fault_procs_matching "$h" inetd
+		stop_sshd "$h"
+		inetd_config "$h"
+		;;
+	inetd-running)
+		stop_sshd "$h"
+		inetd_config "$h"
+		kill_fault_procs_matching "$h" inetd
+		start_fault_proc "$h" 'exec /usr/sbin/inetd -i /etc/inetd.conf'
+		wait_port "$h" up
+		;;
+	lb-http)
+		lb_start "$h" "$(host_addr_of "$arg")" http
+		;;
+	lb-tcp)
+		lb_start "$h" "$(host_addr_of "$arg")" tcp
+		;;
+	debug-log)
+		sshd_set "$h" LogLevel DEBUG1
+		restart_sshd "$h"
+		;;
 	clear)
 		kill_fault_procs "$h"
+		hx "$h" rm -f /run/lab/http400 /run/inetd.pid /run/haproxy.pid
 		hx "$h" sh -c "[ \"\$(hostname)\" = '$h' ] && mountpoint -q /etc/ssh && find /etc/ssh -mindepth 1 -delete" ||
 			die "clear: could not reset /etc/ssh on $h"
 		tar -C "$t/orig/ssh" -cf - . | hx "$h" tar -C /etc/ssh -xpf -
-		local f
-		for f in hosts.allow hosts.deny nftables.conf; do
-			put_file "$h" "/etc/$f" <"$t/orig/$f"
-		done
+		restore_etc "$h"
+		# iptables here is the nf_tables backend: its tables go with the flush
 		hx "$h" nft flush ruleset
 		stop_sshd "$h"
 		start_sshd "$h"
