@@ -423,7 +423,8 @@ fn classify(line: &str) -> SshdMessage {
             },
         );
     }
-    if let Some(path) = line.strip_suffix(" must be owned by root and not group or world-writable.") {
+    if let Some(path) = line.strip_suffix(" must be owned by root and not group or world-writable.")
+    {
         return msg(
             None,
             None,
@@ -528,4 +529,414 @@ pub fn version(text: &str) -> Option<OpenSshVersion> {
         distro,
         raw,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! out {
+        ($name:literal) => {
+            include_str!(concat!("../../tests/fixtures/facts/sshd/out/", $name))
+        };
+    }
+
+    #[test]
+    fn debian_default_dump() {
+        let d = parse_dump(out!("debian-default.T.stdout"));
+        assert_eq!(d.ports(), vec![22]);
+        assert_eq!(d.listen_addresses(), vec!["[::]:22", "0.0.0.0:22"]);
+        assert_eq!(
+            d.host_keys(),
+            vec![
+                "/etc/ssh/ssh_host_rsa_key",
+                "/etc/ssh/ssh_host_ecdsa_key",
+                "/etc/ssh/ssh_host_ed25519_key"
+            ]
+        );
+        assert_eq!(
+            d.max_startups(),
+            Some(MaxStartups {
+                start: 10,
+                rate: 30,
+                full: 100
+            })
+        );
+        assert_eq!(d.use_dns(), Some(false));
+        assert_eq!(d.banner(), None);
+        assert_eq!(d.get("UsePAM"), Some("yes"));
+        assert_eq!(d.all("acceptenv"), ["LANG", "LC_*"]);
+        assert_eq!(
+            d.get("subsystem"),
+            Some("sftp /usr/lib/openssh/sftp-server")
+        );
+        assert_eq!(d.per_source_max_startups(), Some(None));
+        // 9.2 has no penalties.
+        assert_eq!(d.per_source_penalties(), None);
+        assert_eq!(d.per_source_penalty_exempt_list(), None);
+        assert_eq!(d.all("nosuchkey"), [] as [String; 0]);
+    }
+
+    #[test]
+    fn dumps_with_changed_values() {
+        let d = parse_dump(out!("dropin-first.T.stdout"));
+        assert_eq!(d.ports(), vec![2200, 2222]);
+        assert_eq!(d.use_dns(), Some(true));
+        assert_eq!(
+            d.max_startups(),
+            Some(MaxStartups {
+                start: 20,
+                rate: 30,
+                full: 60
+            })
+        );
+        let d = parse_dump(out!("crlf-case-eq.T.stdout"));
+        assert_eq!(d.banner().as_deref(), Some("/etc/ssh/my banner"));
+        let d = parse_dump(out!("last-wins.T.stdout"));
+        assert_eq!(d.per_source_max_startups(), Some(Some(5)));
+        assert_eq!(
+            d.max_startups(),
+            Some(MaxStartups {
+                start: 40,
+                rate: 30,
+                full: 40
+            })
+        );
+        // Later OpenSSH prints penalties; the generic accessors see them.
+        let d = parse_dump("persourcepenalties crash:90s authfail:5s max:600s\r\npersourcepenaltyexemptlist 10.0.0.0/8\n");
+        assert_eq!(
+            d.per_source_penalties(),
+            Some("crash:90s authfail:5s max:600s")
+        );
+        assert_eq!(d.per_source_penalty_exempt_list(), Some("10.0.0.0/8"));
+        assert_eq!(parse_dump(""), SshdDump::default());
+    }
+
+    #[test]
+    fn max_startups_forms() {
+        let p = MaxStartups::parse;
+        assert_eq!(
+            p("10:30:100"),
+            Some(MaxStartups {
+                start: 10,
+                rate: 30,
+                full: 100
+            })
+        );
+        assert_eq!(
+            p("40"),
+            Some(MaxStartups {
+                start: 40,
+                rate: 30,
+                full: 40
+            })
+        );
+        // sscanf ignores trailing garbage (verified: `MaxStartups 10x` → 10:30:10).
+        assert_eq!(
+            p("10x"),
+            Some(MaxStartups {
+                start: 10,
+                rate: 30,
+                full: 10
+            })
+        );
+        assert_eq!(
+            p("10:30:100abc"),
+            Some(MaxStartups {
+                start: 10,
+                rate: 30,
+                full: 100
+            })
+        );
+        // sshd rejects these ("Invalid MaxStartups spec.").
+        assert_eq!(p("10:30"), None);
+        assert_eq!(p("60:30:10"), None);
+        assert_eq!(p("10:0:100"), None);
+        assert_eq!(p("0"), None);
+        assert_eq!(p("none"), None);
+    }
+
+    fn kinds(text: &str) -> Vec<(Option<String>, Option<usize>, SshdMessageKind)> {
+        parse_test_errors(text)
+            .into_iter()
+            .map(|m| (m.file, m.line, m.kind))
+            .collect()
+    }
+
+    fn main_at(n: usize) -> (Option<String>, Option<usize>) {
+        (Some("/etc/ssh/sshd_config".into()), Some(n))
+    }
+
+    #[test]
+    fn config_errors() {
+        use SshdMessageKind::*;
+        let (f, _) = main_at(0);
+        assert_eq!(
+            kinds(out!("bad-option.t.stderr")),
+            vec![
+                (
+                    main_at(2).0,
+                    main_at(2).1,
+                    BadOption {
+                        keyword: "FooBar".into()
+                    }
+                ),
+                (
+                    main_at(3).0,
+                    main_at(3).1,
+                    BadOption {
+                        keyword: "maxstartup".into()
+                    }
+                ),
+                (f.clone(), None, Terminating { count: 2 }),
+            ]
+        );
+        assert_eq!(
+            kinds(out!("bad-value.t.stderr")),
+            vec![(f.clone(), Some(1), BadValue { keyword: None })]
+        );
+        assert_eq!(
+            kinds(out!("not-in-match.t.stderr")),
+            vec![(
+                f.clone(),
+                Some(3),
+                NotAllowedInMatch {
+                    keyword: "UseDNS".into()
+                }
+            )]
+        );
+        assert_eq!(
+            kinds(out!("trailing-match-global.t.stderr")),
+            vec![(
+                f.clone(),
+                Some(125),
+                NotAllowedInMatch {
+                    keyword: "MaxStartups".into()
+                }
+            )]
+        );
+        assert_eq!(
+            kinds(out!("include-in-match-global.t.stderr")),
+            vec![(
+                Some("/etc/ssh/inmatch.conf".into()),
+                Some(2),
+                NotAllowedInMatch {
+                    keyword: "UseDNS".into()
+                }
+            )]
+        );
+        assert_eq!(
+            kinds(out!("bad-match.t.stderr")),
+            vec![(None, None, BadMatch), (f.clone(), Some(1), BadMatch)]
+        );
+        assert_eq!(
+            kinds(out!("missing-argument.t.stderr")),
+            vec![
+                (
+                    f.clone(),
+                    Some(2),
+                    BadValue {
+                        keyword: Some("Banner".into())
+                    }
+                ),
+                (
+                    f.clone(),
+                    Some(3),
+                    BadValue {
+                        keyword: Some("ListenAddress".into())
+                    }
+                ),
+                (f.clone(), None, Terminating { count: 2 }),
+            ]
+        );
+        assert_eq!(
+            kinds(out!("extra-arguments.t.stderr"))[0],
+            (
+                f.clone(),
+                Some(1),
+                BadValue {
+                    keyword: Some("UseDNS".into())
+                }
+            )
+        );
+        assert_eq!(
+            kinds(out!("invalid-quotes.t.stderr"))[0],
+            (f.clone(), Some(1), BadValue { keyword: None })
+        );
+        assert_eq!(
+            kinds(out!("unsupported-deprecated.t.stderr")),
+            vec![
+                (
+                    f.clone(),
+                    Some(1),
+                    IgnoredOption {
+                        keyword: "UsePrivilegeSeparation".into()
+                    }
+                ),
+                (
+                    f.clone(),
+                    Some(2),
+                    IgnoredOption {
+                        keyword: "KerberosGetAFSToken".into()
+                    }
+                ),
+            ]
+        );
+        let m = parse_test_errors(out!("bad-option.t.stderr"));
+        assert_eq!(m[0].text, "Bad configuration option: FooBar");
+    }
+
+    #[test]
+    fn include_and_file_errors() {
+        use SshdMessageKind::*;
+        assert_eq!(
+            kinds(out!("include-recursion.t.stderr")),
+            vec![(None, None, IncludeProblem)]
+        );
+        let path = "/etc/ssh/sshd_config.d/broken.conf".to_string();
+        assert_eq!(
+            kinds(out!("include-dangling.t.stderr")),
+            vec![(
+                Some(path.clone()),
+                None,
+                ConfigUnreadable {
+                    path,
+                    reason: "No such file or directory".into()
+                }
+            )]
+        );
+        let path = "/etc/ssh/nonexistent".to_string();
+        assert_eq!(
+            kinds(out!("missing-main.t.stderr")),
+            vec![(
+                Some(path.clone()),
+                None,
+                ConfigUnreadable {
+                    path,
+                    reason: "No such file or directory".into()
+                }
+            )]
+        );
+    }
+
+    #[test]
+    fn host_key_and_privsep_errors() {
+        use SshdMessageKind::*;
+        let rsa = "/etc/ssh/ssh_host_rsa_key".to_string();
+        assert_eq!(
+            kinds(out!("key-permissions.t.stderr")),
+            vec![
+                (
+                    None,
+                    None,
+                    KeyPermissions {
+                        path: rsa.clone(),
+                        mode: "0644".into()
+                    }
+                ),
+                (
+                    None,
+                    None,
+                    HostKeyLoad {
+                        path: rsa.clone(),
+                        reason: Some("bad permissions".into())
+                    }
+                ),
+                (
+                    None,
+                    None,
+                    HostKeyLoad {
+                        path: rsa,
+                        reason: None
+                    }
+                ),
+            ]
+        );
+        let k = kinds(out!("hostkey-load.t.stderr"));
+        assert_eq!(
+            k[0].2,
+            HostKeyLoad {
+                path: "/etc/ssh/ssh_host_ecdsa_key".into(),
+                reason: Some("error in libcrypto".into())
+            }
+        );
+        assert_eq!(
+            k[2].2,
+            HostKeyLoad {
+                path: "/etc/ssh/ssh_host_ed25519_key".into(),
+                reason: None
+            }
+        );
+        assert_eq!(
+            kinds(out!("no-hostkeys.t.stderr")),
+            vec![(None, None, NoHostKeys)]
+        );
+        for text in [
+            out!("no-privsep-dir.t.stderr"),
+            out!("no-privsep-dir.T.stderr"),
+        ] {
+            assert_eq!(
+                kinds(text),
+                vec![(
+                    None,
+                    None,
+                    MissingPrivsepDir {
+                        path: "/run/sshd".into()
+                    }
+                )]
+            );
+        }
+        // Syslog form (level prefix) and the unsafe-directory message (sshd.c wording).
+        assert_eq!(
+            kinds("fatal: /run/sshd must be owned by root and not group or world-writable.\n"),
+            vec![(
+                None,
+                None,
+                PrivsepDirUnsafe {
+                    path: "/run/sshd".into()
+                }
+            )]
+        );
+        assert_eq!(kinds("Something unexpected\r\n"), vec![(None, None, Other)]);
+        assert!(parse_test_errors("").is_empty());
+        assert!(parse_test_errors("\r\n\n").is_empty());
+    }
+
+    #[test]
+    fn stderr_lines_end_in_crlf() {
+        // The fixtures are raw captures: sshd's log lines end in \r\n.
+        assert!(out!("bad-option.t.stderr").contains("FooBar\r\n"));
+        assert_eq!(
+            parse_test_errors(out!("bad-option.t.stderr"))[0].text,
+            "Bad configuration option: FooBar"
+        );
+    }
+
+    #[test]
+    fn versions() {
+        let v = version(out!("ssh-V.stderr")).unwrap();
+        assert_eq!(
+            v,
+            OpenSshVersion {
+                raw: "OpenSSH_9.2p1 Debian-2+deb12u10".into(),
+                major: 9,
+                minor: 2,
+                portable: Some(1),
+                distro: Some("Debian-2+deb12u10".into()),
+            }
+        );
+        // sshd -V on 9.2 prints SSH_VERSION only.
+        let v = version(out!("sshd-V.stderr")).unwrap();
+        assert_eq!(
+            (v.raw.as_str(), v.pair(), v.portable, v.distro),
+            ("OpenSSH_9.2", (9, 2), None, None)
+        );
+        // The usage text (any unknown option) has the full release.
+        let v = version(out!("sshd-usage.stderr")).unwrap();
+        assert_eq!(v.distro.as_deref(), Some("Debian-2+deb12u10"));
+        let v = version("SSH-2.0-OpenSSH_10.0p2 Ubuntu-5\r\n").unwrap();
+        assert_eq!((v.major, v.minor, v.portable), (10, 0, Some(2)));
+        assert_eq!(version("sshd: command not found"), None);
+        assert_eq!(version("OpenSSH_x"), None);
+    }
 }

@@ -400,8 +400,13 @@ pub fn precedence_in(key: &str, version: (u32, u32)) -> Precedence {
         | "allowusers" | "denyusers" | "allowgroups" | "denygroups" | "subsystem" => {
             Precedence::Accumulate
         }
-        "authorizedkeysfile" | "logverbose" | "setenv" | "permitopen" | "permitlisten"
-        | "authenticationmethods" | "channeltimeout" => Precedence::FirstLine,
+        "authorizedkeysfile"
+        | "logverbose"
+        | "setenv"
+        | "permitopen"
+        | "permitlisten"
+        | "authenticationmethods"
+        | "channeltimeout" => Precedence::FirstLine,
         "persourcemaxstartups" if version < (9, 5) => Precedence::Last,
         "maxstartups" | "persourcenetblocksize" if version < (10, 1) => Precedence::Last,
         "ipqos" if version < (10, 3) => Precedence::Last,
@@ -428,6 +433,9 @@ pub struct ConfigTree {
     pub problems: Vec<Problem>,
     /// Files read, in order (a file included twice appears twice).
     pub files_read: Vec<String>,
+    /// Reading stopped at an include nested too deep (an Include loop), where sshd
+    /// itself stops with a fatal error; later lines are not in the tree.
+    pub stopped_early: bool,
 }
 
 /// Parse the configuration rooted at `main` the way sshd 9.2 does. `files` maps absolute
@@ -442,6 +450,7 @@ pub fn parse_tree(main: &str, files: &BTreeMap<String, Vec<u8>>) -> ConfigTree {
         includes: Vec::new(),
         problems: Vec::new(),
         files_read: Vec::new(),
+        stopped_early: false,
     };
     match files.get(main) {
         Some(bytes) => parse_file(&mut tree, files, main, bytes, None, 0),
@@ -593,11 +602,7 @@ fn split_lines(bytes: &[u8]) -> Vec<Line> {
     for (i, phys) in physical.iter().enumerate() {
         let number = i + 1;
         let crlf = phys.ends_with(b"\r");
-        let no_eol = if crlf {
-            &phys[..phys.len() - 1]
-        } else {
-            phys
-        };
+        let no_eol = if crlf { &phys[..phys.len() - 1] } else { phys };
         let raw = String::from_utf8_lossy(no_eol).into_owned();
         let indent: String = raw
             .chars()
@@ -655,7 +660,10 @@ const WS: &[u8] = b" \t\r\n";
 fn strdelim(s: &[u8], pos: Option<usize>) -> Option<(Vec<u8>, Option<usize>, bool)> {
     let pos = pos?;
     let tail = s.get(pos..)?;
-    let Some(off) = tail.iter().position(|b| WS.contains(b) || *b == b'"' || *b == b'=') else {
+    let Some(off) = tail
+        .iter()
+        .position(|b| WS.contains(b) || *b == b'"' || *b == b'=')
+    else {
         return Some((tail.to_vec(), None, false));
     };
     let i = pos + off;
@@ -702,7 +710,9 @@ fn argv_split(s: &str) -> Result<Vec<String>, Vec<String>> {
             let ch = c[i];
             if ch == '\\' {
                 match c.get(i + 1) {
-                    Some(&n) if n == '\'' || n == '"' || n == '\\' || (quote.is_none() && n == ' ') => {
+                    Some(&n)
+                        if n == '\'' || n == '"' || n == '\\' || (quote.is_none() && n == ' ') =>
+                    {
                         arg.push(n);
                         i += 1;
                     }
@@ -745,7 +755,9 @@ fn check_match_criteria(criteria: &str) -> Result<bool, String> {
         let attr = String::from_utf8_lossy(&attr).to_ascii_lowercase();
         if attr == "all" {
             let rest = strdelim(s, pos);
-            let extra = rest.as_ref().is_some_and(|(a, _, _)| !a.is_empty() && a[0] != b'#');
+            let extra = rest
+                .as_ref()
+                .is_some_and(|(a, _, _)| !a.is_empty() && a[0] != b'#');
             if attributes > 1 || extra {
                 return Err("'all' cannot be combined with other Match attributes".into());
             }
@@ -783,6 +795,9 @@ fn parse_file(
     let mut open_match: Option<usize> = None;
     let mut last_line = 0;
     for line in lines {
+        if tree.stopped_early {
+            break;
+        }
         last_line = line.number;
         if line.nul {
             tree.problems.push(Problem {
@@ -846,7 +861,14 @@ fn parse_file(
                     a
                 }
             };
-            (args, if eq { Separator::Equals } else { Separator::Space })
+            (
+                args,
+                if eq {
+                    Separator::Equals
+                } else {
+                    Separator::Space
+                },
+            )
         };
         if !is_known_keyword(&key) {
             let newer = if NEWER_KEYWORDS.contains(&key.as_str()) {
@@ -953,12 +975,16 @@ fn parse_file(
                 patterns: patterns.clone(),
             });
             for m in patterns.iter().flat_map(|p| p.matched.iter()) {
+                if tree.stopped_early {
+                    break;
+                }
                 if depth + 1 > MAX_INCLUDE_DEPTH {
                     tree.problems.push(here(
                         ProblemKind::IncludeTooDeep,
                         format!("including `{m}` nests more than {MAX_INCLUDE_DEPTH} levels deep (an Include loop?); sshd refuses to start (\"Too many recursive configuration includes\")"),
                     ));
-                    continue;
+                    tree.stopped_early = true;
+                    break;
                 }
                 if let Some(content) = files.get(m) {
                     parse_file(tree, files, m, content, current, depth + 1);
@@ -995,9 +1021,11 @@ fn glob_keys(pattern: &str, files: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
 
 /// fnmatch(3) for one path component, with `FNM_PERIOD` semantics for a leading dot.
 fn fnmatch(p: &[u8], s: &[u8]) -> bool {
-    if s.first() == Some(&b'.') && p.first() != Some(&b'.') {
+    if s.first() == Some(&b'.') {
         // A leading dot must be matched literally (wildcards and brackets never match it).
-        if !p.is_empty() && !(p[0] == b'\\' && p.get(1) == Some(&b'.')) {
+        let literal =
+            p.first() == Some(&b'.') || (p.first() == Some(&b'\\') && p.get(1) == Some(&b'.'));
+        if !literal {
             return false;
         }
     }
@@ -1057,7 +1085,6 @@ fn bracket(p: &[u8], ch: Option<u8>) -> Option<(bool, usize)> {
     Some((hit != negate, i + 1))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1094,8 +1121,8 @@ mod tests {
     }
 
     fn dump(name: &str) -> SshdDump {
-        let text = std::fs::read_to_string(fixtures().join("out").join(format!("{name}.stdout")))
-            .unwrap();
+        let text =
+            std::fs::read_to_string(fixtures().join("out").join(format!("{name}.stdout"))).unwrap();
         parse_dump(&text)
     }
 
@@ -1122,7 +1149,11 @@ mod tests {
             if *key == "maxstartups" {
                 let ours = crate::facts::sshd::MaxStartups::parse(&ours[0]).unwrap();
                 let theirs = d.max_startups().unwrap();
-                assert_eq!((ours.start, ours.full), (theirs.start, theirs.full), "{key}");
+                assert_eq!(
+                    (ours.start, ours.full),
+                    (theirs.start, theirs.full),
+                    "{key}"
+                );
                 continue;
             }
             let norm = |v: &[String]| -> Vec<String> {
@@ -1139,7 +1170,10 @@ mod tests {
         assert_eq!(t.files_read, vec!["/etc/ssh/sshd_config"]);
         assert_eq!(t.includes.len(), 1);
         assert_eq!(t.includes[0].line, 12);
-        assert_eq!(t.includes[0].patterns[0].resolved, "/etc/ssh/sshd_config.d/*.conf");
+        assert_eq!(
+            t.includes[0].patterns[0].resolved,
+            "/etc/ssh/sshd_config.d/*.conf"
+        );
         assert!(t.includes[0].patterns[0].matched.is_empty());
         assert_eq!(t.first_match_line(), None);
         assert!(t.matches.is_empty());
@@ -1147,7 +1181,14 @@ mod tests {
         assert_agrees(
             &t,
             &d,
-            &["kbdinteractiveauthentication", "usepam", "x11forwarding", "printmotd", "acceptenv", "subsystem"],
+            &[
+                "kbdinteractiveauthentication",
+                "usepam",
+                "x11forwarding",
+                "printmotd",
+                "acceptenv",
+                "subsystem",
+            ],
         );
         // Nothing set: sshd's default applies, the model says so.
         assert_eq!(t.effective("maxstartups"), None);
@@ -1169,16 +1210,29 @@ mod tests {
             ]
         );
         let ms = t.effective("MaxStartups").unwrap();
-        assert_eq!((ms.file.as_str(), ms.line, ms.value().as_str()), ("/etc/ssh/sshd_config", 125, "20:30:60"));
+        assert_eq!(
+            (ms.file.as_str(), ms.line, ms.value().as_str()),
+            ("/etc/ssh/sshd_config", 125, "20:30:60")
+        );
         let dns = t.effective("usedns").unwrap();
         assert_eq!(dns.file, "/etc/ssh/sshd_config.d/50-hardening.conf");
         assert_eq!(dns.depth, 1);
         // With 10.1+ semantics the drop-in would win.
-        assert_eq!(t.effective_in("maxstartups", (10, 1)).unwrap().value(), "3:50:10");
+        assert_eq!(
+            t.effective_in("maxstartups", (10, 1)).unwrap().value(),
+            "3:50:10"
+        );
         assert_agrees(
             &t,
             &dump("dropin-first.T"),
-            &["maxstartups", "usedns", "logingracetime", "port", "clientaliveinterval", "x11forwarding"],
+            &[
+                "maxstartups",
+                "usedns",
+                "logingracetime",
+                "port",
+                "clientaliveinterval",
+                "x11forwarding",
+            ],
         );
     }
 
@@ -1190,8 +1244,16 @@ mod tests {
             &t,
             &dump("crlf-case-eq.T"),
             &[
-                "port", "maxstartups", "usedns", "banner", "acceptenv", "passwordauthentication",
-                "clientaliveinterval", "x11forwarding", "logingracetime", "subsystem",
+                "port",
+                "maxstartups",
+                "usedns",
+                "banner",
+                "acceptenv",
+                "passwordauthentication",
+                "clientaliveinterval",
+                "x11forwarding",
+                "logingracetime",
+                "subsystem",
             ],
         );
         let port = t.effective("port").unwrap();
@@ -1200,14 +1262,23 @@ mod tests {
         assert!(port.crlf);
         assert_eq!(port.raw, "port=2022");
         let ms = t.effective("maxstartups").unwrap();
-        assert_eq!((ms.keyword.as_str(), ms.separator), ("MAXSTARTUPS", Separator::Equals));
+        assert_eq!(
+            (ms.keyword.as_str(), ms.separator),
+            ("MAXSTARTUPS", Separator::Equals)
+        );
         let dns = t.effective("usedns").unwrap();
-        assert_eq!((dns.indent.as_str(), dns.raw.as_str()), ("  ", "  usedns\t=\tyes   "));
+        assert_eq!(
+            (dns.indent.as_str(), dns.raw.as_str()),
+            ("  ", "  usedns\t=\tyes   ")
+        );
         let banner = t.effective("banner").unwrap();
         assert_eq!(banner.args, vec!["/etc/ssh/my banner"]);
         assert_eq!(banner.separator, Separator::Space);
         let lgt = t.effective("logingracetime").unwrap();
-        assert_eq!((lgt.file.as_str(), lgt.line), ("/etc/ssh/sshd_config.d/a.conf", 1));
+        assert_eq!(
+            (lgt.file.as_str(), lgt.line),
+            ("/etc/ssh/sshd_config.d/a.conf", 1)
+        );
         // The second, ignored X11Forwarding line is still visible to an editor.
         assert_eq!(t.all_lines("x11forwarding").len(), 2);
     }
@@ -1218,7 +1289,10 @@ mod tests {
         assert_eq!(t.problems, vec![]);
         assert_eq!(t.first_match_line(), Some(("/etc/ssh/sshd_config", 124)));
         let m = &t.matches[0];
-        assert_eq!((m.criteria.as_str(), m.end_line, m.ended_by, m.all), ("User backup", 129, MatchEnd::EndOfFile, false));
+        assert_eq!(
+            (m.criteria.as_str(), m.end_line, m.ended_by, m.all),
+            ("User backup", 129, MatchEnd::EndOfFile, false)
+        );
         let x11 = t.effective("x11forwarding").unwrap();
         assert_eq!((x11.line, x11.value().as_str()), (90, "yes"));
         let appended: Vec<usize> = t.in_match("x11forwarding").iter().map(|d| d.line).collect();
@@ -1229,7 +1303,12 @@ mod tests {
         assert_eq!(d.get("passwordauthentication"), Some("yes"));
         // For the matching user, sshd uses the block's values.
         let c = dump("trailing-match.T-C");
-        for key in ["x11forwarding", "passwordauthentication", "forcecommand", "allowtcpforwarding"] {
+        for key in [
+            "x11forwarding",
+            "passwordauthentication",
+            "forcecommand",
+            "allowtcpforwarding",
+        ] {
             let ours = t.in_match(key);
             assert_eq!(ours.len(), 1, "{key}");
             assert_eq!(Some(ours[0].value().as_str()), c.get(key), "{key}");
@@ -1241,10 +1320,18 @@ mod tests {
         let t = tree("match-c");
         assert_eq!(t.problems, vec![]);
         let d = dump("match-c.T");
-        assert_agrees(&t, &d, &["kbdinteractiveauthentication", "acceptenv", "x11forwarding"]);
+        assert_agrees(
+            &t,
+            &d,
+            &["kbdinteractiveauthentication", "acceptenv", "x11forwarding"],
+        );
         assert_eq!(d.get("passwordauthentication"), Some("yes"));
         let c = dump("match-c.T-C");
-        for (key, want) in [("passwordauthentication", "no"), ("maxauthtries", "2"), ("banner", "/etc/ssh/banner-u")] {
+        for (key, want) in [
+            ("passwordauthentication", "no"),
+            ("maxauthtries", "2"),
+            ("banner", "/etc/ssh/banner-u"),
+        ] {
             let ours = t.in_match(key);
             assert_eq!(ours[0].value(), want);
             assert_eq!(c.get(key), Some(want));
@@ -1258,18 +1345,56 @@ mod tests {
     fn include_inside_match_and_match_inside_include() {
         let t = tree("include-match");
         assert_eq!(t.problems, vec![]);
-        let blocks: Vec<(&str, usize, &str, usize, MatchEnd, Option<usize>)> = t
+        type Block<'a> = (&'a str, usize, &'a str, usize, MatchEnd, Option<usize>);
+        let blocks: Vec<Block> = t
             .matches
             .iter()
-            .map(|m| (m.file.as_str(), m.line, m.criteria.as_str(), m.end_line, m.ended_by, m.parent))
+            .map(|m| {
+                (
+                    m.file.as_str(),
+                    m.line,
+                    m.criteria.as_str(),
+                    m.end_line,
+                    m.ended_by,
+                    m.parent,
+                )
+            })
             .collect();
         assert_eq!(
             blocks,
             vec![
-                ("/etc/ssh/sshd_config.d/ends-in-match.conf", 2, "User bob", 3, MatchEnd::EndOfFile, None),
-                ("/etc/ssh/sshd_config", 3, "User alice", 5, MatchEnd::NextMatch, None),
-                ("/etc/ssh/sshd_config", 6, "Address 1.2.3.4", 8, MatchEnd::EndOfFile, None),
-                ("/etc/ssh/inmatch/nested.conf", 2, "User carol", 3, MatchEnd::EndOfFile, Some(2)),
+                (
+                    "/etc/ssh/sshd_config.d/ends-in-match.conf",
+                    2,
+                    "User bob",
+                    3,
+                    MatchEnd::EndOfFile,
+                    None
+                ),
+                (
+                    "/etc/ssh/sshd_config",
+                    3,
+                    "User alice",
+                    5,
+                    MatchEnd::NextMatch,
+                    None
+                ),
+                (
+                    "/etc/ssh/sshd_config",
+                    6,
+                    "Address 1.2.3.4",
+                    8,
+                    MatchEnd::EndOfFile,
+                    None
+                ),
+                (
+                    "/etc/ssh/inmatch/nested.conf",
+                    2,
+                    "User carol",
+                    3,
+                    MatchEnd::EndOfFile,
+                    Some(2)
+                ),
             ]
         );
         // The Match in the drop-in ended with the drop-in: MaxStartups is global.
@@ -1277,7 +1402,10 @@ mod tests {
         assert_eq!(t.first_match_line(), Some(("/etc/ssh/sshd_config", 3)));
         // alice.conf's lines belong to the alice block.
         let pa = t.in_match("passwordauthentication");
-        assert_eq!((pa[0].file.as_str(), pa[0].match_block), ("/etc/ssh/inmatch/alice.conf", Some(1)));
+        assert_eq!(
+            (pa[0].file.as_str(), pa[0].match_block),
+            ("/etc/ssh/inmatch/alice.conf", Some(1))
+        );
         assert_eq!(t.effective("passwordauthentication"), None);
         assert_eq!(t.in_match("x11forwarding")[0].match_block, Some(1));
         assert_eq!(t.in_match("allowtcpforwarding")[0].match_block, Some(2));
@@ -1310,7 +1438,11 @@ mod tests {
         assert_eq!(t.effective("usedns").unwrap().line, 2);
         assert_eq!(t.effective("maxstartups").unwrap().line, 10);
         let d = dump("match-all.T");
-        assert_agrees(&t, &d, &["x11forwarding", "usedns", "acceptenv", "maxstartups"]);
+        assert_agrees(
+            &t,
+            &d,
+            &["x11forwarding", "usedns", "acceptenv", "maxstartups"],
+        );
         assert_eq!(d.all("acceptenv"), ["B"]);
     }
 
@@ -1325,7 +1457,12 @@ mod tests {
             .collect();
         assert_eq!(
             pats,
-            vec![("sshd_config.d/*.conf", 8), ("/etc/ssh/missing.conf", 0), ("nothere/*.conf", 0), ("sshd_config.d/zz.txt", 1)]
+            vec![
+                ("sshd_config.d/*.conf", 8),
+                ("/etc/ssh/missing.conf", 0),
+                ("nothere/*.conf", 0),
+                ("sshd_config.d/zz.txt", 1)
+            ]
         );
         assert!(!t.files_read.iter().any(|f| f.contains(".hidden")));
         assert_agrees(&t, &dump("glob-order.T"), &["acceptenv"]);
@@ -1339,8 +1476,14 @@ mod tests {
             &t,
             &dump("last-wins.T"),
             &[
-                "maxstartups", "persourcemaxstartups", "persourcenetblocksize", "streamlocalbindmask",
-                "fingerprinthash", "ciphers", "usedns", "logingracetime",
+                "maxstartups",
+                "persourcemaxstartups",
+                "persourcenetblocksize",
+                "streamlocalbindmask",
+                "fingerprinthash",
+                "ciphers",
+                "usedns",
+                "logingracetime",
             ],
         );
         // IPQoS with one value is printed twice (interactive and bulk).
@@ -1355,7 +1498,8 @@ mod tests {
         let t = tree(&format!("errors/{tree_name}"));
         let got: Vec<ProblemKind> = t.problems.iter().map(|p| p.kind).collect();
         assert_eq!(got, kinds, "{tree_name}: {:?}", t.problems);
-        let text = std::fs::read_to_string(fixtures().join("out").join(format!("{out}.stderr"))).unwrap();
+        let text =
+            std::fs::read_to_string(fixtures().join("out").join(format!("{out}.stderr"))).unwrap();
         for m in parse_test_errors(&text) {
             if let (Some(f), Some(l)) = (&m.file, m.line) {
                 assert!(
@@ -1371,12 +1515,28 @@ mod tests {
     #[test]
     fn problems_are_where_sshd_t_points() {
         use ProblemKind::*;
-        assert_problems_match_sshd("bad-option", "bad-option.t", &[UnknownKeyword, UnknownKeyword]);
+        assert_problems_match_sshd(
+            "bad-option",
+            "bad-option.t",
+            &[UnknownKeyword, UnknownKeyword],
+        );
         assert_problems_match_sshd("not-in-match", "not-in-match.t", &[NotAllowedInMatch]);
-        assert_problems_match_sshd("trailing-match-global", "trailing-match-global.t", &[NotAllowedInMatch]);
-        assert_problems_match_sshd("include-in-match-global", "include-in-match-global.t", &[NotAllowedInMatch]);
+        assert_problems_match_sshd(
+            "trailing-match-global",
+            "trailing-match-global.t",
+            &[NotAllowedInMatch],
+        );
+        assert_problems_match_sshd(
+            "include-in-match-global",
+            "include-in-match-global.t",
+            &[NotAllowedInMatch],
+        );
         assert_problems_match_sshd("bad-match", "bad-match.t", &[BadMatch]);
-        assert_problems_match_sshd("missing-argument", "missing-argument.t", &[NoArgument, NoArgument]);
+        assert_problems_match_sshd(
+            "missing-argument",
+            "missing-argument.t",
+            &[NoArgument, NoArgument],
+        );
         assert_problems_match_sshd("invalid-quotes", "invalid-quotes.t", &[InvalidQuotes]);
         assert_problems_match_sshd(
             "unsupported-deprecated",
@@ -1390,7 +1550,10 @@ mod tests {
         assert_eq!(t.files_read.len(), MAX_INCLUDE_DEPTH + 1);
         let t = tree("errors/trailing-match-global");
         assert_eq!(t.problems[0].line, 125);
-        assert_eq!(tree("errors/include-in-match-global").problems[0].file, "/etc/ssh/inmatch.conf");
+        assert_eq!(
+            tree("errors/include-in-match-global").problems[0].file,
+            "/etc/ssh/inmatch.conf"
+        );
     }
 
     fn one(text: &[u8]) -> ConfigTree {
@@ -1431,12 +1594,17 @@ mod tests {
             ]
         );
         assert_eq!(t.problems.len(), 1);
-        assert_eq!((t.problems[0].line, t.problems[0].kind), (5, ProblemKind::UnknownKeyword));
+        assert_eq!(
+            (t.problems[0].line, t.problems[0].kind),
+            (5, ProblemKind::UnknownKeyword)
+        );
     }
 
     #[test]
     fn arguments_like_argv_split() {
-        let t = one(b"AcceptEnv 'A B' \"C\\\"D\" E\\ F G#H # comment\nPort # only a comment\nBanner \"\"\n");
+        let t = one(
+            b"AcceptEnv 'A B' \"C\\\"D\" E\\ F G#H # comment\nPort # only a comment\nBanner \"\"\n",
+        );
         assert_eq!(t.directives[0].args, vec!["A B", "C\"D", "E F", "G#H"]);
         assert!(t.directives[1].args.is_empty());
         assert_eq!(t.directives[2].args, vec![""]);
@@ -1445,7 +1613,9 @@ mod tests {
 
     #[test]
     fn nul_bytes_join_lines_and_bad_utf8_survives() {
-        let t = one(b"UseDNS no\0junk\nUseDNS yes\nBanner /etc/\xff\xfebanner\r\n\xef\xbb\xbfPort 22\n");
+        let t = one(
+            b"UseDNS no\0junk\nUseDNS yes\nBanner /etc/\xff\xfebanner\r\n\xef\xbb\xbfPort 22\n",
+        );
         assert_eq!(t.directives[0].args, vec!["noUseDNS", "yes"]);
         assert_eq!(t.problems[0].kind, ProblemKind::NulByte);
         assert_eq!(t.directives[1].args, vec!["/etc/\u{fffd}\u{fffd}banner"]);
@@ -1459,9 +1629,15 @@ mod tests {
     fn include_depth_limit_is_sixteen() {
         let mk = |n: usize| {
             let mut m = BTreeMap::new();
-            m.insert("/etc/ssh/sshd_config".to_string(), b"Include d1.conf\n".to_vec());
+            m.insert(
+                "/etc/ssh/sshd_config".to_string(),
+                b"Include d1.conf\n".to_vec(),
+            );
             for i in 1..=n {
-                m.insert(format!("/etc/ssh/d{i}.conf"), format!("Include d{}.conf\nAcceptEnv D{i}\n", i + 1).into_bytes());
+                m.insert(
+                    format!("/etc/ssh/d{i}.conf"),
+                    format!("Include d{}.conf\nAcceptEnv D{i}\n", i + 1).into_bytes(),
+                );
             }
             parse_tree("/etc/ssh/sshd_config", &m)
         };
@@ -1477,7 +1653,10 @@ mod tests {
     fn include_tilde_and_empty_argument() {
         let t = one(b"Include ~/x.conf \"\"\n");
         let kinds: Vec<ProblemKind> = t.problems.iter().map(|p| p.kind).collect();
-        assert_eq!(kinds, vec![ProblemKind::IncludeTilde, ProblemKind::IncludeEmptyArgument]);
+        assert_eq!(
+            kinds,
+            vec![ProblemKind::IncludeTilde, ProblemKind::IncludeEmptyArgument]
+        );
         assert!(t.includes[0].patterns[0].matched.is_empty());
     }
 
@@ -1498,11 +1677,53 @@ mod tests {
     #[test]
     fn match_all_inside_a_match_included_file_is_not_global() {
         let mut m = BTreeMap::new();
-        m.insert("/etc/ssh/sshd_config".to_string(), b"Match User x\nInclude /etc/ssh/i.conf\n".to_vec());
-        m.insert("/etc/ssh/i.conf".to_string(), b"Match all\nX11Forwarding no\n".to_vec());
+        m.insert(
+            "/etc/ssh/sshd_config".to_string(),
+            b"Match User x\nInclude /etc/ssh/i.conf\n".to_vec(),
+        );
+        m.insert(
+            "/etc/ssh/i.conf".to_string(),
+            b"Match all\nX11Forwarding no\n".to_vec(),
+        );
         let t = parse_tree("/etc/ssh/sshd_config", &m);
         assert_eq!(t.effective("x11forwarding"), None);
         assert_eq!(t.matches[1].parent, Some(0));
+    }
+
+    #[test]
+    fn include_loops_stop_like_sshd() {
+        // Three drop-ins that each include all drop-ins: sshd dies at the first path that
+        // gets too deep; so must we (instead of reading 3^16 files).
+        let mut m = BTreeMap::new();
+        m.insert(
+            "/etc/ssh/sshd_config".to_string(),
+            b"Include sshd_config.d/*.conf\nPort 22\n".to_vec(),
+        );
+        for n in ["a", "b", "c"] {
+            m.insert(
+                format!("/etc/ssh/sshd_config.d/{n}.conf"),
+                b"Include sshd_config.d/*.conf\n".to_vec(),
+            );
+        }
+        let t = parse_tree("/etc/ssh/sshd_config", &m);
+        assert!(t.stopped_early);
+        assert_eq!(t.files_read.len(), MAX_INCLUDE_DEPTH + 1);
+        assert_eq!(t.problems.len(), 1);
+        assert!(!one(b"Port 22\n").stopped_early);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_config_like_bytes(
+            bytes in proptest::collection::vec(proptest::sample::select(b"MatchIncludeaPort \t=\"'\\#\0\r\n*/[]!.~\xff".to_vec()), 0..300)
+        ) {
+            let mut m = BTreeMap::new();
+            m.insert("/etc/ssh/sshd_config".to_string(), bytes.clone());
+            m.insert("/etc/ssh/a".to_string(), bytes);
+            let t = parse_tree("/etc/ssh/sshd_config", &m);
+            let _ = t.effective("port");
+            let _ = t.first_match_line();
+        }
     }
 
     #[test]
@@ -1510,7 +1731,10 @@ mod tests {
         assert_eq!(precedence("Port"), Precedence::Accumulate);
         assert_eq!(precedence("MaxStartups"), Precedence::Last);
         assert_eq!(precedence_in("MaxStartups", (10, 1)), Precedence::First);
-        assert_eq!(precedence_in("PerSourceMaxStartups", (9, 5)), Precedence::First);
+        assert_eq!(
+            precedence_in("PerSourceMaxStartups", (9, 5)),
+            Precedence::First
+        );
         assert_eq!(precedence("AuthorizedKeysFile"), Precedence::FirstLine);
         assert_eq!(precedence("UseDNS"), Precedence::First);
         assert!(!allowed_in_match("UseDNS") && allowed_in_match("banner"));
