@@ -372,6 +372,33 @@ const NEWER_KEYWORDS: &[&str] = &[
     "sshdauthpath",
 ];
 
+/// Alternative spellings that set the same option (the second name is what `sshd -T`
+/// prints). Lines of either spelling compete: `ChallengeResponseAuthentication yes`
+/// before `KbdInteractiveAuthentication no` wins (verified with `sshd -T`).
+const ALIASES: &[(&str, &str)] = &[
+    ("hostdsakey", "hostkey"),
+    ("hostbasedacceptedkeytypes", "hostbasedacceptedalgorithms"),
+    ("pubkeyacceptedkeytypes", "pubkeyacceptedalgorithms"),
+    ("dsaauthentication", "pubkeyauthentication"),
+    (
+        "challengeresponseauthentication",
+        "kbdinteractiveauthentication",
+    ),
+    ("skeyauthentication", "kbdinteractiveauthentication"),
+    ("keepalive", "tcpkeepalive"),
+    ("gssapicleanupcreds", "gssapicleanupcredentials"),
+];
+
+/// The name `sshd -T` uses for `key` (lowercase; aliases resolved).
+pub fn canonical_key(key: &str) -> String {
+    let k = key.to_ascii_lowercase();
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == k)
+        .map(|(_, canon)| canon.to_string())
+        .unwrap_or(k)
+}
+
 /// Whether `key` (any case) is a keyword of Debian 12's sshd 9.2.
 pub fn is_known_keyword(key: &str) -> bool {
     let k = key.to_ascii_lowercase();
@@ -394,7 +421,7 @@ pub fn precedence(key: &str) -> Precedence {
 /// `PerSourceMaxStartups` first-wins in 9.5, `MaxStartups` and `PerSourceNetBlockSize`
 /// in 10.1 and `IPQoS` in 10.3. Keywords added after 9.2 are not modelled.
 pub fn precedence_in(key: &str, version: (u32, u32)) -> Precedence {
-    let k = key.to_ascii_lowercase();
+    let k = canonical_key(key);
     match k.as_str() {
         "port" | "hostkey" | "hostdsakey" | "hostcertificate" | "listenaddress" | "acceptenv"
         | "allowusers" | "denyusers" | "allowgroups" | "denygroups" | "subsystem" => {
@@ -486,19 +513,23 @@ impl ConfigTree {
     /// Directives of `key` that sshd applies when it reads the configuration at startup
     /// (global lines and lines in `Match all` blocks), in order.
     fn startup_lines(&self, key: &str) -> Vec<&Directive> {
-        let k = key.to_ascii_lowercase();
+        let k = canonical_key(key);
         self.directives
             .iter()
-            .filter(|d| d.key == k && self.block_always(d.match_block))
+            .filter(|d| canonical_key(&d.key) == k && self.block_always(d.match_block))
             .collect()
     }
 
     /// Directives of `key` in `Match all` blocks, which sshd re-applies over the global values.
     fn match_all_lines(&self, key: &str) -> Vec<&Directive> {
-        let k = key.to_ascii_lowercase();
+        let k = canonical_key(key);
         self.directives
             .iter()
-            .filter(|d| d.key == k && d.match_block.is_some() && self.block_always(d.match_block))
+            .filter(|d| {
+                canonical_key(&d.key) == k
+                    && d.match_block.is_some()
+                    && self.block_always(d.match_block)
+            })
             .collect()
     }
 
@@ -544,17 +575,20 @@ impl ConfigTree {
 
     /// Directives of `key` inside Match blocks (including `Match all`), in order.
     pub fn in_match(&self, key: &str) -> Vec<&Directive> {
-        let k = key.to_ascii_lowercase();
+        let k = canonical_key(key);
         self.directives
             .iter()
-            .filter(|d| d.key == k && d.match_block.is_some())
+            .filter(|d| canonical_key(&d.key) == k && d.match_block.is_some())
             .collect()
     }
 
     /// Every directive of `key`, wherever it is and whether or not sshd uses it.
     pub fn all_lines(&self, key: &str) -> Vec<&Directive> {
-        let k = key.to_ascii_lowercase();
-        self.directives.iter().filter(|d| d.key == k).collect()
+        let k = canonical_key(key);
+        self.directives
+            .iter()
+            .filter(|d| canonical_key(&d.key) == k)
+            .collect()
     }
 
     /// The first `Match` line of the main file: a new global line added to the main file
@@ -1724,6 +1758,30 @@ mod tests {
             let _ = t.effective("port");
             let _ = t.first_match_line();
         }
+    }
+
+    #[test]
+    fn aliases_compete_with_canonical_names() {
+        let t = tree("aliases");
+        assert_eq!(t.problems, vec![]);
+        let kbd = t.effective("KbdInteractiveAuthentication").unwrap();
+        assert_eq!(
+            (kbd.keyword.as_str(), kbd.line),
+            ("ChallengeResponseAuthentication", 1)
+        );
+        assert_eq!(t.all_lines("kbdinteractiveauthentication").len(), 2);
+        assert_agrees(
+            &t,
+            &dump("aliases.T"),
+            &[
+                "kbdinteractiveauthentication",
+                "hostkey",
+                "tcpkeepalive",
+                "pubkeyauthentication",
+                "gssapicleanupcredentials",
+                "pubkeyacceptedalgorithms",
+            ],
+        );
     }
 
     #[test]
