@@ -250,6 +250,15 @@ pub enum SshdMessageKind {
         /// N.
         count: u32,
     },
+    /// `'Match LocalPort' in configuration but 'lport' not in connection test specification.`:
+    /// `sshd -T` needs `-C …,lport=N` for this configuration (not a configuration error;
+    /// `sshd -t` passes).
+    MatchSpecMissing {
+        /// The Match criterion (`LocalPort`).
+        criterion: String,
+        /// The `-C` field it needs (`lport`).
+        field: String,
+    },
     /// Anything else.
     Other,
 }
@@ -433,6 +442,21 @@ fn classify(line: &str) -> SshdMessage {
                 path: path.to_string(),
             },
         );
+    }
+    if let Some(rest) = line.strip_prefix("'Match ") {
+        if let Some((criterion, rest)) = rest.split_once("' in configuration but '") {
+            if let Some(field) = rest.strip_suffix("' not in connection test specification.") {
+                return msg(
+                    None,
+                    None,
+                    line,
+                    SshdMessageKind::MatchSpecMissing {
+                        criterion: criterion.to_string(),
+                        field: field.to_string(),
+                    },
+                );
+            }
+        }
     }
     if line == "Too many recursive configuration includes" {
         return msg(None, None, line, SshdMessageKind::IncludeProblem);
@@ -898,6 +922,17 @@ mod tests {
             )]
         );
         assert_eq!(kinds("Something unexpected\r\n"), vec![(None, None, Other)]);
+        assert_eq!(
+            kinds(out!("match-localport.T.stderr")),
+            vec![(
+                None,
+                None,
+                MatchSpecMissing {
+                    criterion: "LocalPort".into(),
+                    field: "lport".into()
+                }
+            )]
+        );
         assert!(parse_test_errors("").is_empty());
         assert!(parse_test_errors("\r\n\n").is_empty());
     }
