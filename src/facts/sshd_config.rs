@@ -1037,7 +1037,14 @@ fn parse_file(
 /// The map's keys matching a glob(3) pattern (no flags): `*`, `?`, `[...]` per path
 /// component, no match of a leading `.` by a wildcard, results in byte order.
 fn glob_keys(pattern: &str, files: &BTreeMap<String, Vec<u8>>) -> Vec<String> {
-    let pat: Vec<&str> = pattern.split('/').collect();
+    // `//` and `/./` name the same directory for glob(3); the map's keys are plain paths.
+    // (sshd would name the file with the pattern's spelling in its messages.)
+    let pat: Vec<&str> = pattern
+        .split('/')
+        .enumerate()
+        .filter(|(i, c)| *i == 0 || (!c.is_empty() && *c != "."))
+        .map(|(_, c)| c)
+        .collect();
     // BTreeMap iterates in byte order, which is the order glob(3) gives in the C locale.
     files
         .keys()
@@ -1692,6 +1699,19 @@ mod tests {
             vec![ProblemKind::IncludeTilde, ProblemKind::IncludeEmptyArgument]
         );
         assert!(t.includes[0].patterns[0].matched.is_empty());
+    }
+
+    #[test]
+    fn include_pattern_with_redundant_separators() {
+        let mut m = BTreeMap::new();
+        m.insert(
+            "/etc/ssh/sshd_config".to_string(),
+            b"Include /etc/ssh//./d/*.conf\n".to_vec(),
+        );
+        m.insert("/etc/ssh/d/a.conf".to_string(), b"Port 2\n".to_vec());
+        let t = parse_tree("/etc/ssh/sshd_config", &m);
+        assert_eq!(t.includes[0].patterns[0].matched, vec!["/etc/ssh/d/a.conf"]);
+        assert_eq!(t.effective("port").unwrap().file, "/etc/ssh/d/a.conf");
     }
 
     #[test]
