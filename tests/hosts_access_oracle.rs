@@ -65,46 +65,170 @@ fn clients() -> Vec<(&'static str, IpAddr, ClientName)> {
         ("2001:db8::1", ip("2001:db8::1"), ClientName::Unknown),
         ("2001:db8::5", ip("2001:db8::5"), ClientName::Unknown),
         ("2001:db8:1::1", ip("2001:db8:1::1"), ClientName::Unknown),
-        ("::ffff:10.0.0.5", ip("::ffff:10.0.0.5"), ClientName::Unknown),
+        (
+            "::ffff:10.0.0.5",
+            ip("::ffff:10.0.0.5"),
+            ClientName::Unknown,
+        ),
         ("::1", ip("::1"), ClientName::Unknown),
-        ("host5.example.com", ip("10.0.0.5"), name("host5.example.com", true)),
-        ("Mixed.Example.ORG", ip("10.0.1.6"), name("Mixed.Example.ORG", true)),
+        (
+            "host5.example.com",
+            ip("10.0.0.5"),
+            name("host5.example.com", true),
+        ),
+        (
+            "Mixed.Example.ORG",
+            ip("10.0.1.6"),
+            name("Mixed.Example.ORG", true),
+        ),
         ("shorty", ip("10.0.0.20"), name("shorty", true)),
-        ("v6host.example.com", ip("2001:db8::5"), name("v6host.example.com", true)),
-        ("alias8.example.com", ip("10.0.0.8"), name("bad.example.com", false)),
+        (
+            "v6host.example.com",
+            ip("2001:db8::5"),
+            name("v6host.example.com", true),
+        ),
+        (
+            "alias8.example.com",
+            ip("10.0.0.8"),
+            name("bad.example.com", false),
+        ),
         ("localhost", ip("127.0.0.1"), name("localhost", true)),
     ]
 }
 
 const DAEMONS: &[&str] = &[
-    "sshd", "sshd", "sshd", "SSHD", "ALL", "ALL", "in.telnetd", "ssh*", "sshd?", "s?hd", "22", "/usr/sbin/sshd", "sshd@unknown",
+    "sshd",
+    "sshd",
+    "sshd",
+    "SSHD",
+    "ALL",
+    "ALL",
+    "in.telnetd",
+    "ssh*",
+    "sshd?",
+    "s?hd",
+    "22",
+    "/usr/sbin/sshd",
+    "sshd@unknown",
     "sshd@10.0.0.1",
 ];
 
 const PATTERNS: &[&str] = &[
-    "ALL", "ALL", "LOCAL", "KNOWN", "UNKNOWN", "PARANOID", "unknown", "paranoid", "10.0.0.", "10.0.", "10.", "10.0.0.5",
-    "10.0.0.0/255.255.255.0", "10.0.0.0/24", "10.0.0.1/24", "10.0.0.0/16", "10.0.1.0/24", "10.0.0.5/32",
-    "10.0.0.5/255.255.255.255", "0.0.0.0/0", "0.0.0.0/0.0.0.0", "10.0.0.8/255.255.255.248", "10.0.0.8/29", ".example.com",
-    ".EXAMPLE.COM", ".com", "example.com", "host5.example.com", "HOST5.EXAMPLE.COM", "host5", "shorty", "bad.example.com",
-    "*.example.com", "10.0.0.?", "10.0.0.*", "*", "h*5.*", "*.org", "[2001:db8::]/32", "[2001:db8::]/64", "[2001:db8::5]",
-    "[2001:db8::5]/128", "[::ffff:10.0.0.5]", "[::ffff:10.0.0.0]/104", "[::]/0", "2001:db8::5", "@ng", "root@ALL", "ALL@ALL",
-    "KNOWN@10.0.0.", "unknown@ALL", "localhost", "127.0.0.1", "127.", ".0.5", "010.0.0.5", "0x0a.0.0.5", "10.0.0.08",
-    "@LIST0@", "@LIST1@", "/nonexistent/list", "::ffff:10.0.0.5",
+    "ALL",
+    "ALL",
+    "LOCAL",
+    "KNOWN",
+    "UNKNOWN",
+    "PARANOID",
+    "unknown",
+    "paranoid",
+    "10.0.0.",
+    "10.0.",
+    "10.",
+    "10.0.0.5",
+    "10.0.0.0/255.255.255.0",
+    "10.0.0.0/24",
+    "10.0.0.1/24",
+    "10.0.0.0/16",
+    "10.0.1.0/24",
+    "10.0.0.5/32",
+    "10.0.0.5/255.255.255.255",
+    "0.0.0.0/0",
+    "0.0.0.0/0.0.0.0",
+    "10.0.0.8/255.255.255.248",
+    "10.0.0.8/29",
+    ".example.com",
+    ".EXAMPLE.COM",
+    ".com",
+    "example.com",
+    "host5.example.com",
+    "HOST5.EXAMPLE.COM",
+    "host5",
+    "shorty",
+    "bad.example.com",
+    "*.example.com",
+    "10.0.0.?",
+    "10.0.0.*",
+    "*",
+    "h*5.*",
+    "*.org",
+    "[2001:db8::]/32",
+    "[2001:db8::]/64",
+    "[2001:db8::5]",
+    "[2001:db8::5]/128",
+    "[::ffff:10.0.0.5]",
+    "[::ffff:10.0.0.0]/104",
+    "[::]/0",
+    "2001:db8::5",
+    "@ng",
+    "root@ALL",
+    "ALL@ALL",
+    "KNOWN@10.0.0.",
+    "unknown@ALL",
+    "root@10.0.0.",
+    "r*@ALL",
+    "alice@KNOWN",
+    "localhost",
+    "127.0.0.1",
+    "127.",
+    ".0.5",
+    "010.0.0.5",
+    "0x0a.0.0.5",
+    "10.0.0.08",
+    "@LIST0@",
+    "@LIST1@",
+    "/nonexistent/list",
+    "::ffff:10.0.0.5",
 ];
 
 const LIST_PATTERNS: &[&str] = &[
-    "ALL", "10.0.0.", "10.0.0.5", "10.0.0.0/24", ".example.com", "host5", "[2001:db8::]/32", "KNOWN", "10.1.0.1", "EXCEPT",
+    "ALL",
+    "10.0.0.",
+    "10.0.0.5",
+    "10.0.0.0/24",
+    ".example.com",
+    "host5",
+    "[2001:db8::]/32",
+    "KNOWN",
+    "10.1.0.1",
+    "EXCEPT",
 ];
 
 const OPTIONS: &[&str] = &[
-    "", "", "", "", "", ": allow", ": deny", ": twist /bin/echo no", ": spawn /bin/true", ": severity auth.info",
-    ": severity bogus", ": bogus", ": allow : deny", ":", ": nice 5", ": umask 022", ": umask 999", ": setenv X y",
-    ": keepalive", ": keepalive 1", ": linger 5", ": ALLOW", ": spawn /bin/true : deny", ": allow\\: x",
+    "",
+    "",
+    "",
+    "",
+    "",
+    ": allow",
+    ": deny",
+    ": twist /bin/echo no",
+    ": spawn /bin/true",
+    ": severity auth.info",
+    ": severity bogus",
+    ": bogus",
+    ": allow : deny",
+    ":",
+    ": nice 5",
+    ": umask 022",
+    ": umask 999",
+    ": setenv X y",
+    ": keepalive",
+    ": keepalive 1",
+    ": linger 5",
+    ": ALLOW",
+    ": spawn /bin/true : deny",
+    ": allow\\: x",
 ];
 
 #[derive(Debug, Clone)]
 enum Line {
-    Rule { daemons: String, clients: String, options: String, continued: bool },
+    Rule {
+        daemons: String,
+        clients: String,
+        options: String,
+        continued: bool,
+    },
     Comment,
     Blank,
     Indented(String),
@@ -117,6 +241,7 @@ struct Case {
     deny: Vec<Line>,
     lists: [Vec<(String, String)>; 2],
     client: usize,
+    user: Option<&'static str>,
     daemon: &'static str,
     crlf: bool,
     allow_no_newline: bool,
@@ -154,14 +279,18 @@ fn list_strategy(pool: &'static [&'static str]) -> impl Strategy<Value = String>
 }
 
 fn line_strategy() -> impl Strategy<Value = Line> {
-    let rule = (list_strategy(DAEMONS), list_strategy(PATTERNS), pick(OPTIONS), prop::bool::weighted(0.15)).prop_map(
-        |(daemons, clients, options, continued)| Line::Rule {
+    let rule = (
+        list_strategy(DAEMONS),
+        list_strategy(PATTERNS),
+        pick(OPTIONS),
+        prop::bool::weighted(0.15),
+    )
+        .prop_map(|(daemons, clients, options, continued)| Line::Rule {
             daemons,
             clients,
             options: options.to_string(),
             continued,
-        },
-    );
+        });
     prop_oneof![
         8 => rule,
         1 => Just(Line::Comment),
@@ -173,7 +302,8 @@ fn line_strategy() -> impl Strategy<Value = Line> {
 
 fn file_list_strategy() -> impl Strategy<Value = Vec<(String, String)>> {
     prop::collection::vec(
-        (pick(LIST_PATTERNS), pick(&[" ", "\n", "\t", ","])).prop_map(|(p, s)| (p.to_string(), s.to_string())),
+        (pick(LIST_PATTERNS), pick(&[" ", "\n", "\t", ","]))
+            .prop_map(|(p, s)| (p.to_string(), s.to_string())),
         1..4,
     )
 }
@@ -184,25 +314,33 @@ fn case_strategy(n_clients: usize) -> impl Strategy<Value = Case> {
         prop::collection::vec(line_strategy(), 0..4),
         file_list_strategy(),
         file_list_strategy(),
-        0..n_clients,
+        (0..n_clients, prop::option::weighted(0.2, pick(&["root", "alice"]))),
         pick(&["sshd", "sshd", "sshd", "in.telnetd"]),
         prop::bool::weighted(0.15),
         prop::bool::weighted(0.08),
         prop::bool::weighted(0.08),
     )
-        .prop_map(|(allow, deny, l0, l1, client, daemon, crlf, a_nl, d_nl)| Case {
-            allow,
-            deny,
-            lists: [l0, l1],
-            client,
-            daemon,
-            crlf,
-            allow_no_newline: a_nl,
-            deny_no_newline: d_nl,
-        })
+        .prop_map(
+            |(allow, deny, l0, l1, (client, user), daemon, crlf, a_nl, d_nl)| Case {
+                allow,
+                deny,
+                lists: [l0, l1],
+                client,
+                user,
+                daemon,
+                crlf,
+                allow_no_newline: a_nl,
+                deny_no_newline: d_nl,
+            },
+        )
 }
 
-fn render(lines: &[Line], crlf: bool, no_final_newline: bool, subst: &dyn Fn(&str) -> String) -> String {
+fn render(
+    lines: &[Line],
+    crlf: bool,
+    no_final_newline: bool,
+    subst: &dyn Fn(&str) -> String,
+) -> String {
     let eol = if crlf { "\r\n" } else { "\n" };
     let mut out = String::new();
     for l in lines {
@@ -214,7 +352,11 @@ fn render(lines: &[Line], crlf: bool, no_final_newline: bool, subst: &dyn Fn(&st
                 continued,
             } => {
                 let cont = if *continued { "\\\n  " } else { " " };
-                out.push_str(&format!("{daemons}:{cont}{}{}{eol}", subst(clients), options));
+                out.push_str(&format!(
+                    "{daemons}:{cont}{}{}{eol}",
+                    subst(clients),
+                    options
+                ));
             }
             Line::Comment => out.push_str(&format!("# sshd: ALL{eol}")),
             Line::Blank => out.push_str(&format!("  {eol}")),
@@ -250,9 +392,16 @@ impl Oracle {
         std::fs::create_dir_all(&env).unwrap();
         std::fs::create_dir_all(&case_dir).unwrap();
         std::fs::write(env.join("hosts"), ETC_HOSTS).unwrap();
-        std::fs::write(env.join("resolv.conf"), "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n").unwrap();
-        std::fs::write(env.join("nsswitch.conf"), "hosts: files\nnetgroup: files\npasswd: files\ngroup: files\n")
-            .unwrap();
+        std::fs::write(
+            env.join("resolv.conf"),
+            "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
+        )
+        .unwrap();
+        std::fs::write(
+            env.join("nsswitch.conf"),
+            "hosts: files\nnetgroup: files\npasswd: files\ngroup: files\n",
+        )
+        .unwrap();
         std::fs::write(env.join("devnull"), "").unwrap();
         std::fs::write(env.join("runner.sh"), RUNNER).unwrap();
         let log = UnixDatagram::bind(env.join("log.sock")).unwrap();
@@ -316,16 +465,18 @@ impl Oracle {
 
 /// Returns Some(reason) when the oracle cannot run here.
 fn unavailable() -> Option<String> {
-    #[allow(unsafe_code)]
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    let euid = unsafe { libc::geteuid() };
-    if euid != 0 {
+    if !nix::unistd::geteuid().is_root() {
         return Some("it needs root (for `unshare -m` and bind mounts)".to_string());
     }
     if !Path::new(TCPDMATCH).exists() {
-        return Some(format!("`{TCPDMATCH}` is missing (install it: `apt-get install -y tcpd`)"));
+        return Some(format!(
+            "`{TCPDMATCH}` is missing (install it: `apt-get install -y tcpd`)"
+        ));
     }
-    let ok = Command::new("unshare").args(["-m", "true"]).status().map(|s| s.success());
+    let ok = Command::new("unshare")
+        .args(["-m", "true"])
+        .status()
+        .map(|s| s.success());
     if !matches!(ok, Ok(true)) {
         return Some("`unshare -m true` does not work here (no mount namespaces)".to_string());
     }
@@ -350,7 +501,12 @@ fn evaluate_agrees_with_tcpdmatch() {
     let oracle = Oracle::new(tmp.path());
     let clients = clients();
     let list_paths: Vec<String> = (0..2)
-        .map(|i| tmp.path().join(format!("list{i}")).to_string_lossy().into_owned())
+        .map(|i| {
+            tmp.path()
+                .join(format!("list{i}"))
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     let started = Instant::now();
     let mut runner = TestRunner::new(Config {
@@ -359,7 +515,8 @@ fn evaluate_agrees_with_tcpdmatch() {
         ..Config::default()
     });
     let ran = std::cell::Cell::new(0u32);
-    let by_verdict: std::cell::RefCell<HashMap<String, u32>> = std::cell::RefCell::new(HashMap::new());
+    let by_verdict: std::cell::RefCell<HashMap<String, u32>> =
+        std::cell::RefCell::new(HashMap::new());
     let result = runner.run(&case_strategy(clients.len()), |case| {
         ran.set(ran.get() + 1);
         let subst = |s: &str| s.replace("@LIST0@", &list_paths[0]).replace("@LIST1@", &list_paths[1]);
@@ -383,7 +540,11 @@ fn evaluate_agrees_with_tcpdmatch() {
             std::fs::write(p, t).unwrap();
         }
         let (arg, addr, name) = &clients[case.client];
-        let answer = oracle.ask(case.daemon, arg);
+        let arg = match case.user {
+            Some(u) => format!("{u}@{arg}"),
+            None => arg.to_string(),
+        };
+        let answer = oracle.ask(case.daemon, &arg);
 
         let allow_rules = hosts_access::parse("hosts.allow", &allow);
         let deny_rules = hosts_access::parse("hosts.deny", &deny);
@@ -394,7 +555,7 @@ fn evaluate_agrees_with_tcpdmatch() {
             server_port: None,
             client_addr: *addr,
             client_name: name.clone(),
-            user: None,
+            user: case.user.map(str::to_string),
         };
         let lists = |p: &str| list_paths.iter().position(|l| l == p).map(|i| list_text[i].clone());
         let d = hosts_access::evaluate(&allow_rules, &deny_rules, &query, &lists);

@@ -534,7 +534,10 @@ impl LineReader<'_> {
             }
             // fgets: at most room-1 bytes, through the first newline.
             let max_end = (self.pos + room - 1).min(self.bytes.len());
-            let end = match self.bytes[self.pos..max_end].iter().position(|&b| b == b'\n') {
+            let end = match self.bytes[self.pos..max_end]
+                .iter()
+                .position(|&b| b == b'\n')
+            {
                 Some(i) => self.pos + i + 1,
                 None => max_end,
             };
@@ -693,7 +696,10 @@ fn check_option(name: &str, value: Option<&str>, is_last: bool) -> (OptionKind, 
     if name.is_empty() {
         return (
             K::Unknown,
-            Some("empty option field (missing option name; a rule ending in `:` makes one)".to_string()),
+            Some(
+                "empty option field (missing option name; a rule ending in `:` makes one)"
+                    .to_string(),
+            ),
         );
     }
     let Some(&(_, kind, need, opt, last)) = TABLE.iter().find(|t| eq_ci(t.0, name)) else {
@@ -729,12 +735,17 @@ fn check_option_value(kind: OptionKind, name: &str, v: &str) -> Option<String> {
         },
         OptionKind::Severity => {
             const FAC: &[&str] = &[
-                "kern", "user", "mail", "daemon", "auth", "lpr", "news", "uucp", "cron", "local0", "local1",
-                "local2", "local3", "local4", "local5", "local6", "local7",
+                "kern", "user", "mail", "daemon", "auth", "lpr", "news", "uucp", "cron", "local0",
+                "local1", "local2", "local3", "local4", "local5", "local6", "local7",
             ];
-            const SEV: &[&str] = &["emerg", "alert", "crit", "err", "warning", "notice", "info", "debug"];
+            const SEV: &[&str] = &[
+                "emerg", "alert", "crit", "err", "warning", "notice", "info", "debug",
+            ];
             let ok = match split_at(v.as_bytes(), b'.') {
-                Some(i) => FAC.iter().any(|f| eq_ci(f, &v[..i])) && SEV.iter().any(|s| eq_ci(s, &v[i + 1..])),
+                Some(i) => {
+                    FAC.iter().any(|f| eq_ci(f, &v[..i]))
+                        && SEV.iter().any(|s| eq_ci(s, &v[i + 1..]))
+                }
                 None => SEV.iter().any(|s| eq_ci(s, v)),
             };
             if ok {
@@ -763,7 +774,12 @@ fn scan_int(v: &str) -> Option<i64> {
 /// hosts.deny; the first matching rule of a file decides; no match = granted.
 /// `lists` returns the content of a `/file` pattern list (`None`: missing or
 /// unreadable, which libwrap treats as "no match").
-pub fn evaluate(allow: &Rules, deny: &Rules, query: &Query, lists: &dyn Fn(&str) -> Option<String>) -> Decision {
+pub fn evaluate(
+    allow: &Rules,
+    deny: &Rules,
+    query: &Query,
+    lists: &dyn Fn(&str) -> Option<String>,
+) -> Decision {
     let mut ev = Evaluator {
         query,
         lists,
@@ -821,7 +837,11 @@ impl Evaluator<'_> {
         }
     }
 
-    fn hosts_access(&mut self, allow: &Rules, deny: &Rules) -> (Verdict, DecidedBy, Option<RuleRef>, String) {
+    fn hosts_access(
+        &mut self,
+        allow: &Rules,
+        deny: &Rules,
+    ) -> (Verdict, DecidedBy, Option<RuleRef>, String) {
         match self.table(allow) {
             TableResult::Match(r, v, why) => {
                 let v = v.unwrap_or(Verdict::Granted);
@@ -848,7 +868,8 @@ impl Evaluator<'_> {
 
     fn table(&mut self, rules: &Rules) -> TableResult {
         for rule in &rules.rules {
-            let m = self.list_match(&rule.daemons, Side::Server) && self.list_match(&rule.clients, Side::Client);
+            let m = self.list_match(&rule.daemons, Side::Server)
+                && self.list_match(&rule.clients, Side::Client);
             if m {
                 let (v, why) = self.options(rule);
                 return TableResult::Match(rule_ref(rule), v, why);
@@ -870,7 +891,10 @@ impl Evaluator<'_> {
     fn options(&mut self, rule: &Rule) -> (Option<Verdict>, String) {
         for opt in &rule.options {
             if let Some(err) = &opt.error {
-                return (Some(Verdict::Denied), format!(" and its options are rejected ({err}): denied"));
+                return (
+                    Some(Verdict::Denied),
+                    format!(" and its options are rejected ({err}): denied"),
+                );
             }
             match opt.kind {
                 OptionKind::Allow => return (Some(Verdict::Granted), " with option `allow`".to_string()),
@@ -961,7 +985,10 @@ impl Evaluator<'_> {
     fn hostaddr(&self, side: Side) -> String {
         match side {
             Side::Client => self.client_addr.clone(),
-            Side::Server => self.server_addr.clone().unwrap_or_else(|| UNKNOWN.to_string()),
+            Side::Server => self
+                .server_addr
+                .clone()
+                .unwrap_or_else(|| UNKNOWN.to_string()),
         }
     }
 
@@ -986,8 +1013,19 @@ impl Evaluator<'_> {
                 UNKNOWN.to_string()
             }
             (ClientName::Unknown, _) => UNKNOWN.to_string(),
-            (ClientName::Name { verified: false, .. }, _) => PARANOID.to_string(),
-            (ClientName::Name { name, verified: true }, Some(a)) => {
+            (
+                ClientName::Name {
+                    verified: false, ..
+                },
+                _,
+            ) => PARANOID.to_string(),
+            (
+                ClientName::Name {
+                    name,
+                    verified: true,
+                },
+                Some(a),
+            ) => {
                 if is_numeric_name(&name, a) {
                     PARANOID.to_string()
                 } else {
@@ -1006,7 +1044,9 @@ impl Evaluator<'_> {
             false
         } else if tok.starts_with('/') {
             if depth >= MAX_LIST_DEPTH {
-                self.note(format!("`/file` lists nested deeper than {MAX_LIST_DEPTH} at `{tok}`: not followed"));
+                self.note(format!(
+                    "`/file` lists nested deeper than {MAX_LIST_DEPTH} at `{tok}`: not followed"
+                ));
                 return false;
             }
             let Some(content) = (self.lists)(tok) else {
@@ -1028,10 +1068,11 @@ impl Evaluator<'_> {
         } else if let Some(i) = split_at(tok.as_bytes(), b'/') {
             masked_match(&tok[..i], &tok[i + 1..], &self.hostaddr(side))
         } else {
-            string_match(tok, &self.hostaddr(side)) || (not_inaddr(tok) && {
-                let name = self.hostname(side, tok);
-                string_match(tok, &name)
-            })
+            string_match(tok, &self.hostaddr(side))
+                || (not_inaddr(tok) && {
+                    let name = self.hostname(side, tok);
+                    string_match(tok, &name)
+                })
         }
     }
 }
@@ -1046,7 +1087,12 @@ fn is_numeric_name(name: &str, addr: IpAddr) -> bool {
     match addr {
         IpAddr::V4(_) => inet_aton(name.as_bytes()).is_some(),
         IpAddr::V6(v6) if v6.to_ipv4_mapped().is_some() => inet_aton(name.as_bytes()).is_some(),
-        IpAddr::V6(_) => name.split('%').next().unwrap_or("").parse::<Ipv6Addr>().is_ok(),
+        IpAddr::V6(_) => name
+            .split('%')
+            .next()
+            .unwrap_or("")
+            .parse::<Ipv6Addr>()
+            .is_ok(),
     }
 }
 
@@ -1121,7 +1167,9 @@ fn wildcard(s: &[u8], p: &[u8]) -> bool {
     }
     match s.split_first() {
         None => false,
-        Some((&sc, srest)) => (pc == b'?' || pc.eq_ignore_ascii_case(&sc)) && wildcard(srest, prest),
+        Some((&sc, srest)) => {
+            (pc == b'?' || pc.eq_ignore_ascii_case(&sc)) && wildcard(srest, prest)
+        }
     }
 }
 
@@ -1302,7 +1350,11 @@ fn format_v6(a: Ipv6Addr) -> String {
     if best == 0 && (best_len == 6 || (best_len == 5 && w[5] == 0xffff)) {
         let o = a.octets();
         let v4 = Ipv4Addr::new(o[12], o[13], o[14], o[15]);
-        return if best_len == 5 { format!("::ffff:{v4}") } else { format!("::{v4}") };
+        return if best_len == 5 {
+            format!("::ffff:{v4}")
+        } else {
+            format!("::{v4}")
+        };
     }
     let mut out = String::new();
     let mut i = 0;
@@ -1324,4 +1376,494 @@ fn format_v6(a: Ipv6Addr) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const FIXTURE_LIST_DIR: &str = "/tmp/sshfix-ha-fixture/";
+
+    /// (name, hosts.allow, hosts.deny, optional list file, tcpdmatch answers)
+    /// captured by `tests/fixtures/facts/hosts_access/capture.py`.
+    macro_rules! scenario {
+        ($name:literal) => {
+            (
+                $name,
+                include_str!(concat!(
+                    "../../tests/fixtures/facts/hosts_access/",
+                    $name,
+                    ".allow"
+                )),
+                include_str!(concat!(
+                    "../../tests/fixtures/facts/hosts_access/",
+                    $name,
+                    ".deny"
+                )),
+                include_str!(concat!(
+                    "../../tests/fixtures/facts/hosts_access/",
+                    $name,
+                    ".expected"
+                )),
+            )
+        };
+    }
+
+    const LISTS_LIST: &str = include_str!("../../tests/fixtures/facts/hosts_access/lists.list");
+
+    fn scenarios() -> Vec<(&'static str, &'static str, &'static str, &'static str)> {
+        vec![
+            scenario!("bareipv6"),
+            scenario!("comments"),
+            scenario!("daemons"),
+            scenario!("edges"),
+            scenario!("eofcont"),
+            scenario!("except"),
+            scenario!("lists"),
+            scenario!("masks"),
+            scenario!("names"),
+            scenario!("nonewline"),
+            scenario!("options"),
+            scenario!("order"),
+        ]
+    }
+
+    fn lists(path: &str) -> Option<String> {
+        (path == format!("{FIXTURE_LIST_DIR}lists")).then(|| LISTS_LIST.to_string())
+    }
+
+    #[test]
+    fn agrees_with_captured_tcpdmatch_answers() {
+        let mut checked = 0;
+        for (name, allow, deny, expected) in scenarios() {
+            let allow = parse("hosts.allow", allow);
+            let deny = parse("hosts.deny", deny);
+            for line in expected.lines() {
+                let f: Vec<&str> = line.split('\t').collect();
+                assert_eq!(f.len(), 6, "{name}: bad fixture line {line:?}");
+                let client_name = match f[3] {
+                    "-" => ClientName::Unknown,
+                    "paranoid" => ClientName::Name {
+                        name: "bad.example.com".to_string(),
+                        verified: false,
+                    },
+                    n => ClientName::Name {
+                        name: n.to_string(),
+                        verified: true,
+                    },
+                };
+                let query = Query {
+                    daemon: f[0].to_string(),
+                    server_addr: None,
+                    server_name: ClientName::Unknown,
+                    server_port: None,
+                    client_addr: f[2].parse().unwrap(),
+                    client_name,
+                    user: None,
+                };
+                let d = evaluate(&allow, &deny, &query, &lists);
+                let verdict = match d.verdict {
+                    Verdict::Granted => "granted",
+                    Verdict::Denied => "denied",
+                    Verdict::Twisted => "delegated",
+                };
+                let matched = match (d.decided_by, &d.rule) {
+                    (DecidedBy::Rule, Some(r)) => format!("{}:{}", r.file, r.end_line),
+                    _ => "-".to_string(),
+                };
+                assert_eq!(
+                    (verdict, matched.as_str()),
+                    (f[4], f[5]),
+                    "{name}: {line}\n{d:#?}"
+                );
+                assert_eq!(format_addr(query.client_addr), f[2]);
+                checked += 1;
+            }
+        }
+        assert_eq!(checked, 66);
+    }
+
+    #[test]
+    fn continuation_reports_start_and_end_line_and_original_text() {
+        let r = parse(
+            "/etc/hosts.allow",
+            include_str!("../../tests/fixtures/facts/hosts_access/comments.allow"),
+        );
+        // Line 1 is an indented "comment" that libwrap parses as a rule; lines
+        // 2-3 are one comment (backslash continuation); 4-5 one rule.
+        assert_eq!(r.rules.len(), 2);
+        assert_eq!(r.rules[0].daemons, vec!["#", "sshd"]);
+        assert_eq!((r.rules[0].line, r.rules[0].end_line), (1, 1));
+        assert_eq!((r.rules[1].line, r.rules[1].end_line), (4, 5));
+        assert_eq!(r.rules[1].text, "sshd: \\\n 10.0.0.4");
+        assert_eq!(r.rules[1].clients, vec!["10.0.0.4"]);
+        assert_eq!(r.problems.len(), 1);
+        assert_eq!(r.problems[0].kind, ProblemKind::IndentedComment);
+        assert_eq!(r.problems[0].line, 1);
+        assert!(r.stop.is_none());
+    }
+
+    #[test]
+    fn missing_final_newline_is_a_stop_that_denies_in_hosts_deny() {
+        let deny = parse("/etc/hosts.deny", "sshd: 10.0.9.9");
+        assert_eq!(deny.rules, vec![]);
+        let stop = deny.stop.clone().unwrap();
+        assert_eq!(stop.line, 1);
+        assert_eq!(deny.problems[0].kind, ProblemKind::MissingNewline);
+        let q = Query::sshd("10.0.0.2".parse().unwrap());
+        let d = evaluate(&parse("/etc/hosts.allow", ""), &deny, &q, &|_| None);
+        assert_eq!((d.allowed, d.decided_by), (false, DecidedBy::FileError));
+        assert_eq!(d.rule.unwrap().text, "sshd: 10.0.9.9");
+        // The same in hosts.allow only ends hosts.allow: granted.
+        let d = evaluate(&deny, &parse("/etc/hosts.deny", ""), &q, &|_| None);
+        assert_eq!((d.allowed, d.decided_by), (true, DecidedBy::NoMatch));
+        // A backslash-newline as the very last bytes with nothing before is
+        // no error (xgets returns nothing), with text before it is.
+        assert!(parse("f", "\\\n").stop.is_none());
+        assert!(parse("f", "sshd: ALL \\\n").stop.is_some());
+    }
+
+    #[test]
+    fn long_line_is_a_stop() {
+        let long = format!("sshd: {}\nsshd: ALL\n", "10.0.0.1 ".repeat(300));
+        let r = parse("/etc/hosts.deny", &long);
+        assert_eq!(r.problems[0].kind, ProblemKind::LineTooLong);
+        assert!(r.rules.is_empty());
+        assert_eq!(r.stop.unwrap().line, 1);
+    }
+
+    #[test]
+    fn nothing_found_empty_files_grant() {
+        let empty = parse("/etc/hosts.allow", "");
+        assert_eq!(
+            empty,
+            Rules {
+                file: "/etc/hosts.allow".to_string(),
+                rules: vec![],
+                problems: vec![],
+                stop: None
+            }
+        );
+        let d = evaluate(
+            &empty,
+            &parse("/etc/hosts.deny", "# only comments\n\n"),
+            &Query::sshd("10.0.0.1".parse().unwrap()),
+            &|_| None,
+        );
+        assert!(d.allowed);
+        assert_eq!(d.rule, None);
+        assert!(!d.needs_name);
+        assert!(d.uncertain.is_empty());
+        assert!(empty.referenced_files().is_empty());
+        assert!(!empty.mentions_names());
+    }
+
+    #[test]
+    fn unreadable_hosts_deny_denies() {
+        let d = evaluate(
+            &parse("/etc/hosts.allow", ""),
+            &Rules::unreadable("/etc/hosts.deny", "permission denied"),
+            &Query::sshd("10.0.0.1".parse().unwrap()),
+            &|_| None,
+        );
+        assert_eq!((d.allowed, d.decided_by), (false, DecidedBy::FileError));
+    }
+
+    #[test]
+    fn options_are_parsed_with_errors() {
+        let r = parse(
+            "/etc/hosts.allow",
+            "sshd: ALL: spawn echo %a\\: hi : severity auth.info : allow\nsshd: ALL: allow: deny\nsshd: ALL:\nsshd: ALL: umask 999\nsshd : ALL : setenv=X y\n",
+        );
+        let o = &r.rules[0].options;
+        assert_eq!(o.len(), 3);
+        assert_eq!(
+            (o[0].kind, o[0].value.as_deref()),
+            (OptionKind::Spawn, Some("echo %a: hi"))
+        );
+        assert_eq!(
+            (o[1].kind, o[1].value.as_deref()),
+            (OptionKind::Severity, Some("auth.info"))
+        );
+        assert_eq!(
+            (o[2].kind, o[2].value.as_deref(), o[2].error.as_deref()),
+            (OptionKind::Allow, None, None)
+        );
+        assert!(r.rules[1].options[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("must be the last"));
+        assert!(r.rules[2].options[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("empty option"));
+        assert!(r.rules[3].options[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("bad `umask`"));
+        assert_eq!(r.rules[4].options[0].value.as_deref(), Some("X y"));
+        assert_eq!(r.rules[4].options[0].error, None);
+        let bad: Vec<usize> = r
+            .problems
+            .iter()
+            .filter(|p| p.kind == ProblemKind::BadOption)
+            .map(|p| p.line)
+            .collect();
+        assert_eq!(bad, vec![2, 3, 4]);
+    }
+
+    #[test]
+    fn missing_separator_is_skipped() {
+        let r = parse("/etc/hosts.deny", "sshd ALL\nsshd: 10.0.0.1\n");
+        assert_eq!(r.rules.len(), 1);
+        assert_eq!(r.rules[0].line, 2);
+        assert_eq!(
+            (r.problems[0].kind, r.problems[0].line),
+            (ProblemKind::MissingSeparator, 1)
+        );
+    }
+
+    #[test]
+    fn bare_ipv6_in_client_list_is_cut_at_the_first_colon() {
+        // `2001:db8::1` without brackets: libwrap splits the rule at its first
+        // `:`, so `db8` becomes an option name and matching clients are denied.
+        let r = parse("/etc/hosts.allow", "sshd: 2001:db8::1\n");
+        assert_eq!(r.rules[0].clients, vec!["2001"]);
+        assert_eq!(
+            r.rules[0].options[0].error.as_deref(),
+            Some("bad option name `db8`")
+        );
+        let r = parse("/etc/hosts.allow", "sshd: [2001:db8::1]\n");
+        assert_eq!(r.rules[0].clients, vec!["[2001:db8::1]"]);
+        assert!(r.rules[0].options.is_empty());
+    }
+
+    #[test]
+    fn names_needed_and_uncertainty() {
+        let allow = parse(
+            "/etc/hosts.allow",
+            "sshd: 10.0.0.0/24\nsshd: .example.com\n",
+        );
+        let deny = parse("/etc/hosts.deny", "sshd: ALL\n");
+        assert!(allow.mentions_names());
+        assert!(!deny.mentions_names());
+        // Address matches first: no name needed.
+        let d = evaluate(
+            &allow,
+            &deny,
+            &Query::sshd("10.0.0.7".parse().unwrap()),
+            &|_| None,
+        );
+        assert!(d.allowed && !d.needs_name && d.uncertain.is_empty());
+        // Else the name is needed; not looked up => uncertain.
+        let d = evaluate(
+            &allow,
+            &deny,
+            &Query::sshd("10.0.1.7".parse().unwrap()),
+            &|_| None,
+        );
+        assert!(!d.allowed && d.needs_name);
+        assert_eq!(d.uncertain.len(), 1, "{:?}", d.uncertain);
+        // With a verified name: decided, not uncertain.
+        let mut q = Query::sshd("10.0.1.7".parse().unwrap());
+        q.client_name = ClientName::Name {
+            name: "Box.EXAMPLE.com".to_string(),
+            verified: true,
+        };
+        let d = evaluate(&allow, &deny, &q, &|_| None);
+        assert!(d.allowed && d.needs_name && d.uncertain.is_empty());
+        assert_eq!(d.rule.unwrap().line, 2);
+        // Unverified: the name is "paranoid" and does not match.
+        q.client_name = ClientName::Name {
+            name: "box.example.com".to_string(),
+            verified: false,
+        };
+        assert!(!evaluate(&allow, &deny, &q, &|_| None).allowed);
+        // A numeric reverse name is rejected too.
+        q.client_name = ClientName::Name {
+            name: "10.0.0.1".to_string(),
+            verified: true,
+        };
+        let pd = evaluate(
+            &parse("a", ""),
+            &parse("d", "sshd: PARANOID\n"),
+            &q,
+            &|_| None,
+        );
+        assert!(!pd.allowed);
+    }
+
+    #[test]
+    fn netgroups_and_ident_are_uncertain() {
+        let deny = parse(
+            "/etc/hosts.deny",
+            "sshd: @admins\nsshd: root@ALL\nsshd: ALL@10.0.0.9\n",
+        );
+        let d = evaluate(
+            &parse("a", ""),
+            &deny,
+            &Query::sshd("10.0.0.1".parse().unwrap()),
+            &|_| None,
+        );
+        assert!(d.allowed);
+        assert!(d.needs_name, "innetgr() is given the host name");
+        assert_eq!(d.uncertain.len(), 3, "{:?}", d.uncertain);
+        // ALL@host needs no user name to match.
+        let d = evaluate(
+            &parse("a", ""),
+            &deny,
+            &Query::sshd("10.0.0.9".parse().unwrap()),
+            &|_| None,
+        );
+        assert!(!d.allowed);
+        assert_eq!(d.rule.unwrap().line, 3);
+        // A known user decides.
+        let mut q = Query::sshd("10.0.0.1".parse().unwrap());
+        q.user = Some("root".to_string());
+        q.client_name = ClientName::Unknown;
+        let d = evaluate(&parse("a", ""), &deny, &q, &|_| None);
+        assert_eq!((d.allowed, d.rule.map(|r| r.line)), (false, Some(2)));
+    }
+
+    #[test]
+    fn list_files_nest_and_are_referenced() {
+        let allow = parse(
+            "/etc/hosts.allow",
+            "sshd: /etc/ssh/ok EXCEPT alice@/etc/ssh/bad\nsshd@/etc/srv: ALL\n",
+        );
+        assert_eq!(
+            allow.referenced_files(),
+            vec!["/etc/ssh/ok", "/etc/ssh/bad", "/etc/srv"]
+        );
+        assert_eq!(
+            list_references("10.0.0.1 /etc/more\n/etc/more"),
+            vec!["/etc/more"]
+        );
+        let files = |p: &str| match p {
+            "/etc/ssh/ok" => Some("192.0.2.1\n/etc/ssh/more\n".to_string()),
+            "/etc/ssh/more" => Some("198.51.100.0/24".to_string()),
+            _ => None,
+        };
+        let deny = parse("/etc/hosts.deny", "ALL: ALL\n");
+        let d = evaluate(
+            &allow,
+            &deny,
+            &Query::sshd("198.51.100.7".parse().unwrap()),
+            &files,
+        );
+        assert!(d.allowed);
+        assert_eq!(d.rule.unwrap().line, 1);
+        // A list that cannot be read does not match, and says so.
+        let d = evaluate(
+            &allow,
+            &deny,
+            &Query::sshd("192.0.2.1".parse().unwrap()),
+            &|_| None,
+        );
+        assert!(!d.allowed);
+        assert!(
+            d.uncertain.iter().any(|u| u.contains("/etc/ssh/ok")),
+            "{:?}",
+            d.uncertain
+        );
+        // Self-reference terminates.
+        let loopy = parse("a", "sshd: /l\n");
+        let d = evaluate(
+            &loopy,
+            &deny,
+            &Query::sshd("192.0.2.1".parse().unwrap()),
+            &|_| Some("/l".to_string()),
+        );
+        assert!(!d.allowed);
+    }
+
+    #[test]
+    fn daemon_patterns_ports_and_server_host() {
+        let deny = parse(
+            "/etc/hosts.deny",
+            "22: 10.0.0.1\nsshd@192.0.2.10: 10.0.0.2\nSSH?: 10.0.0.3\n",
+        );
+        let mut q = Query::sshd("10.0.0.1".parse().unwrap());
+        assert!(evaluate(&parse("a", ""), &deny, &q, &|_| None).allowed);
+        q.server_port = Some(22);
+        assert!(!evaluate(&parse("a", ""), &deny, &q, &|_| None).allowed);
+        q.client_addr = "10.0.0.2".parse().unwrap();
+        assert!(evaluate(&parse("a", ""), &deny, &q, &|_| None).allowed);
+        q.server_addr = Some("192.0.2.10".parse().unwrap());
+        assert!(!evaluate(&parse("a", ""), &deny, &q, &|_| None).allowed);
+        q.client_addr = "10.0.0.3".parse().unwrap();
+        let d = evaluate(&parse("a", ""), &deny, &q, &|_| None);
+        assert_eq!((d.allowed, d.rule.map(|r| r.line)), (false, Some(3)));
+    }
+
+    #[test]
+    fn user_and_aclexec_options_are_uncertain() {
+        let allow = parse(
+            "/etc/hosts.allow",
+            "sshd: ALL: user nobody\nALL: ALL: aclexec /bin/check\n",
+        );
+        let d = evaluate(
+            &allow,
+            &parse("d", ""),
+            &Query::sshd("10.0.0.1".parse().unwrap()),
+            &|_| None,
+        );
+        assert!(d.allowed);
+        assert_eq!(d.uncertain.len(), 1);
+        let d = evaluate(
+            &parse("a", "ALL: ALL: aclexec /bin/check\n"),
+            &parse("d", ""),
+            &Query::sshd("10.0.0.1".parse().unwrap()),
+            &|_| None,
+        );
+        assert!(d.allowed && d.uncertain[0].contains("aclexec"));
+    }
+
+    #[test]
+    fn addresses_format_like_glibc() {
+        for (a, want) in [
+            ("10.0.0.1", "10.0.0.1"),
+            ("::ffff:10.0.0.1", "::ffff:10.0.0.1"),
+            ("::1.2.3.4", "::1.2.3.4"),
+            ("::2", "::2"),
+            ("::", "::"),
+            ("::1", "::1"),
+            ("1::", "1::"),
+            ("2001:db8:0:0:1:0:0:1", "2001:db8::1:0:0:1"),
+            ("2001:db8:0:1:1:1:1:1", "2001:db8:0:1:1:1:1:1"),
+            ("::ffff:0:1.2.3.4", "::ffff:0:102:304"),
+            ("0:0:0:0:0:1:0:0", "::1:0:0"),
+        ] {
+            assert_eq!(format_addr(a.parse().unwrap()), want, "{a}");
+        }
+    }
+
+    #[test]
+    fn low_level_matchers() {
+        assert_eq!(inet_aton(b"010.0.0.1"), Some(0x0800_0001));
+        assert_eq!(inet_aton(b"0x0a.0.0.1"), Some(0x0a00_0001));
+        assert_eq!(inet_aton(b"10.0.0.08"), None);
+        assert_eq!(dot_quad_addr("255.255.255.255"), None);
+        assert_eq!(dot_quad_addr("10.0.0"), None);
+        assert!(masked_match("10.0.0.0", "255.255.255.0", "10.0.0.9"));
+        assert!(!masked_match("10.0.0.1", "24", "10.0.0.1"));
+        assert!(!masked_match("10.0.0.0", "0", "10.0.0.1"));
+        assert!(masked_match("[2001:db8::]", "32", "2001:db8:5::1"));
+        assert!(
+            masked_match("[2001:db8::]", "", "2001:db9::1"),
+            "atoi(\"\") = 0: every IPv6 address"
+        );
+        assert!(masked_match("10.0.0.0", "8", "::ffff:10.9.9.9"));
+        assert!(string_match(".example.com", "A.EXAMPLE.COM"));
+        assert!(!string_match(".example.com", ".example.com"));
+        assert!(string_match(".0.5", "10.0.0.5"));
+        assert!(string_match("10.0.0.", "::ffff:10.0.0.5"));
+        assert!(!string_match("[::ffff:10.0.0.5]", "::ffff:10.0.0.5"));
+        assert!(string_match("[2001:DB8::0:5]", "2001:db8::5"));
+        assert!(string_match("h*5.?xample.com", "HOST5.example.com"));
+        assert!(!string_match("h*5", "host5.example.com"));
+        assert!(string_match("UNKNOWN", "unknown"));
+        assert_eq!(scan_port("22"), Some(22));
+        assert_eq!(scan_port("+22"), Some(22));
+        assert_eq!(scan_port("70000"), None);
+        assert_eq!(scan_port("22a"), None);
+    }
 }
