@@ -314,7 +314,10 @@ fn case_strategy(n_clients: usize) -> impl Strategy<Value = Case> {
         prop::collection::vec(line_strategy(), 0..4),
         file_list_strategy(),
         file_list_strategy(),
-        (0..n_clients, prop::option::weighted(0.2, pick(&["root", "alice"]))),
+        (
+            0..n_clients,
+            prop::option::weighted(0.2, pick(&["root", "alice"])),
+        ),
         pick(&["sshd", "sshd", "sshd", "in.telnetd"]),
         prop::bool::weighted(0.15),
         prop::bool::weighted(0.08),

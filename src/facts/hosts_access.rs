@@ -842,14 +842,21 @@ impl Evaluator<'_> {
         allow: &Rules,
         deny: &Rules,
     ) -> (Verdict, DecidedBy, Option<RuleRef>, String) {
+        let mut note = String::new();
         match self.table(allow) {
             TableResult::Match(r, v, why) => {
                 let v = v.unwrap_or(Verdict::Granted);
                 let reason = format!("{}:{} matched{why}", r.file, r.end_line);
                 return (v, DecidedBy::Rule, Some(r), reason);
             }
-            TableResult::Error(_, _) | TableResult::NoMatch => {}
+            TableResult::Error(_, why) => note = format!(" (earlier, {why})"),
+            TableResult::NoMatch => {}
         }
+        let (v, by, r, reason) = self.deny_table(deny);
+        (v, by, r, format!("{reason}{note}"))
+    }
+
+    fn deny_table(&mut self, deny: &Rules) -> (Verdict, DecidedBy, Option<RuleRef>, String) {
         match self.table(deny) {
             TableResult::NoMatch => (
                 Verdict::Granted,
@@ -1126,10 +1133,7 @@ fn eq_ci(a: &str, b: &str) -> bool {
 /// libwrap's `string_match` (used for daemon names, user names, host names
 /// and host addresses).
 fn string_match(tok: &str, string: &str) -> bool {
-    let mut s = string;
-    if s.len() >= 7 && eq_ci(&s[..7], "::ffff:") && dot_quad_addr(&s[7..]).is_some() {
-        s = &s[7..];
-    }
+    let s = strip_mapped(string).unwrap_or(string);
     if tok.contains(['*', '?']) {
         return wildcard(s.as_bytes(), tok.as_bytes());
     }
@@ -1173,6 +1177,12 @@ fn wildcard(s: &[u8], p: &[u8]) -> bool {
     }
 }
 
+/// `::ffff:a.b.c.d` (any case) → `a.b.c.d`, as libwrap strips it.
+fn strip_mapped(s: &str) -> Option<&str> {
+    let (head, tail) = (s.get(..7)?, s.get(7..)?);
+    (eq_ci(head, "::ffff:") && dot_quad_addr(tail).is_some()).then_some(tail)
+}
+
 fn masked_match(net: &str, mask: &str, addr: &str) -> bool {
     masked_match4(net, mask, addr) || masked_match6(net, mask, addr)
 }
@@ -1195,8 +1205,8 @@ fn masked_match4(net: &str, mask: &str, addr: &str) -> bool {
 }
 
 fn masked_match6(net: &str, mask: &str, addr: &str) -> bool {
-    if addr.len() >= 7 && eq_ci(&addr[..7], "::ffff:") && dot_quad_addr(&addr[7..]).is_some() {
-        return masked_match4(net, mask, &addr[7..]);
+    if let Some(v4) = strip_mapped(addr) {
+        return masked_match4(net, mask, v4);
     }
     let Ok(a) = addr.parse::<Ipv6Addr>() else {
         return false;
@@ -1815,6 +1825,23 @@ mod tests {
             &|_| None,
         );
         assert!(d.allowed && d.uncertain[0].contains("aclexec"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_on_arbitrary_text(text in "(?s).{0,300}", tok in "[ -~é\\[\\]:/@*?.]{0,40}") {
+            let r = parse("f", &text);
+            let line = format!("{tok}: {tok} {text}\n");
+            let r2 = parse("g", &line);
+            for addr in ["10.0.0.1", "::ffff:10.0.0.1", "2001:db8::1"] {
+                let mut q = Query::sshd(addr.parse().unwrap());
+                q.client_name = ClientName::Name { name: tok.clone(), verified: true };
+                q.user = Some(tok.clone());
+                let _ = evaluate(&r, &r2, &q, &|_| Some(text.clone()));
+                let _ = evaluate(&r2, &r, &Query::sshd(addr.parse().unwrap()), &|_| None);
+            }
+            let _ = (r.referenced_files(), r2.mentions_names());
+        }
     }
 
     #[test]
