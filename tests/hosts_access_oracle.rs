@@ -111,6 +111,7 @@ const DAEMONS: &[&str] = &[
     "/usr/sbin/sshd",
     "sshd@unknown",
     "sshd@10.0.0.1",
+    "sshd**",
 ];
 
 const PATTERNS: &[&str] = &[
@@ -149,6 +150,7 @@ const PATTERNS: &[&str] = &[
     "*.example.com",
     "10.0.0.?",
     "10.0.0.*",
+    "10.0.0.5**",
     "*",
     "h*5.*",
     "*.org",
