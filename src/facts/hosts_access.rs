@@ -25,7 +25,25 @@
 //! * `/file` lists are split on whitespace only (a comma stays part of the
 //!   pattern); a `/file` in the daemon list is a daemon name, not a list.
 //! * An IPv4-mapped client (`::ffff:10.0.0.1`) is matched as IPv4 by every
-//!   IPv4 form, and by no `[ipv6]` form.
+//!   IPv4 form, and by no `[ipv6]` form; `[net]/` with an empty prefix
+//!   matches every IPv6 client; a bare IPv6 address in a rule is cut at its
+//!   first `:` (the rest becomes options, which then deny).
+//! * `*` never matches at the very end of a name after another `*`: `sshd**`
+//!   does not match `sshd`. A pattern ending in `.` is a prefix, one
+//!   starting with `.` a suffix, of the address as well as of the name
+//!   (`.0.5` matches 10.0.0.5).
+//! * libwrap logs the LAST physical line of a continued rule as the matched
+//!   line ([`Rule::end_line`]); [`Rule::line`] is where it starts.
+//! * tcpdmatch given an IP address never looks up the name (it simulates a
+//!   failed lookup); sshd does. Only a name argument makes tcpdmatch do the
+//!   reverse + forward check. Debian's tcpdmatch has no `PARANOID` compile
+//!   option (a paranoid client is still evaluated against the rules), and
+//!   sshd never had that check: only the `PARANOID` pattern matters.
+//!
+//! Not modelled: IPv6 scope ids (`%eth0`) in addresses, `%` expansions in
+//! options, netgroup membership (reported as uncertain), the result of
+//! `aclexec` commands and whether `user`/`group` options name existing
+//! accounts (both reported as uncertain).
 //!
 //! Parsing is pure ([`parse`]); [`evaluate`] takes the content of `/file`
 //! lists through a callback so it stays pure too.
@@ -226,7 +244,10 @@ pub struct Query {
 }
 
 impl Query {
-    /// A connection from `client_addr` to sshd, nothing else known.
+    /// A connection from `client_addr` to sshd, nothing else known. Real
+    /// sshd always has its local address and port: fill in `server_addr` and
+    /// `server_port` when known, or `daemon@host` and port patterns are
+    /// evaluated as tcpdmatch does without a server (no match).
     pub fn sshd(client_addr: IpAddr) -> Query {
         Query {
             daemon: "sshd".to_string(),
