@@ -472,6 +472,7 @@ mod tests {
     const SESSION: &str = include_str!("../../tests/fixtures/facts/procs/ps-procps-session.txt");
     const DAEMONS: &str = include_str!("../../tests/fixtures/facts/procs/ps-procps-daemons.txt");
     const HAPROXY: &str = include_str!("../../tests/fixtures/facts/procs/ps-procps-haproxy.txt");
+    const XINETD: &str = include_str!("../../tests/fixtures/facts/procs/ps-procps-xinetd.txt");
 
     fn check_maxstartups_capture(text: &str) {
         let table = parse(text);
@@ -549,6 +550,9 @@ mod tests {
         assert!(h.runs(Daemon::Haproxy) && h.runs(Daemon::Inetd));
         assert!(!h.runs(Daemon::Fail2banServer));
         assert!(h.sshd_listeners.is_empty());
+        let x = parse(XINETD).facts();
+        assert!(x.runs(Daemon::Xinetd) && !x.runs(Daemon::Inetd));
+        assert_eq!(x.daemons.len(), 1);
     }
 
     #[test]
