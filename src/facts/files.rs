@@ -205,7 +205,10 @@ mod tests {
         assert!(!f644.is_private_key_ok(0));
         assert_eq!(f644.sshd_accepts_private_key(0), Some(false));
         let data = l.get("/tmp/sp2/st/fdata").unwrap();
-        assert_eq!((data.mode, data.gid, data.size), (Some(0o640), Some(4), Some(6)));
+        assert_eq!(
+            (data.mode, data.gid, data.size),
+            (Some(0o640), Some(4), Some(6))
+        );
         assert!(data.is_group_or_world_readable());
         let dir = l.get("/tmp/sp2/st/d755").unwrap();
         assert_eq!(dir.kind, FileKind::Dir);
@@ -234,7 +237,10 @@ mod tests {
     fn real_without_dereference_shows_symlinks() {
         let l = parse(NOL);
         assert_eq!(l.get("/tmp/sp2/st/link").unwrap().kind, FileKind::Symlink);
-        assert_eq!(l.get("/tmp/sp2/st/dangling").unwrap().kind, FileKind::Symlink);
+        assert_eq!(
+            l.get("/tmp/sp2/st/dangling").unwrap().kind,
+            FileKind::Symlink
+        );
     }
 
     #[test]

@@ -403,7 +403,10 @@ fn parse_bind(part: &str, line: usize, text: &str) -> Bind {
         bind.address = spec.to_string();
         return bind;
     };
-    bind.address = addr.trim_start_matches('[').trim_end_matches(']').to_string();
+    bind.address = addr
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
     let (a, b) = ports.split_once('-').unwrap_or((ports, ports));
     if let (Ok(a), Ok(b)) = (a.parse::<u16>(), b.parse::<u16>()) {
         if a <= b {
@@ -437,9 +440,13 @@ fn parse_server(name: &str, addr: &str, line: usize, text: &str) -> Server {
     let port = if port.is_empty() {
         ServerPort::SameAsClient
     } else if port.starts_with('+') || port.starts_with('-') {
-        port.parse().map(ServerPort::Offset).unwrap_or(ServerPort::Unknown)
+        port.parse()
+            .map(ServerPort::Offset)
+            .unwrap_or(ServerPort::Unknown)
     } else {
-        port.parse().map(ServerPort::Fixed).unwrap_or(ServerPort::Unknown)
+        port.parse()
+            .map(ServerPort::Fixed)
+            .unwrap_or(ServerPort::Unknown)
     };
     Server {
         name: name.to_string(),
@@ -530,7 +537,8 @@ impl HaproxyConfig {
             if !matches!(s.kind, SectionKind::Backend | SectionKind::Listen) {
                 continue;
             }
-            let binds_port = s.kind == SectionKind::Listen && s.binds.iter().any(|b| b.covers(port));
+            let binds_port =
+                s.kind == SectionKind::Listen && s.binds.iter().any(|b| b.covers(port));
             let servers: Vec<Server> = s
                 .servers
                 .iter()
@@ -563,7 +571,9 @@ impl HaproxyConfig {
             .iter()
             .filter(|s| matches!(s.kind, SectionKind::Frontend | SectionKind::Listen))
             .filter(|s| {
-                s.default_backend.as_ref().is_some_and(|d| d.value == backend)
+                s.default_backend
+                    .as_ref()
+                    .is_some_and(|d| d.value == backend)
                     || s.use_backends.iter().any(|u| u.value == backend)
             })
             .filter_map(|s| s.name.clone())
@@ -660,7 +670,13 @@ mod tests {
         let c2 = parse(&text);
         let late = &c2.serving_port(2300)[0];
         assert_eq!(late.mode.mode, Mode::Http);
-        assert_eq!(late.mode.source, ModeSource::Defaults { name: None, line: 47 });
+        assert_eq!(
+            late.mode.source,
+            ModeSource::Defaults {
+                name: None,
+                line: 47
+            }
+        );
     }
 
     #[test]

@@ -313,8 +313,7 @@ mod tests {
         include_str!("../../tests/fixtures/facts/inetd/openbsd-inetd-default.conf");
     const INETD_SSH: &str = include_str!("../../tests/fixtures/facts/inetd/inetd-ssh.conf");
     const XINETD_CONF: &str = include_str!("../../tests/fixtures/facts/inetd/xinetd.conf");
-    const XINETD_DAYTIME: &str =
-        include_str!("../../tests/fixtures/facts/inetd/xinetd.d/daytime");
+    const XINETD_DAYTIME: &str = include_str!("../../tests/fixtures/facts/inetd/xinetd.d/daytime");
     const XINETD_SSH: &str = include_str!("../../tests/fixtures/facts/inetd/xinetd.d/ssh");
 
     #[test]
@@ -399,6 +398,8 @@ mod tests {
         assert_eq!(g.services.len(), 1, "unterminated block still reported");
         assert!(g.services[0].serves_sshd);
         assert_eq!(g.services[0].port, None);
-        assert!(parse_xinetd("f", "}\n{\n}\nfoo = bar\n").services.is_empty());
+        assert!(parse_xinetd("f", "}\n{\n}\nfoo = bar\n")
+            .services
+            .is_empty());
     }
 }

@@ -140,7 +140,13 @@ mod tests {
         assert_eq!(Conntrack::parse(Some(COUNT), None).usage_ratio(), None);
         assert_eq!(Conntrack::parse(Some("5"), Some("0")).usage_ratio(), None);
         let g = Conntrack::parse(Some("cat: No such file"), Some("-1"));
-        assert_eq!(g, Conntrack { count: None, max: None });
+        assert_eq!(
+            g,
+            Conntrack {
+                count: None,
+                max: None
+            }
+        );
     }
 
     #[test]
@@ -153,7 +159,9 @@ mod tests {
         assert_eq!(e[3].timestamp.as_deref(), Some("Tue Nov 24 04:51:33 2026"));
         assert_eq!(e[4].timestamp, None);
         assert_eq!(e[5].timestamp.as_deref(), Some("2026-11-24T04:51:33+0000"));
-        assert!(e.iter().all(|x| x.kind == KernelEventKind::ConntrackTableFull));
+        assert!(e
+            .iter()
+            .all(|x| x.kind == KernelEventKind::ConntrackTableFull));
         assert_eq!(
             parse_kernel_log("ip_conntrack: table full, dropping packet.\n").len(),
             1
@@ -163,7 +171,10 @@ mod tests {
     #[test]
     fn empty_and_garbage() {
         assert!(parse_kernel_log("").is_empty());
-        assert!(parse_kernel_log("[ 1.0] eth0: link up\n[\u{0}\nkernel: \n nf_conntrack: table full\n").is_empty());
+        assert!(parse_kernel_log(
+            "[ 1.0] eth0: link up\n[\u{0}\nkernel: \n nf_conntrack: table full\n"
+        )
+        .is_empty());
         assert_eq!(Conntrack::parse(Some(""), Some("")).usage_ratio(), None);
     }
 }

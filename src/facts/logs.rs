@@ -216,11 +216,11 @@ static BIND: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"Bind to port (\S+) on (\S+) failed: (.*?)\.?$").unwrap());
 static LISTENING: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"Server listening on (\S+) port (\d+)").unwrap());
-static REFUSED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"refused connect from (\S+?)(?: \(([^)]*)\))?\s*$").unwrap()
+static REFUSED: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"refused connect from (\S+?)(?: \(([^)]*)\))?\s*$").unwrap());
+static EXITED: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"exited MaxStartups throttling after .*?, (\d+) connections dropped").unwrap()
 });
-static EXITED: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"exited MaxStartups throttling after .*?, (\d+) connections dropped").unwrap());
 
 fn split_prefix(line: &str) -> Prefix<'_> {
     for (re, format) in [
@@ -318,7 +318,9 @@ pub fn classify(message: &str) -> Option<EventKind> {
     if REFUSED.is_match(body) {
         return Some(EventKind::RefusedConnect);
     }
-    if body.contains("beginning MaxStartups throttling") || body.contains("in MaxStartups throttling for") {
+    if body.contains("beginning MaxStartups throttling")
+        || body.contains("in MaxStartups throttling for")
+    {
         return Some(EventKind::MaxStartupsThrottling);
     }
     if let Some(c) = EXITED.captures(body) {
@@ -467,11 +469,21 @@ mod tests {
         assert_eq!(drops.len(), 1);
         assert_eq!(drops[0].line, 4);
         assert_eq!(drops[0].format, LineFormat::Bare);
-        assert_eq!(drops[0].kind, EventKind::MaxStartupsDrop { startups: Some(2) });
+        assert_eq!(
+            drops[0].kind,
+            EventKind::MaxStartupsDrop { startups: Some(2) }
+        );
         assert_eq!(drops[0].client, Some("127.0.0.1".parse().unwrap()));
         assert_eq!(drops[0].client_port, Some(49320));
         assert_eq!(s.of_kind(&EventKind::MaxStartupsThrottling).len(), 1);
-        assert_eq!(s.of_kind(&EventKind::ServerListening { address: String::new(), port: None }).len(), 2);
+        assert_eq!(
+            s.of_kind(&EventKind::ServerListening {
+                address: String::new(),
+                port: None
+            })
+            .len(),
+            2
+        );
     }
 
     #[test]
@@ -489,10 +501,18 @@ mod tests {
         }));
         let closed = s.of_kind(&EventKind::ConnectionClosed { preauth: false });
         assert_eq!(closed.len(), 2);
-        assert_eq!(closed[0].kind, EventKind::ConnectionClosed { preauth: false });
+        assert_eq!(
+            closed[0].kind,
+            EventKind::ConnectionClosed { preauth: false }
+        );
         assert_eq!(closed[0].client_port, Some(39902));
-        assert_eq!(closed[1].kind, EventKind::ConnectionClosed { preauth: true });
-        let banner = &s.of_kind(&EventKind::BannerExchange { detail: String::new() })[0];
+        assert_eq!(
+            closed[1].kind,
+            EventKind::ConnectionClosed { preauth: true }
+        );
+        let banner = &s.of_kind(&EventKind::BannerExchange {
+            detail: String::new(),
+        })[0];
         assert_eq!(banner.client, Some("127.0.0.1".parse().unwrap()));
         assert_eq!(banner.client_port, Some(39888));
         // "Accepted publickey" and "Received disconnect" are not failure events.
@@ -571,7 +591,9 @@ mod tests {
             Some("2026-11-24T04:45:40.979473+00:00")
         );
         // The `sshd -E` daemon that libwrap refused a client for logged no such line.
-        assert!(parse(E_LIBWRAP).of_kind(&EventKind::RefusedConnect).is_empty());
+        assert!(parse(E_LIBWRAP)
+            .of_kind(&EventKind::RefusedConnect)
+            .is_empty());
     }
 
     #[test]
@@ -580,14 +602,19 @@ mod tests {
         assert_eq!(s.of_kind(&EventKind::RefusedConnect).len(), 1);
         assert_eq!(s.events[0].format, LineFormat::Rfc3339);
         // CRON and systemd lines are not sshd's.
-        assert!(s.events.iter().all(|e| e.program.as_deref() == Some("sshd")));
+        assert!(s
+            .events
+            .iter()
+            .all(|e| e.program.as_deref() == Some("sshd")));
         assert_eq!(parse("-- No entries --\n").events.len(), 0);
     }
 
     #[test]
     fn upstream_98_penalty_and_maxstartups_forms() {
         let s = parse(UPSTREAM_98);
-        let pen = s.of_kind(&EventKind::PenaltyDrop { reason: String::new() });
+        let pen = s.of_kind(&EventKind::PenaltyDrop {
+            reason: String::new(),
+        });
         assert_eq!(pen.len(), 2);
         assert_eq!(
             pen[0].kind,
@@ -619,7 +646,10 @@ mod tests {
             client_of("refused connect from 192.0.2.9", &EventKind::RefusedConnect).0,
             Some("192.0.2.9".parse().unwrap())
         );
-        assert_eq!(classify("Exceeded MaxStartups"), Some(EventKind::ExceededMaxStartups));
+        assert_eq!(
+            classify("Exceeded MaxStartups"),
+            Some(EventKind::ExceededMaxStartups)
+        );
     }
 
     #[test]

@@ -541,7 +541,10 @@ mod tests {
     fn real_daemons() {
         let f = parse(DAEMONS).facts();
         assert!(!f.runs(Daemon::Haproxy), "{f:?}");
-        assert_eq!(f.sshd_listeners[0].log_file.as_deref(), Some("/tmp/sp2/d-sshd.log"));
+        assert_eq!(
+            f.sshd_listeners[0].log_file.as_deref(),
+            Some("/tmp/sp2/d-sshd.log")
+        );
         assert!(f.runs(Daemon::Fail2banServer), "{f:?}");
         assert!(f.runs(Daemon::Inetd), "{f:?}");
         assert!(!f.runs(Daemon::Xinetd));
@@ -589,7 +592,7 @@ mod tests {
                 user: "alice".into()
             }
         );
-        assert_eq!(f.sshd_connections[2].state.is_preauth(), true);
+        assert!(f.sshd_connections[2].state.is_preauth());
         assert_eq!(f.sshd_connections[3].state, ConnectionState::Net);
         assert_eq!(f.sshd_connections[4].state, ConnectionState::Accepted);
         assert_eq!(f.preauth_connections(), 2);

@@ -310,8 +310,14 @@ mod tests {
 
     #[test]
     fn selinux_modes() {
-        assert_eq!(parse_getenforce("Enforcing\n"), Some(SelinuxMode::Enforcing));
-        assert_eq!(parse_getenforce("Permissive"), Some(SelinuxMode::Permissive));
+        assert_eq!(
+            parse_getenforce("Enforcing\n"),
+            Some(SelinuxMode::Enforcing)
+        );
+        assert_eq!(
+            parse_getenforce("Permissive"),
+            Some(SelinuxMode::Permissive)
+        );
         assert_eq!(parse_getenforce("Disabled\n"), Some(SelinuxMode::Disabled));
         assert_eq!(parse_getenforce("sh: getenforce: not found"), None);
         assert_eq!(parse_enforce_file("1\n"), Some(SelinuxMode::Enforcing));
@@ -394,15 +400,14 @@ mod tests {
     #[test]
     fn empty_and_garbage() {
         assert!(parse_avc("").is_empty());
-        assert!(parse_avc("avc: denied { read\navc: granted { x } comm=\"sshd\"\navc:\n").is_empty());
+        assert!(
+            parse_avc("avc: denied { read\navc: granted { x } comm=\"sshd\"\navc:\n").is_empty()
+        );
         assert!(parse_fail2ban_status("").is_empty());
         assert_eq!(parse_fail2ban_jail(""), None);
         assert!(parse_sshguard_blocklist("a|b|c|d\n||||\n\u{0}\n").is_empty());
         assert_eq!(parse_getenforce(""), None);
         assert_eq!(parse_selinux_config(""), None);
-        assert_eq!(
-            parse_selinux_config("SELINUX=bogus").unwrap().mode,
-            None
-        );
+        assert_eq!(parse_selinux_config("SELINUX=bogus").unwrap().mode, None);
     }
 }

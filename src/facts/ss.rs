@@ -211,10 +211,7 @@ pub fn parse_netstat(text: &str) -> Listeners {
     for (i, raw) in text.lines().enumerate() {
         let line = i + 1;
         let trimmed = raw.trim();
-        if trimmed.is_empty()
-            || trimmed.starts_with("Active ")
-            || trimmed.starts_with("Proto ")
-        {
+        if trimmed.is_empty() || trimmed.starts_with("Active ") || trimmed.starts_with("Proto ") {
             continue;
         }
         let fields: Vec<&str> = trimmed.split_whitespace().collect();
@@ -406,16 +403,24 @@ mod tests {
 
     #[test]
     fn ss_real_super_servers_and_haproxy_on_22() {
-        let inetd = parse(include_str!("../../tests/fixtures/facts/ss/ss-Htlnp-inetd.txt"));
+        let inetd = parse(include_str!(
+            "../../tests/fixtures/facts/ss/ss-Htlnp-inetd.txt"
+        ));
         assert_eq!(inetd.process_names_on_port(22), vec!["inetd"]);
         assert_eq!(inetd.owners_of_port(22).len(), 2);
-        let x = parse(include_str!("../../tests/fixtures/facts/ss/ss-Htlnp-xinetd.txt"));
+        let x = parse(include_str!(
+            "../../tests/fixtures/facts/ss/ss-Htlnp-xinetd.txt"
+        ));
         assert_eq!(x.owners_of_port(22)[0].scope, AddressScope::Any);
         assert_eq!(x.process_names_on_port(22), vec!["xinetd"]);
-        let h = parse(include_str!("../../tests/fixtures/facts/ss/ss-Htlnp-haproxy-inetd.txt"));
+        let h = parse(include_str!(
+            "../../tests/fixtures/facts/ss/ss-Htlnp-haproxy-inetd.txt"
+        ));
         assert_eq!(h.process_names_on_port(22), vec!["haproxy"]);
         assert_eq!(h.process_names_on_port(2222), vec!["inetd"]);
-        let both = parse(include_str!("../../tests/fixtures/facts/ss/ss-Htlnp-sshd-inetd.txt"));
+        let both = parse(include_str!(
+            "../../tests/fixtures/facts/ss/ss-Htlnp-sshd-inetd.txt"
+        ));
         assert_eq!(both.process_names_on_port(22), vec!["sshd", "inetd"]);
     }
 
