@@ -653,6 +653,16 @@ mod tests {
     }
 
     #[test]
+    fn json_shape() {
+        let s = parse(E_MAXSTARTUPS);
+        let v = serde_json::to_value(&s.events[3]).unwrap();
+        assert_eq!(v["kind"]["kind"], "max-startups-drop");
+        assert_eq!(v["kind"]["startups"], 2);
+        assert_eq!(v["format"], "bare");
+        assert_eq!(v["client"], "127.0.0.1");
+    }
+
+    #[test]
     fn empty_and_garbage() {
         let s = parse("");
         assert!(s.events.is_empty());
