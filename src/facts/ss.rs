@@ -40,8 +40,10 @@ pub struct SocketProcess {
 pub enum AddressScope {
     /// `0.0.0.0`: every IPv4 address of the host.
     AnyIpv4,
-    /// `::` / `[::]` / `:::`: every IPv6 address, and IPv4 too unless the socket is
-    /// IPv6-only (which neither tool shows).
+    /// `::` / `[::]` / `:::`: every IPv6 address. `ss` prints a wildcard IPv6 socket
+    /// that also takes IPv4 (not `IPV6_V6ONLY`) as `*` instead, so `[::]` from ss is
+    /// IPv6 only (sshd sets `IPV6_V6ONLY` on its sockets); netstat's `:::` does not tell
+    /// (see [`Listener::v6_only`]).
     AnyIpv6,
     /// `*` (ss): a dual-stack wildcard socket, IPv4 and IPv6.
     Any,
@@ -58,6 +60,9 @@ pub struct Listener {
     pub port: u16,
     /// What the address covers.
     pub scope: AddressScope,
+    /// For an IPv6 wildcard: `Some(true)` when known to be IPv6-only (ss `[::]`),
+    /// `Some(false)` for ss `*`, `None` when the tool cannot tell (netstat `:::`).
+    pub v6_only: Option<bool>,
     /// Interface from a `%iface` suffix, if any.
     pub interface: Option<String>,
     /// Processes holding the socket (empty when the tool could not tell, e.g. not root
@@ -120,7 +125,8 @@ impl Listeners {
 
 impl Listener {
     /// Whether a connection to `dest` on this listener's port would reach it.
-    /// An IPv6 wildcard is assumed dual-stack (Linux default `bindv6only=0`).
+    /// An IPv6 wildcard of unknown `v6_only` (netstat) is assumed dual-stack (Linux
+    /// default `bindv6only=0`); ss's `[::]` is IPv6-only.
     pub fn accepts(&self, dest: IpAddr) -> bool {
         let dest = match dest {
             IpAddr::V6(v6) => v6
@@ -130,7 +136,8 @@ impl Listener {
             v4 => v4,
         };
         match self.scope {
-            AddressScope::Any | AddressScope::AnyIpv6 => true,
+            AddressScope::Any => true,
+            AddressScope::AnyIpv6 => dest.is_ipv6() || self.v6_only != Some(true),
             AddressScope::AnyIpv4 => dest.is_ipv4(),
             AddressScope::Specific => self.address.parse::<IpAddr>().ok() == Some(dest),
         }
@@ -183,6 +190,11 @@ pub fn parse_ss(text: &str) -> Listeners {
                     .unwrap_or_default();
                 out.listeners.push(Listener {
                     scope: scope_of(&address),
+                    v6_only: match address.as_str() {
+                        "::" => Some(true),
+                        "*" => Some(false),
+                        _ => None,
+                    },
                     address,
                     port,
                     interface,
@@ -226,6 +238,7 @@ pub fn parse_netstat(text: &str) -> Listeners {
                 let processes = netstat_program(trimmed).into_iter().collect();
                 out.listeners.push(Listener {
                     scope: scope_of(&address),
+                    v6_only: None,
                     address,
                     port,
                     interface,
@@ -374,7 +387,11 @@ mod tests {
         let p8080 = &l.owners_of_port(8080)[0];
         assert!(p8080.accepts("127.0.0.1".parse().unwrap()));
         assert!(!p8080.accepts("10.0.0.1".parse().unwrap()));
-        assert_eq!(l.accepting(22, "10.0.0.1".parse().unwrap()).len(), 2);
+        // sshd's `[::]:22` is IPv6-only (ss would print `*` otherwise): only 0.0.0.0 takes IPv4.
+        assert_eq!(l.accepting(22, "10.0.0.1".parse().unwrap()).len(), 1);
+        assert_eq!(l.owners_of_port(22)[1].v6_only, Some(true));
+        assert_eq!(p8443[0].v6_only, Some(false));
+        assert_eq!(l.accepting(8443, "10.0.0.1".parse().unwrap()).len(), 1);
         assert_eq!(l.accepting(22, "fd00::1".parse().unwrap()).len(), 1);
         assert_eq!(l.accepting(8080, "10.0.0.1".parse().unwrap()).len(), 0);
     }
@@ -433,9 +450,27 @@ mod tests {
         assert_eq!(o.len(), 2);
         assert_eq!(o[1].address, "::");
         assert_eq!(o[1].scope, AddressScope::AnyIpv6);
+        assert_eq!(o[1].v6_only, None, "netstat cannot tell");
+        assert!(o[1].accepts("10.0.0.1".parse().unwrap()));
         assert_eq!(o[0].processes[0].name, "sshd: /usr/sb");
         assert_eq!(o[0].processes[0].pid, Some(15348));
         assert_eq!(parse(NETSTAT_NC22).process_names_on_port(22), vec!["nc"]);
+    }
+
+    #[test]
+    fn v6only_visible_in_ss_not_in_netstat() {
+        let v4: IpAddr = "192.0.2.1".parse().unwrap();
+        let s = parse(include_str!(
+            "../../tests/fixtures/facts/ss/ss-Htln-v6only.txt"
+        ));
+        assert!(s.owners_of_port(1002)[0].accepts(v4));
+        assert!(!s.owners_of_port(1001)[0].accepts(v4));
+        assert!(s.owners_of_port(1001)[0].accepts("2001:db8::1".parse().unwrap()));
+        let n = parse(include_str!(
+            "../../tests/fixtures/facts/ss/netstat-tln-v6only.txt"
+        ));
+        assert_eq!(n.owners_of_port(1001)[0].v6_only, None);
+        assert_eq!(n.owners_of_port(1002)[0].v6_only, None);
     }
 
     #[test]
