@@ -24,6 +24,8 @@ pub mod cli;
 pub mod error;
 pub mod facts;
 pub mod inventory;
+pub mod pipeline;
+pub mod plan;
 pub mod probe;
 pub mod report;
 pub mod transport;

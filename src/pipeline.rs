@@ -69,6 +69,7 @@ fn gather_hosts(
                     &model::Input {
                         port: h.ssh_port(),
                         clients: &g.clients,
+                        server_addr: h.address.parse().ok(),
                     },
                 )
             });
@@ -168,7 +169,11 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<Exit, Fatal> {
         write_file(path, &json_text(&plan.to_json())?, "plan")?;
     }
     if let Some(path) = &args.markdown {
-        write_file(path, &report::plan::render_markdown(&plan), "review document")?;
+        write_file(
+            path,
+            &report::plan::render_markdown(&plan),
+            "review document",
+        )?;
     }
     let text = match global.format {
         Format::Json => json_text(&plan.to_json())?,

@@ -226,10 +226,17 @@ mod tests {
         let mut s = b"Welcome to host\r\n".to_vec();
         s.extend(framed("sshd-t", b"/etc/ssh/sshd_config line 3: bad\n", 255));
         s.extend(framed("file /etc/hosts.deny", b"sshd: ALL\n", 0));
-        s.extend(framed("file /etc/missing", b"cat: /etc/missing: No such file\n", 1));
+        s.extend(framed(
+            "file /etc/missing",
+            b"cat: /etc/missing: No such file\n",
+            1,
+        ));
         let f = parse(&s, M, 1 << 20).unwrap();
         let keys: Vec<_> = f.items.iter().map(|i| i.key.as_str()).collect();
-        assert_eq!(keys, ["sshd-t", "file /etc/hosts.deny", "file /etc/missing"]);
+        assert_eq!(
+            keys,
+            ["sshd-t", "file /etc/hosts.deny", "file /etc/missing"]
+        );
         assert_eq!(f.items[0].rc, Some(255));
         assert_eq!(f.file("/etc/hosts.deny").unwrap().text(), "sshd: ALL\n");
         assert!(f.file("/etc/missing").is_none());
@@ -261,8 +268,12 @@ mod tests {
         assert!(f.items.is_empty());
         let err = parse(format!("{M} bogus\n").as_bytes(), M, 10).unwrap_err();
         assert!(err.0.contains("bogus"), "{err}");
-        let err = parse(format!("{M} begin x\n{M} rc zz\n\n{M} end 1 2\n").as_bytes(), M, 10)
-            .unwrap_err();
+        let err = parse(
+            format!("{M} begin x\n{M} rc zz\n\n{M} end 1 2\n").as_bytes(),
+            M,
+            10,
+        )
+        .unwrap_err();
         assert!(err.0.contains("exit status"), "{err}");
     }
 }

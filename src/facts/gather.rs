@@ -158,7 +158,11 @@ fn interpret(host: &str, out: &crate::transport::Output, marker: &str) -> Result
 }
 
 /// Gathers from every host, at most `forks` at once, in inventory order.
-pub async fn gather_all(reacher: Arc<Reacher>, hosts: &[HostSettings], forks: usize) -> Vec<Gathered> {
+pub async fn gather_all(
+    reacher: Arc<Reacher>,
+    hosts: &[HostSettings],
+    forks: usize,
+) -> Vec<Gathered> {
     let permits = Arc::new(Semaphore::new(forks.max(1)));
     let mut tasks = JoinSet::new();
     for (index, host) in hosts.iter().cloned().enumerate() {

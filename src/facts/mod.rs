@@ -7,18 +7,19 @@
 
 pub mod files;
 pub mod firewall;
+pub mod frame;
+pub mod gather;
 pub mod haproxy;
 pub mod hosts_access;
 pub mod inetd;
 pub mod iptables;
 pub mod kernel;
 pub mod logs;
+pub mod model;
 pub mod nft;
 pub mod procs;
+pub mod script;
 pub mod security;
 pub mod ss;
 pub mod sshd;
 pub mod sshd_config;
-pub mod frame;
-pub mod script;
-pub mod gather;

@@ -186,12 +186,25 @@ file /etc/resolv.conf
 file /etc/nsswitch.conf
 if sshfix_has getent; then
 	for sshfix_c in $SSHFIX_CLIENTS; do
-		item "dns $sshfix_c" sshfix_t 5 getent hosts "$sshfix_c"
+		# the reverse lookup, timed (framed by hand: its answer is needed below)
+		sshfix_up
+		sshfix_t0=$SSHFIX_UP
+		sshfix_out=$(sshfix_t 5 getent hosts "$sshfix_c" 2>&1)
+		sshfix_rc=$?
+		sshfix_up
+		printf '%s begin dns %s\n%s\n%s rc %s\n\n%s end %s %s\n' "$N" "$sshfix_c" \
+			"$sshfix_out" "$N" "$sshfix_rc" "$N" "$sshfix_t0" "$SSHFIX_UP"
+		# forward-confirm the name (libwrap's PARANOID check)
+		sshfix_name=$(printf '%s\n' "$sshfix_out" | awk 'NR == 1 { print $2 }')
+		case $sshfix_name in
+		'' | *[!A-Za-z0-9._-]*) ;;
+		*) item "dns-forward $sshfix_c" sshfix_t 5 getent hosts "$sshfix_name" ;;
+		esac
 	done
 fi
 
 # ---- logs: sshd's -E file, the syslog files, the journal
-for sshfix_log in $(ps -eo args= 2>/dev/null | sed -n 's/^sshd:.* -E *\([^ ]*\).*/\1/p; s/^[^ ]*sshd .*-E *\([^ ]*\).*/\1/p' | sort -u) /var/log/sshd.log; do
+for sshfix_log in $({ ps -eo args= 2>/dev/null | sed -n 's/^sshd:.* -E *\([^ ]*\).*/\1/p; s/^[^ ]*sshd .*-E *\([^ ]*\).*/\1/p'; echo /var/log/sshd.log; } | sort -u); do
 	[ -f "$sshfix_log" ] && item "log $sshfix_log" tail -n 300 "$sshfix_log"
 done
 for sshfix_log in /var/log/auth.log /var/log/secure /var/log/messages; do
@@ -201,19 +214,24 @@ if [ -d /run/systemd/system ] && sshfix_has journalctl; then
 	item journal sshfix_t 10 journalctl -q --no-pager -o short-iso -n 300 -u ssh.service -u sshd.service -u ssh.socket
 fi
 
-# ---- firewalls
+# ---- firewalls (nft's view is the kernel's whole nf_tables ruleset; the
+# iptables-nft saves decode its `xt` matches; legacy tables are separate)
 if sshfix_has nft; then
 	item nft-json nft -j list ruleset
 	item nft-text nft -a list ruleset
 fi
-if sshfix_has iptables-save; then
-	item iptables-version iptables -V
+sshfix_has iptables && item iptables-version iptables -V
+if sshfix_has iptables-nft-save; then
+	item iptables-nft-save iptables-nft-save
+	sshfix_has ip6tables-nft-save && item ip6tables-nft-save ip6tables-nft-save
+elif sshfix_has iptables-save; then
 	item iptables-save iptables-save
+	sshfix_has ip6tables-save && item ip6tables-save ip6tables-save
 fi
-sshfix_has ip6tables-save && item ip6tables-save ip6tables-save
 sshfix_has iptables-legacy-save && item iptables-legacy-save iptables-legacy-save
+sshfix_has ip6tables-legacy-save && item ip6tables-legacy-save ip6tables-legacy-save
 for sshfix_f in /etc/nftables.conf /etc/sysconfig/nftables.conf /etc/iptables/rules.v4 /etc/iptables/rules.v6 \
-	/etc/sysconfig/iptables /etc/sysconfig/ip6tables; do
+	/etc/sysconfig/iptables /etc/sysconfig/ip6tables /etc/ufw/user.rules /etc/ufw/user6.rules; do
 	[ -f "$sshfix_f" ] && file "$sshfix_f"
 done
 if sshfix_has firewall-cmd; then

@@ -172,6 +172,35 @@ fn os_error(e: &io::Error) -> OsError {
     }
 }
 
+/// The controller's own source address toward `address:port` (what the host
+/// sees as the client address of a direct connection), found by connecting a
+/// UDP socket, which sends nothing. `None` when the name does not resolve in
+/// time or no route exists.
+pub async fn source_address(address: &str, port: u16, limit: Duration) -> Option<std::net::IpAddr> {
+    let target = ProbeTarget {
+        host: String::new(),
+        address: address.to_string(),
+        port,
+    };
+    let addrs = resolve(&target, limit).await.ok()?;
+    for addr in addrs {
+        let bind: SocketAddr = if addr.is_ipv4() {
+            ([0, 0, 0, 0], 0).into()
+        } else {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        };
+        let Ok(socket) = tokio::net::UdpSocket::bind(bind).await else {
+            continue;
+        };
+        if socket.connect(addr).await.is_ok() {
+            if let Ok(local) = socket.local_addr() {
+                return Some(local.ip());
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     //! Loopback servers that misbehave the way real ones do.
@@ -475,33 +504,4 @@ pub(crate) mod tests {
         let obs = observe(&target("t", "[::1]", 9), options()).await;
         assert!(!matches!(obs.connect, Connect::ResolveFailed(_)), "{obs:?}");
     }
-}
-
-/// The controller's own source address toward `address:port` (what the host
-/// sees as the client address of a direct connection), found by connecting a
-/// UDP socket, which sends nothing. `None` when the name does not resolve in
-/// time or no route exists.
-pub async fn source_address(address: &str, port: u16, limit: Duration) -> Option<std::net::IpAddr> {
-    let target = ProbeTarget {
-        host: String::new(),
-        address: address.to_string(),
-        port,
-    };
-    let addrs = resolve(&target, limit).await.ok()?;
-    for addr in addrs {
-        let bind: SocketAddr = if addr.is_ipv4() {
-            ([0, 0, 0, 0], 0).into()
-        } else {
-            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-        };
-        let Ok(socket) = tokio::net::UdpSocket::bind(bind).await else {
-            continue;
-        };
-        if socket.connect(addr).await.is_ok() {
-            if let Ok(local) = socket.local_addr() {
-                return Some(local.ip());
-            }
-        }
-    }
-    None
 }

@@ -1,3 +1,5 @@
 //! Rendering results for people (tables) and machines (JSON on stdout).
 
+pub mod facts;
+pub mod plan;
 pub mod probe;

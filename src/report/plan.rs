@@ -154,7 +154,9 @@ pub fn render_markdown(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "- Working path: {}",
-            h.reached_via.as_deref().unwrap_or("none (host not reached)")
+            h.reached_via
+                .as_deref()
+                .unwrap_or("none (host not reached)")
         );
         if let Some(e) = &h.error {
             let _ = writeln!(out, "- Facts could not be gathered:\n\n```text\n{e}\n```");

@@ -337,9 +337,7 @@ async fn check_plain(transport: Box<dyn Transport>) -> Result<Box<dyn Transport>
         .run(&format!("echo {SENTINEL}"), b"", CHECK_TIMEOUT)
         .await;
     let failure = match result {
-        Ok(out) if out.success() && out.stdout == sentinel_line.as_bytes() => {
-            return Ok(transport)
-        }
+        Ok(out) if out.success() && out.stdout == sentinel_line.as_bytes() => return Ok(transport),
         Ok(out) => transport.error(
             ErrorKind::Connect,
             format!(

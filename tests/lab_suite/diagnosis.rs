@@ -169,7 +169,10 @@ const EXPECT: &[Expect] = &[
         via: "console",
         id: "maxstartups-exhausted",
         severity: "critical",
-        evidence: &["/etc/ssh/sshd_config.d/10-trap.conf:1", "maxstartups=1:100:1"],
+        evidence: &[
+            "/etc/ssh/sshd_config.d/10-trap.conf:2",
+            "maxstartups=1:100:1",
+        ],
     },
     Expect {
         host: "h20",
@@ -193,7 +196,16 @@ static PLAN: OnceLock<Result<Value, String>> = OnceLock::new();
 fn plan(ctx: &Ctx) -> Result<&'static Value, Failed> {
     PLAN.get_or_init(|| {
         let inv = ctx.lab_dir.join("inventory.ini");
-        let out = sshfix(&["plan", "-i", &inv.to_string_lossy(), "--format", "json"]);
+        let cfg = ctx.lab_dir.join("ssh_config");
+        let out = sshfix(&[
+            "plan",
+            "-i",
+            &inv.to_string_lossy(),
+            "--ssh-config",
+            &cfg.to_string_lossy(),
+            "--format",
+            "json",
+        ]);
         let stderr = String::from_utf8_lossy(&out.stderr);
         if out.status.code() != Some(0) {
             return Err(format!("plan exited {:?}: {stderr}", out.status));
@@ -312,17 +324,24 @@ pub fn facts_costs_one_session_and_one_run(ctx: &Ctx) -> Result<(), Failed> {
     let log_path = ctx.lab_dir.join("hosts/h22/log/sshd.log");
     let before = std::fs::read_to_string(&log_path).map_err(|e| e.to_string())?;
     let inv = ctx.lab_dir.join("inventory.ini");
+    let cfg = ctx.lab_dir.join("ssh_config");
     let out = sshfix(&[
         "facts",
         "-i",
         &inv.to_string_lossy(),
+        "--ssh-config",
+        &cfg.to_string_lossy(),
         "-l",
         "h22",
         "--format",
         "json",
     ]);
     check(out.status.code() == Some(0), || {
-        format!("exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr))
+        format!(
+            "exit {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
     })?;
     let json: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
     let h = &json["hosts"][0];
