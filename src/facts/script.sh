@@ -77,11 +77,14 @@ sshfix_env() {
 	echo "uid=$(id -u)"
 	echo "hostname=$(hostname 2>/dev/null || cat /proc/sys/kernel/hostname)"
 	echo "uname=$(uname -srm)"
-	echo "pid1=$(cat /proc/1/comm 2>/dev/null)"
+	# the service manager that runs (not merely installed): containers and
+	# minimal hosts have none, and then daemons are signalled directly
+	sshfix_pid1=$(cat /proc/1/comm 2>/dev/null)
 	if [ -d /run/systemd/system ]; then echo "init=systemd"
 	elif sshfix_has rc-service && [ -d /run/openrc ]; then echo "init=openrc"
-	elif sshfix_has service; then echo "init=sysvinit"
+	elif [ "$sshfix_pid1" = init ] && [ -d /etc/init.d ]; then echo "init=sysvinit"
 	else echo "init=none"; fi
+	echo "pid1=$sshfix_pid1"
 	echo "sshd=$SSHD"
 	for sshfix_tool in ss netstat ps nft iptables-save ip6tables-save iptables-legacy-save \
 		firewall-cmd ufw journalctl getent getenforce ausearch fail2ban-client sshguard \
@@ -99,8 +102,19 @@ item env sshfix_env
 file /etc/os-release
 
 # ---- processes and listeners
+# Our own process, its ancestors and its forked subshells (same command line)
+# are left out: their command lines hold this script, which is long and not a
+# fact about the host. Lines are cut at 1 KiB.
+sshfix_not_us() {
+	awk -v me="$$" '{ pp[$1] = $2; k = $0; sub(/^ *[0-9]+ +[0-9]+ +/, "", k); key[$1] = k
+			line[$1] = substr($0, 1, 1024); order[NR] = $1 }
+		END { p = me; while (p > 1 && !(p in skip)) { skip[p] = 1; p = pp[p] }
+			for (i = 1; i <= NR; i++) { q = order[i]
+				if (!(q in skip) && key[q] != key[me]) print line[q] } }'
+}
 if sshfix_has ps && ps -eo pid=,ppid=,comm=,args= >/dev/null 2>&1; then
-	item ps ps -eo pid=,ppid=,comm=,args=
+	sshfix_ps() { ps -eo pid=,ppid=,comm=,args= | sshfix_not_us; }
+	item ps sshfix_ps
 else
 	sshfix_ps() {
 		for sshfix_d in /proc/[0-9]*; do
@@ -109,7 +123,7 @@ else
 			sshfix_ppid=$(sed -n 's/^PPid:[[:space:]]*//p' "$sshfix_d/status" 2>/dev/null)
 			sshfix_args=$(tr '\000\n' '  ' <"$sshfix_d/cmdline" 2>/dev/null)
 			printf '%s %s %s %s\n' "$sshfix_pid" "${sshfix_ppid:-0}" "$sshfix_comm" "${sshfix_args:-[$sshfix_comm]}"
-		done
+		done | sshfix_not_us
 	}
 	item ps sshfix_ps
 fi

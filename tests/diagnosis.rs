@@ -1,0 +1,528 @@
+//! The check catalogue over real captured facts: each capture of the facts
+//! script on a broken lab host (`tests/fixtures/facts/frames/`, made by its
+//! `capture.sh`) gives exactly the expected findings with evidence, the
+//! healthy capture gives none, and the faults the lab cannot make (SELinux,
+//! conntrack, fail2ban, PerSourcePenalties, …) are covered by putting real
+//! captured or upstream text into a healthy capture. No network, no root.
+
+use std::net::IpAddr;
+
+use serde_json::Value;
+use sshfix::checks::{Catalogue, Finding, Severity};
+use sshfix::facts::frame::{self, Frames, Item};
+use sshfix::facts::gather::{ClientsFrom, Gathered};
+use sshfix::facts::model;
+use sshfix::facts::script::ITEM_CAP;
+use sshfix::probe::{ProbeResult, Symptom, Timings};
+use sshfix::transport::PathKind;
+
+const MARKER: &str = "sshfix-fixture-0123456789abcdef";
+const CONTROLLER: &str = "10.77.0.1";
+
+fn fixture(name: &str) -> Frames {
+    let path = format!(
+        "{}/tests/fixtures/facts/frames/{name}.out",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let f = frame::parse(&bytes, MARKER, ITEM_CAP).unwrap();
+    assert!(f.done, "{name}: the capture did not finish");
+    f
+}
+
+fn text(rel: &str) -> String {
+    let path = format!("{}/tests/fixtures/facts/{rel}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn probe(symptom: Symptom, detail: &str) -> ProbeResult {
+    ProbeResult {
+        host: "h".into(),
+        address: "10.77.1.9".into(),
+        port: 22,
+        symptom,
+        detail: detail.into(),
+        evidence: None,
+        banner: None,
+        peer: None,
+        timings: Timings::default(),
+    }
+}
+
+fn ok_probe() -> ProbeResult {
+    probe(Symptom::Ok, "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10")
+}
+
+/// Findings of the built-in catalogue for one capture.
+fn findings(frames: &Frames, clients: &[&str], probe: &ProbeResult) -> (Vec<Finding>, Value) {
+    let clients: Vec<IpAddr> = clients.iter().map(|c| c.parse().unwrap()).collect();
+    let facts = model::build(
+        frames,
+        &model::Input {
+            port: 22,
+            clients: &clients,
+            server_addr: Some("10.77.1.9".parse().unwrap()),
+        },
+    );
+    let gathered = Gathered {
+        host: "h".into(),
+        reached_via: Some(PathKind::Console),
+        attempts: Vec::new(),
+        clients,
+        clients_from: ClientsFrom::Controller,
+        outcome: Ok(frames.clone()),
+        seconds: 0.0,
+    };
+    let context = model::context(&gathered, Some(probe), &facts);
+    let eval = Catalogue::builtin().unwrap().evaluate(&context);
+    assert!(eval.errors.is_empty(), "check errors: {:#?}", eval.errors);
+    (eval.findings, context)
+}
+
+/// The non-info finding ids, and the info ones, of a capture.
+fn ids(f: &[Finding]) -> (Vec<&str>, Vec<&str>) {
+    let serious = f
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .map(|f| f.id.as_str())
+        .collect();
+    let info = f
+        .iter()
+        .filter(|f| f.severity == Severity::Info)
+        .map(|f| f.id.as_str())
+        .collect();
+    (serious, info)
+}
+
+/// `id` is among `findings`, and one of its evidence lines contains every `want`.
+fn assert_evidence(findings: &[Finding], id: &str, want: &[&str]) {
+    let f = findings
+        .iter()
+        .find(|f| f.id == id)
+        .unwrap_or_else(|| panic!("no `{id}` in {findings:#?}"));
+    assert!(
+        f.evidence
+            .iter()
+            .any(|l| want.iter().all(|w| l.contains(w))),
+        "`{id}`: no evidence line with all of {want:?}: {:#?}",
+        f.evidence
+    );
+}
+
+fn set_item(frames: &mut Frames, key: &str, body: &str, rc: i32) {
+    frames.items.retain(|i| i.key != key);
+    frames.items.push(Item {
+        key: key.into(),
+        body: body.as_bytes().to_vec(),
+        rc: Some(rc),
+        truncated: false,
+        seconds: Some(0.01),
+    });
+}
+
+#[test]
+fn healthy_host_has_no_findings_at_all() {
+    let (f, facts) = findings(&fixture("healthy"), &[CONTROLLER], &ok_probe());
+    assert!(f.is_empty(), "{f:#?}");
+    // and the facts say why: sshd runs, listens, is reachable
+    assert_eq!(facts["sshd"]["running"], true);
+    assert_eq!(facts["sshd"]["libwrap"], true);
+    assert_eq!(facts["sshd"]["test"]["ok"], true);
+    assert_eq!(facts["sshd"]["max_startups"]["text"], "10:30:100");
+    assert_eq!(facts["clients"][0]["hosts_access"]["allowed"], true);
+    assert_eq!(facts["clients"][0]["firewall"]["action"], "accept");
+    assert_eq!(facts["sshd"]["port_listeners"].as_array().unwrap().len(), 2);
+    assert!(
+        facts["gaps"].as_array().unwrap().is_empty(),
+        "{}",
+        facts["gaps"]
+    );
+}
+
+#[test]
+fn wrappers_deny_names_the_hosts_deny_line() {
+    let p = probe(
+        Symptom::ResetBeforeBanner,
+        "kex_exchange_identification: read: Connection reset by peer",
+    );
+    let (f, _) = findings(&fixture("wrappers-deny"), &[CONTROLLER], &p);
+    assert_eq!(ids(&f).0, ["tcp-wrappers-deny"]);
+    assert_evidence(
+        &f,
+        "tcp-wrappers-deny",
+        &["/etc/hosts.deny:18:", "sshd: 10.77.0.1"],
+    );
+    assert_evidence(&f, "tcp-wrappers-deny", &["libwrap.so.0"]);
+    // another client is not refused by that line
+    let (f, _) = findings(&fixture("wrappers-deny"), &["10.77.0.2"], &p);
+    assert!(ids(&f).0.is_empty(), "{f:#?}");
+}
+
+#[test]
+fn maxstartups_in_a_crlf_dropin_with_a_trailing_match() {
+    let p = probe(
+        Symptom::ClosedBeforeBanner,
+        "kex_exchange_identification: Connection closed by remote host",
+    );
+    let (f, facts) = findings(&fixture("maxstartups-trap"), &[CONTROLLER], &p);
+    assert_eq!(ids(&f).0, ["maxstartups-exhausted"]);
+    assert_evidence(
+        &f,
+        "maxstartups-exhausted",
+        &[
+            "/etc/ssh/sshd_config.d/10-trap.conf:2:",
+            "maxstartups=1:100:1",
+        ],
+    );
+    assert_evidence(
+        &f,
+        "maxstartups-exhausted",
+        &["[listener] 1 of 1-1 startups"],
+    );
+    assert_evidence(&f, "maxstartups-exhausted", &["past MaxStartups"]);
+    // the ignored main-file line is still listed as a source, after the winner
+    let sources = facts["sshd"]["sources"]["maxstartups"].as_array().unwrap();
+    assert!(
+        sources[0].as_str().unwrap().contains("10-trap.conf:2"),
+        "{sources:?}"
+    );
+    assert!(sources.len() >= 2, "{sources:?}");
+}
+
+#[test]
+fn plain_maxstartups() {
+    let p = probe(
+        Symptom::ClosedBeforeBanner,
+        "kex_exchange_identification: Connection closed by remote host",
+    );
+    let (f, _) = findings(&fixture("maxstartups"), &[CONTROLLER], &p);
+    assert_eq!(ids(&f).0, ["maxstartups-exhausted"]);
+    assert_evidence(
+        &f,
+        "maxstartups-exhausted",
+        &["/etc/ssh/sshd_config:", "MaxStartups 1:100:1"],
+    );
+}
+
+#[test]
+fn iptables_drop_names_the_live_rule_and_the_persisted_line() {
+    let p = probe(
+        Symptom::ConnectTimeout,
+        "ssh: connect to host 10.77.1.4 port 22: Connection timed out",
+    );
+    let (f, _) = findings(&fixture("iptables-drop"), &[CONTROLLER], &p);
+    assert_eq!(ids(&f).0, ["firewall-blocks-ssh"]);
+    assert_evidence(
+        &f,
+        "firewall-blocks-ssh",
+        &["/etc/iptables/rules.v4:", "-j DROP"],
+    );
+    assert_evidence(
+        &f,
+        "firewall-blocks-ssh",
+        &["nft: table ip filter chain INPUT", "10.77.0.1"],
+    );
+}
+
+#[test]
+fn nft_drop_names_the_rule_and_its_line_in_nftables_conf() {
+    let p = probe(
+        Symptom::ConnectTimeout,
+        "ssh: connect to host 10.77.1.5 port 22: Connection timed out",
+    );
+    let (f, _) = findings(&fixture("nft-drop"), &[CONTROLLER], &p);
+    assert_eq!(ids(&f).0, ["firewall-blocks-ssh"]);
+    assert_evidence(
+        &f,
+        "firewall-blocks-ssh",
+        &["nft: table inet filter chain input", "drop"],
+    );
+    assert_evidence(
+        &f,
+        "firewall-blocks-ssh",
+        &["/etc/nftables.conf:", "ip saddr 10.77.0.1"],
+    );
+}
+
+#[test]
+fn host_key_permissions() {
+    let p = probe(Symptom::Refused, "Connection refused");
+    let (f, _) = findings(&fixture("hostkey-perms"), &[CONTROLLER], &p);
+    assert_eq!(ids(&f).0, ["sshd-not-running", "host-key-permissions"]);
+    assert_evidence(
+        &f,
+        "host-key-permissions",
+        &["/etc/ssh/ssh_host_ed25519_key", "mode 0644"],
+    );
+}
+
+#[test]
+fn host_keys_missing() {
+    let p = probe(Symptom::Refused, "Connection refused");
+    let (f, _) = findings(&fixture("hostkeys-missing"), &[CONTROLLER], &p);
+    assert_eq!(ids(&f).0, ["sshd-not-running", "host-keys-missing"]);
+    assert_evidence(
+        &f,
+        "host-keys-missing",
+        &["/etc/ssh/ssh_host_ed25519_key: missing"],
+    );
+    assert_evidence(&f, "host-keys-missing", &["no hostkeys available"]);
+}
+
+#[test]
+fn config_invalid_inside_a_match_block_of_a_dropin() {
+    let p = probe(Symptom::Refused, "Connection refused");
+    let (f, _) = findings(&fixture("config-invalid-trap"), &[CONTROLLER], &p);
+    assert_eq!(ids(&f).0, ["sshd-not-running", "sshd-config-invalid"]);
+    assert_evidence(
+        &f,
+        "sshd-config-invalid",
+        &[
+            "/etc/ssh/sshd_config.d/20-match.conf:6:",
+            "MaxStartups",
+            "not allowed within a Match block",
+        ],
+    );
+}
+
+#[test]
+fn privsep_dir_missing_outside_systemd() {
+    let p = probe(Symptom::Refused, "Connection refused");
+    let frames = fixture("privsep-missing");
+    let (f, _) = findings(&frames, &[CONTROLLER], &p);
+    assert_eq!(ids(&f).0, ["sshd-not-running", "privsep-dir-missing"]);
+    assert_evidence(&f, "privsep-dir-missing", &["/run/sshd"]);
+    // under systemd the unit creates it when sshd starts: not a fault there
+    let mut frames = frames;
+    let env: String = frames
+        .get("env")
+        .unwrap()
+        .text()
+        .lines()
+        .map(|l| {
+            if l.starts_with("init=") {
+                "init=systemd\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    set_item(&mut frames, "env", &env, 0);
+    let (f, _) = findings(&frames, &[CONTROLLER], &p);
+    assert_eq!(ids(&f).0, ["sshd-not-running"]);
+}
+
+#[test]
+fn inetd_configured_but_not_running() {
+    let p = probe(Symptom::Refused, "Connection refused");
+    let (f, _) = findings(&fixture("inetd"), &[CONTROLLER], &p);
+    assert_eq!(ids(&f).0, ["inetd-not-running"]);
+    assert_evidence(
+        &f,
+        "inetd-not-running",
+        &["/etc/inetd.conf:", "/usr/sbin/sshd"],
+    );
+}
+
+#[test]
+fn http_server_on_the_ssh_port() {
+    let p = probe(
+        Symptom::NotSsh,
+        "kex_exchange_identification: Connection closed by remote host",
+    );
+    let (f, _) = findings(&fixture("http-on-22"), &[CONTROLLER], &p);
+    assert_eq!(ids(&f).0, ["sshd-not-running", "port-wrong-service"]);
+    assert_evidence(&f, "port-wrong-service", &["socat"]);
+}
+
+#[test]
+fn dns_slow_with_usedns_yes() {
+    let (f, facts) = findings(&fixture("dns-slow"), &[CONTROLLER], &ok_probe());
+    assert_eq!(ids(&f).0, ["use-dns-slow"]);
+    assert_evidence(&f, "use-dns-slow", &["getent hosts 10.77.0.1", "2.0"]);
+    assert_evidence(&f, "use-dns-slow", &["/etc/ssh/sshd_config:", "UseDNS yes"]);
+    assert_eq!(facts["clients"][0]["lookup_slow"], true);
+}
+
+#[test]
+fn banner_file_missing_is_info_only() {
+    let (f, _) = findings(&fixture("banner-missing"), &[CONTROLLER], &ok_probe());
+    let (serious, info) = ids(&f);
+    assert!(serious.is_empty(), "{f:#?}");
+    assert_eq!(info, ["banner-file-missing"]);
+    assert_evidence(
+        &f,
+        "banner-file-missing",
+        &["/etc/ssh/sshd_config:", "no-such-banner"],
+    );
+}
+
+#[test]
+fn load_balancer_in_http_mode() {
+    let (f, _) = findings(&fixture("lb-http"), &[CONTROLLER], &ok_probe());
+    assert_eq!(ids(&f).0, ["lb-http-mode"]);
+    assert_evidence(
+        &f,
+        "lb-http-mode",
+        &["/etc/haproxy/haproxy.cfg:", "mode http"],
+    );
+}
+
+// ---- faults the lab cannot make: real text put into a healthy capture
+
+#[test]
+fn selinux_enforcing_with_sshd_denials() {
+    let mut frames = fixture("healthy");
+    set_item(&mut frames, "file /sys/fs/selinux/enforce", "1\n", 0);
+    set_item(&mut frames, "avc", &text("security/avc-sshd.log"), 0);
+    let (f, _) = findings(&frames, &[CONTROLLER], &ok_probe());
+    assert_eq!(ids(&f).0, ["selinux-denial"]);
+    assert_evidence(&f, "selinux-denial", &["name_bind", "sshd"]);
+    // permissive mode: the same denials are not a cause
+    set_item(&mut frames, "file /sys/fs/selinux/enforce", "0\n", 0);
+    let (f, _) = findings(&frames, &[CONTROLLER], &ok_probe());
+    assert!(ids(&f).0.is_empty(), "{f:#?}");
+}
+
+#[test]
+fn conntrack_table_full() {
+    let mut frames = fixture("healthy");
+    set_item(
+        &mut frames,
+        "file /proc/sys/net/netfilter/nf_conntrack_count",
+        "262000\n",
+        0,
+    );
+    set_item(
+        &mut frames,
+        "file /proc/sys/net/netfilter/nf_conntrack_max",
+        &text("kernel/nf_conntrack_max.txt"),
+        0,
+    );
+    let (f, _) = findings(&frames, &[CONTROLLER], &ok_probe());
+    assert_eq!(ids(&f).0, ["conntrack-full"]);
+    assert_evidence(&f, "conntrack-full", &["262000", "262144"]);
+    // the kernel's own complaint alone is enough
+    let mut frames = fixture("healthy");
+    set_item(
+        &mut frames,
+        "dmesg",
+        &text("kernel/kernel-log-mixed.txt"),
+        0,
+    );
+    let (f, _) = findings(&frames, &[CONTROLLER], &ok_probe());
+    assert_eq!(ids(&f).0, ["conntrack-full"]);
+    assert_evidence(&f, "conntrack-full", &["table full, dropping packet"]);
+}
+
+#[test]
+fn fail2ban_ban_of_an_allowed_client_only() {
+    let mut frames = fixture("healthy");
+    set_item(
+        &mut frames,
+        "fail2ban-sshd",
+        &text("security/fail2ban-client-status-sshd.txt"),
+        0,
+    );
+    let (f, _) = findings(&frames, &["192.0.2.7"], &ok_probe());
+    assert_eq!(ids(&f).0, ["fail2ban-ban"]);
+    assert_evidence(&f, "fail2ban-ban", &["192.0.2.7", "sshd"]);
+    // a banned stranger is not our business
+    let (f, _) = findings(&frames, &[CONTROLLER], &ok_probe());
+    assert!(ids(&f).0.is_empty(), "{f:#?}");
+}
+
+#[test]
+fn per_source_penalty_for_an_allowed_client() {
+    let mut frames = fixture("healthy");
+    set_item(
+        &mut frames,
+        "log /var/log/auth.log",
+        &text("logs/upstream-9.8-drops.log"),
+        0,
+    );
+    let (f, _) = findings(&frames, &["192.0.2.7"], &ok_probe());
+    assert!(ids(&f).0.contains(&"per-source-penalty"), "{f:#?}");
+    assert_evidence(&f, "per-source-penalty", &["192.0.2.7", "penalty"]);
+    let (f, _) = findings(&frames, &[CONTROLLER], &ok_probe());
+    assert!(!ids(&f).0.contains(&"per-source-penalty"), "{f:#?}");
+}
+
+#[test]
+fn sshd_listening_on_another_port_only() {
+    let mut frames = fixture("healthy");
+    let ss = frames.get("ss").unwrap().text().replace(":22 ", ":2222 ");
+    set_item(&mut frames, "ss", &ss, 0);
+    let (f, _) = findings(
+        &frames,
+        &[CONTROLLER],
+        &probe(Symptom::Refused, "Connection refused"),
+    );
+    assert_eq!(ids(&f).0, ["not-listening"]);
+    assert_evidence(&f, "not-listening", &[":2222", "sshd"]);
+}
+
+#[test]
+fn gssapi_enabled_is_info() {
+    let mut frames = fixture("healthy");
+    let dump = frames
+        .get("sshd-T")
+        .unwrap()
+        .text()
+        .replace("gssapiauthentication no", "gssapiauthentication yes");
+    set_item(&mut frames, "sshd-T", &dump, 0);
+    let (f, _) = findings(&frames, &[CONTROLLER], &ok_probe());
+    let (serious, info) = ids(&f);
+    assert!(serious.is_empty(), "{f:#?}");
+    assert_eq!(info, ["gssapi-enabled"]);
+}
+
+#[test]
+fn a_script_cut_off_midway_reports_gaps_not_false_causes() {
+    let full = std::fs::read(format!(
+        "{}/tests/fixtures/facts/frames/healthy.out",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    // stop inside the `sshd-T` item: nothing after it arrived
+    let text = String::from_utf8_lossy(&full);
+    let cut = text.find(&format!("{MARKER} begin sshd-T\n")).unwrap() + 200;
+    let frames = frame::parse(&full[..cut], MARKER, ITEM_CAP).unwrap();
+    assert!(!frames.done);
+    let (f, facts) = findings(&frames, &[CONTROLLER], &ok_probe());
+    assert!(ids(&f).0.is_empty(), "{f:#?}");
+    assert!(
+        facts["gaps"].to_string().contains("stopped before its end"),
+        "{}",
+        facts["gaps"]
+    );
+}
+
+#[test]
+fn every_catalogue_check_is_exercised_here() {
+    // the ids these tests assert on, against the built-in catalogue
+    let covered = [
+        "sshd-not-running",
+        "sshd-config-invalid",
+        "host-keys-missing",
+        "host-key-permissions",
+        "privsep-dir-missing",
+        "not-listening",
+        "port-wrong-service",
+        "tcp-wrappers-deny",
+        "maxstartups-exhausted",
+        "per-source-penalty",
+        "banner-file-missing",
+        "use-dns-slow",
+        "gssapi-enabled",
+        "firewall-blocks-ssh",
+        "conntrack-full",
+        "inetd-not-running",
+        "selinux-denial",
+        "fail2ban-ban",
+        "lb-http-mode",
+    ];
+    let catalogue = Catalogue::builtin().unwrap();
+    let ids: Vec<&str> = catalogue.checks().iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, covered);
+}
