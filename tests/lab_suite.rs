@@ -1055,7 +1055,7 @@ fn ctrl_c_stops_every_master(ctx: &Ctx) -> Result<(), Failed> {
 
 type Plain = fn(&Ctx) -> Result<(), Failed>;
 
-const PLAIN: [(&str, Plain); 24] = [
+const PLAIN: [(&str, Plain); 25] = [
     ("paths::healthy_host_reached_directly", reach_healthy_direct),
     (
         "paths::hosts_deny_for_controller_reached_via_jump",
@@ -1142,6 +1142,10 @@ const PLAIN: [(&str, Plain); 24] = [
     (
         "diagnosis::facts_costs_one_session_and_one_run",
         diagnosis::facts_costs_one_session_and_one_run,
+    ),
+    (
+        "diagnosis::user_playbook_checks_run",
+        diagnosis::user_playbook_checks_run,
     ),
 ];
 

@@ -102,15 +102,11 @@ item env sshfix_env
 file /etc/os-release
 
 # ---- processes and listeners
-# Our own process, its ancestors and its forked subshells (same command line)
-# are left out: their command lines hold this script, which is long and not a
-# fact about the host. Lines are cut at 1 KiB.
+# Processes whose command line holds this script (our shell, its subshells,
+# the wrappers that started it) are left out: long, and not facts about the
+# host. Only those: the sshd processes above us are facts. Lines are cut at 1 KiB.
 sshfix_not_us() {
-	awk -v me="$$" '{ pp[$1] = $2; k = $0; sub(/^ *[0-9]+ +[0-9]+ +/, "", k); key[$1] = k
-			line[$1] = substr($0, 1, 1024); order[NR] = $1 }
-		END { p = me; while (p > 1 && !(p in skip)) { skip[p] = 1; p = pp[p] }
-			for (i = 1; i <= NR; i++) { q = order[i]
-				if (!(q in skip) && key[q] != key[me]) print line[q] } }'
+	awk -v pat="SSHFIX_CAP=" 'index($0, pat) == 0 { print substr($0, 1, 1024) }'
 }
 if sshfix_has ps && ps -eo pid=,ppid=,comm=,args= >/dev/null 2>&1; then
 	sshfix_ps() { ps -eo pid=,ppid=,comm=,args= | sshfix_not_us; }

@@ -190,6 +190,18 @@ const EXPECT: &[Expect] = &[
     },
 ];
 
+/// A site's own check, as an operator would add one with `-p`.
+const USER_PLAYBOOK: &str = r#"
+name: site checks
+checks:
+  - id: site-banner-configured
+    severity: info
+    when: sshd.banner is not none
+    summary: "this site wants no Banner ({{ sshd.banner.path }})"
+    evidence:
+      - "{{ sshd.banner.source }}"
+"#;
+
 static PLAN: OnceLock<Result<Value, String>> = OnceLock::new();
 
 /// `sshfix plan --format json` over the whole lab, run once for every trial here.
@@ -197,12 +209,19 @@ fn plan(ctx: &Ctx) -> Result<&'static Value, Failed> {
     PLAN.get_or_init(|| {
         let inv = ctx.lab_dir.join("inventory.ini");
         let cfg = ctx.lab_dir.join("ssh_config");
+        // a user playbook rides along: its check must fire where its condition holds
+        let extra = ctx.lab_dir.join("extra-checks.yml");
+        if let Err(e) = std::fs::write(&extra, USER_PLAYBOOK) {
+            return Err(e.to_string());
+        }
         let out = sshfix(&[
             "plan",
             "-i",
             &inv.to_string_lossy(),
             "--ssh-config",
             &cfg.to_string_lossy(),
+            "-p",
+            &extra.to_string_lossy(),
             "--format",
             "json",
         ]);
@@ -270,6 +289,20 @@ pub fn each_fault_gives_its_finding(ctx: &Ctx) -> Result<(), Failed> {
         }
     }
     check(problems.is_empty(), || problems.join("\n"))
+}
+
+/// `-p` adds the user's checks to the built-in ones.
+pub fn user_playbook_checks_run(ctx: &Ctx) -> Result<(), Failed> {
+    let plan = plan(ctx)?;
+    let fired = |name: &str| -> Result<bool, Failed> {
+        Ok(host(plan, name)?["findings"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|f| f["id"] == "site-banner-configured")))
+    };
+    check(fired("h10")? && fired("h20")?, || {
+        format!("h10: {:#}", plan["hosts"])
+    })?;
+    check(!fired("h1")?, || "fired on h1, which has no Banner".into())
 }
 
 /// The healthy hosts of the lab yield no critical or warning finding (info is
