@@ -525,3 +525,84 @@ fn every_catalogue_check_is_exercised_here() {
     let ids: Vec<&str> = catalogue.checks().iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, covered);
 }
+
+/// Ubuntu ≥ 22.10: systemd holds port 22 (`ssh.socket`) and no sshd runs
+/// until a client connects. That is a healthy host, not a dead sshd or a
+/// foreign service on the port.
+#[test]
+fn systemd_socket_activation_is_healthy() {
+    let mut frames = fixture("healthy");
+    let env: String = frames
+        .get("env")
+        .unwrap()
+        .text()
+        .lines()
+        .map(|l| {
+            if l.starts_with("init=") {
+                "init=systemd\n".to_string()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    set_item(&mut frames, "env", &env, 0);
+    set_item(
+        &mut frames,
+        "ss",
+        "LISTEN 0      4096         *:22       *:*    users:((\"systemd\",pid=1,fd=66))\n",
+        0,
+    );
+    let ps: String = frames
+        .get("ps")
+        .unwrap()
+        .text()
+        .lines()
+        .filter(|l| !l.contains("sshd"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    set_item(&mut frames, "ps", &ps, 0);
+    let (f, facts) = findings(&frames, &[CONTROLLER], &ok_probe());
+    assert!(f.is_empty(), "{f:#?}");
+    assert_eq!(facts["sshd"]["socket_activated"], true);
+    // the same socket held by systemd on a host without systemd as init is foreign
+    let env = env.replace("init=systemd", "init=none");
+    set_item(&mut frames, "env", &env, 0);
+    let (f, _) = findings(&frames, &[CONTROLLER], &ok_probe());
+    assert_eq!(ids(&f).0, ["sshd-not-running", "port-wrong-service"]);
+}
+
+/// A broken `-p` playbook is reported with file:line:column before any host
+/// is probed or reached (the inventory's host would take seconds to time out).
+#[test]
+fn a_broken_user_playbook_stops_plan_before_any_host_is_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("hosts.ini");
+    std::fs::write(&inv, "ghost ansible_host=192.0.2.1\n").unwrap();
+    let bad = dir.path().join("site.yml");
+    std::fs::write(
+        &bad,
+        "checks:\n  - id: site-check\n    severity: critical\n    when: sshd.running and\n    summary: s\n",
+    )
+    .unwrap();
+    let started = std::time::Instant::now();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sshfix"))
+        .arg("plan")
+        .arg("-i")
+        .arg(&inv)
+        .arg("-p")
+        .arg(&bad)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{}:4:", bad.display())),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "took {:?}: a host was probed first",
+        started.elapsed()
+    );
+}

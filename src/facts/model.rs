@@ -86,8 +86,11 @@ pub struct Sshd {
     pub path: Option<String>,
     /// `OpenSSH_9.2p1`.
     pub version: Option<String>,
-    /// An sshd listener process runs (standalone, not from inetd).
+    /// sshd serves the port: a listener process runs, or systemd holds the
+    /// socket for it (socket activation, `ssh.socket`).
     pub running: bool,
+    /// systemd owns the SSH port and starts sshd per connection (Ubuntu ≥ 22.10).
+    pub socket_activated: bool,
     pub listeners: Vec<procs::SshdListener>,
     /// Command lines of every sshd process.
     pub processes: Vec<String>,
@@ -555,13 +558,25 @@ fn sshd_facts(
         .find_map(|l| l.strip_prefix("sshd="))
         .filter(|p| !p.is_empty())
         .map(str::to_string);
-    let version = cx
-        .text("sshd-version")
-        .and_then(|t| sshd::version(&t))
-        .map(|v| v.raw.clone());
+    // `sshd -V` (9.2: `OpenSSH_9.2, OpenSSL …`) then `ssh -V` (`OpenSSH_9.2p1
+    // Debian-2+deb12u10, …`): the most precise line wins
+    let version_text = cx.text("sshd-version").unwrap_or_default();
+    let versions: Vec<sshd::OpenSshVersion> =
+        version_text.lines().filter_map(sshd::version).collect();
+    let version = versions
+        .iter()
+        .find(|v| v.portable.is_some())
+        .or(versions.first())
+        .map(|v| v.raw.split(',').next().unwrap_or(&v.raw).trim().to_string());
+    let version_pair = versions.first().map(sshd::OpenSshVersion::pair);
     let config = files_map(cx.frames);
     let main = "/etc/ssh/sshd_config";
     let tree = sshd_config::parse_tree(main, &config);
+    // which line wins depends on the release (MaxStartups: last in 9.2, first later)
+    let effective_line = |key: &str| match version_pair {
+        Some(v) => tree.effective_in(key, v),
+        None => tree.effective(key),
+    };
 
     // sshd -t
     let test = match cx.item("sshd-t") {
@@ -613,7 +628,7 @@ fn sshd_facts(
 
     let source_of = |key: &str| -> Vec<String> {
         let mut v: Vec<String> = Vec::new();
-        if let Some(d) = tree.effective(key) {
+        if let Some(d) = effective_line(key) {
             v.push(at(&d.file, d.line, &d.raw));
         }
         for d in tree.all_lines(key) {
@@ -641,13 +656,13 @@ fn sshd_facts(
             sources.insert(key.to_string(), s);
         }
     }
-    let winning = |key: &str| tree.effective(key).map(|d| at(&d.file, d.line, &d.raw));
+    let winning = |key: &str| effective_line(key).map(|d| at(&d.file, d.line, &d.raw));
 
     // MaxStartups: sshd -T, else the files, else sshd's default
     let ms_text = dump
         .as_ref()
         .and_then(|d| d.get("maxstartups").map(str::to_string))
-        .or_else(|| tree.effective("maxstartups").map(|d| d.value()))
+        .or_else(|| effective_line("maxstartups").map(|d| d.value()))
         .unwrap_or_else(|| "10:30:100".into());
     let max_startups = sshd::MaxStartups::parse(&ms_text).map(|m| MaxStartups {
         start: m.start,
@@ -659,7 +674,7 @@ fn sshd_facts(
 
     // Banner
     let banner_path = dump.as_ref().and_then(|d| d.banner()).or_else(|| {
-        tree.effective("banner")
+        effective_line("banner")
             .map(|d| d.value())
             .filter(|v| !v.eq_ignore_ascii_case("none"))
     });
@@ -678,10 +693,7 @@ fn sshd_facts(
         enabled: dump
             .as_ref()
             .and_then(|d| d.use_dns())
-            .or_else(|| {
-                tree.effective("usedns")
-                    .map(|d| d.value().eq_ignore_ascii_case("yes"))
-            })
+            .or_else(|| effective_line("usedns").map(|d| d.value().eq_ignore_ascii_case("yes")))
             .unwrap_or(false),
         source: winning("usedns"),
     };
@@ -774,6 +786,7 @@ fn sshd_facts(
     let mut port_listeners = Vec::new();
     let mut listening_elsewhere = Vec::new();
     let mut port_other_owners = Vec::new();
+    let mut socket_activated = false;
     if let Some(ls) = listeners {
         for l in &ls.listeners {
             let names: Vec<String> = l
@@ -794,6 +807,11 @@ fn sshd_facts(
                 for p in &l.processes {
                     let super_server = matches!(p.name.as_str(), "inetd" | "xinetd");
                     if super_server && inetd.serves_ssh {
+                        continue;
+                    }
+                    if p.name == "systemd" && init == "systemd" {
+                        socket_activated = true;
+                        port_listeners.push(format!("{evidence} (socket activation)"));
                         continue;
                     }
                     port_other_owners.push(PortOwner {
@@ -845,7 +863,8 @@ fn sshd_facts(
         installed: path.is_some(),
         path,
         version,
-        running,
+        running: running || socket_activated,
+        socket_activated,
         listeners: pf.sshd_listeners.clone(),
         processes,
         startups,

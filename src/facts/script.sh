@@ -244,11 +244,15 @@ for sshfix_f in /etc/nftables.conf /etc/sysconfig/nftables.conf /etc/iptables/ru
 	/etc/sysconfig/iptables /etc/sysconfig/ip6tables /etc/ufw/user.rules /etc/ufw/user6.rules; do
 	[ -f "$sshfix_f" ] && file "$sshfix_f"
 done
-if sshfix_has firewall-cmd; then
+# firewalld's and ufw's rules are in the rulesets above; their own (Python)
+# clients are slow, so they run only where the daemon does
+sshfix_comms=" $(ps -eo comm= 2>/dev/null | tr '\n' ' ') "
+case $sshfix_comms in *" firewalld "*)
 	item firewalld-state sshfix_t 10 firewall-cmd --state
 	item firewalld-list sshfix_t 10 firewall-cmd --list-all
-fi
-sshfix_has ufw && item ufw sshfix_t 10 ufw status verbose
+	;;
+esac
+file /etc/ufw/ufw.conf
 
 # ---- kernel: conntrack table, kernel log
 file /proc/sys/net/netfilter/nf_conntrack_count
@@ -275,8 +279,11 @@ fi
 
 # ---- fail2ban
 if sshfix_has fail2ban-client; then
-	item fail2ban sshfix_t 10 fail2ban-client status
-	item fail2ban-sshd sshfix_t 10 fail2ban-client status sshd
+	case $sshfix_comms in *" fail2ban-server "* | *" fail2ban-serve "*)
+		item fail2ban sshfix_t 10 fail2ban-client status
+		item fail2ban-sshd sshfix_t 10 fail2ban-client status sshd
+		;;
+	esac
 fi
 
 # ---- load balancer
