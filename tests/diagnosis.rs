@@ -606,3 +606,36 @@ fn a_broken_user_playbook_stops_plan_before_any_host_is_touched() {
         started.elapsed()
     );
 }
+
+/// fail2ban's own nftables rule blocking a client is a ban (its rule would
+/// come back), not a firewall policy to edit.
+#[test]
+fn a_fail2ban_rule_is_a_ban_not_firewall_policy() {
+    let mut frames = fixture("healthy");
+    set_item(
+        &mut frames,
+        "nft-json",
+        &text("firewall/fail2ban-nftables.nft.json"),
+        0,
+    );
+    set_item(
+        &mut frames,
+        "nft-text",
+        &text("firewall/fail2ban-nftables.nft.txt"),
+        0,
+    );
+    let p = probe(Symptom::Refused, "Connection refused");
+    let (f, _) = findings(&frames, &[CONTROLLER], &p);
+    assert_eq!(ids(&f).0, ["fail2ban-ban"]);
+    assert_evidence(&f, "fail2ban-ban", &["f2b-table", "addr-set-sshd"]);
+    // with fail2ban's own word for it as well, both are evidence
+    set_item(
+        &mut frames,
+        "fail2ban-sshd",
+        &text("security/fail2ban-client-status-sshd.txt").replace("192.0.2.7", CONTROLLER),
+        0,
+    );
+    let (f, _) = findings(&frames, &[CONTROLLER], &p);
+    assert_eq!(ids(&f).0, ["fail2ban-ban"]);
+    assert_evidence(&f, "fail2ban-ban", &["banned IP list", "f2b-table"]);
+}

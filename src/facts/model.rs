@@ -242,6 +242,10 @@ pub struct Firewall {
     pub blocked: Vec<Blocked>,
     /// Clients a rule sshfix cannot evaluate might block.
     pub uncertain: Vec<Blocked>,
+    /// Clients blocked by fail2ban's or sshguard's own rules: reported as
+    /// bans (`fail2ban.banned`), not as firewall policy, since removing the
+    /// rule by hand would not stop the next ban.
+    pub bans: Vec<Blocked>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -422,7 +426,7 @@ pub fn build(frames: &Frames, input: &Input) -> HostFacts {
     let logs = log_facts(&mut cx);
     let conntrack = conntrack_facts(&mut cx);
     let selinux = selinux_facts(&mut cx);
-    let fail2ban = fail2ban_facts(&mut cx, &pf);
+    let fail2ban = fail2ban_facts(&mut cx, &pf, &firewall);
     let haproxy = haproxy_facts(&mut cx, &pf);
     let items = frames
         .items
@@ -939,6 +943,7 @@ fn client_facts(cx: &mut Ctx) -> (Vec<Client>, HostsAccess, Firewall) {
         views,
         blocked: Vec::new(),
         uncertain: Vec::new(),
+        bans: Vec::new(),
     };
     for &addr in cx.input.clients {
         let key = format!("dns {addr}");
@@ -1029,7 +1034,9 @@ fn client_facts(cx: &mut Ctx) -> (Vec<Client>, HostsAccess, Firewall) {
                 action: verdict.action,
                 evidence,
             };
-            if verdict.blocks() {
+            if verdict.blocks() && verdict.decided_by.as_ref().is_some_and(is_ban_rule) {
+                fw.bans.push(b);
+            } else if verdict.blocks() {
                 fw.blocked.push(b);
             } else {
                 fw.uncertain.push(b);
@@ -1047,6 +1054,14 @@ fn client_facts(cx: &mut Ctx) -> (Vec<Client>, HostsAccess, Firewall) {
     }
     ha.name_rules.dedup();
     (clients, ha, fw)
+}
+
+/// A rule of fail2ban (`inet f2b-table`, chain `f2b-sshd`) or sshguard.
+fn is_ban_rule(r: &firewall::RuleRef) -> bool {
+    [&r.table, &r.chain].iter().any(|n| {
+        let n = n.to_ascii_lowercase();
+        n.starts_with("f2b") || n.contains("fail2ban") || n.contains("sshguard")
+    })
 }
 
 fn firewall_rules(cx: &mut Ctx) -> firewall::HostRules {
@@ -1314,22 +1329,36 @@ fn selinux_facts(cx: &mut Ctx) -> Selinux {
     }
 }
 
-fn fail2ban_facts(cx: &mut Ctx, pf: &procs::ProcessFacts) -> Fail2ban {
+fn fail2ban_facts(cx: &mut Ctx, pf: &procs::ProcessFacts, fw: &Firewall) -> Fail2ban {
     let mut banned = Vec::new();
+    for b in &fw.bans {
+        banned.push(Banned {
+            client: b.client,
+            jail: String::new(),
+            evidence: b.evidence.join("; "),
+        });
+    }
     if let Some(jail) = cx
         .ok_text("fail2ban-sshd")
         .and_then(|t| security::parse_fail2ban_jail(&t))
     {
         for &c in cx.input.clients {
             if jail.banned.contains(&c) {
-                banned.push(Banned {
-                    client: c,
-                    jail: jail.jail.clone(),
-                    evidence: format!(
-                        "fail2ban-client status {}: {c} is in the banned IP list",
-                        jail.jail
-                    ),
-                });
+                let said = format!(
+                    "fail2ban-client status {}: {c} is in the banned IP list",
+                    jail.jail
+                );
+                match banned.iter_mut().find(|b| b.client == c) {
+                    Some(b) => {
+                        b.jail = jail.jail.clone();
+                        b.evidence = format!("{said}; {}", b.evidence);
+                    }
+                    None => banned.push(Banned {
+                        client: c,
+                        jail: jail.jail.clone(),
+                        evidence: said,
+                    }),
+                }
             }
         }
     }
