@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The README's demo: builds sshfix, brings up a lab of real OpenSSH hosts in
 # network namespaces, breaks some of them the classic ways, and runs
-# `sshfix probe` from the lab's controller. Needs root (namespaces); tears the
+# `sshfix probe` and `sshfix plan` from the lab's controller. Needs root (namespaces); tears the
 # lab down on exit. `--keep` leaves it up and prints how to use it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,7 @@ fi
 . "$dir/lab.env"
 
 echo "Breaking hosts the classic ways:" >&2
-for f in "h2 wrappers-deny" "h3 maxstartups" "h4 nft-drop" "h5 http-on-22" "h6 sshd-stopped" "h7 silent-22"; do
+for f in "h2 wrappers-deny" "h3 maxstartups-trap" "h4 nft-drop" "h5 http-on-22" "h6 hostkey-perms" "h7 config-invalid-trap"; do
   set -- $f
   printf '  %-3s %s\n' "$1" "$2" >&2
   bash tests/lab/lab.sh fault "$dir" "$1" "$2" >/dev/null
@@ -33,11 +33,18 @@ echo >&2
 echo "\$ sshfix probe -i $dir/inventory.ini" >&2
 ip netns exec "$LAB_CTL_NS" "$sshfix" probe -i "$dir/inventory.ini" --banner-timeout 8 || true
 
+echo >&2
+echo "\$ sshfix plan -i $dir/inventory.ini --ssh-config $dir/ssh_config --markdown $dir/plan.md" >&2
+ip netns exec "$LAB_CTL_NS" "$sshfix" plan -i "$dir/inventory.ini" --ssh-config "$dir/ssh_config" \
+  --markdown "$dir/plan.md" --out "$dir/plan.json" || true
+
 if [ "$keep" = yes ]; then
   cat >&2 <<EOM
 
 The lab is still up in $dir. Try:
   ip netns exec $LAB_CTL_NS $sshfix probe -i $dir/inventory.ini --format json
+  ip netns exec $LAB_CTL_NS $sshfix facts -i $dir/inventory.ini --ssh-config $dir/ssh_config -l h2
+  less $dir/plan.md
   ip netns exec $LAB_CTL_NS ssh -F $dir/ssh_config $LAB_ADDR_h1 hostname
   bash tests/lab/lab.sh down $dir
 EOM
