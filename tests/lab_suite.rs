@@ -1055,7 +1055,7 @@ fn ctrl_c_stops_every_master(ctx: &Ctx) -> Result<(), Failed> {
 
 type Plain = fn(&Ctx) -> Result<(), Failed>;
 
-const PLAIN: [(&str, Plain); 25] = [
+const PLAIN: [(&str, Plain); 26] = [
     ("paths::healthy_host_reached_directly", reach_healthy_direct),
     (
         "paths::hosts_deny_for_controller_reached_via_jump",
@@ -1146,6 +1146,10 @@ const PLAIN: [(&str, Plain); 25] = [
     (
         "diagnosis::user_playbook_checks_run",
         diagnosis::user_playbook_checks_run,
+    ),
+    (
+        "diagnosis::unreachable_host_exits_4_with_each_path_explained",
+        diagnosis::unreachable_host_exits_4_with_each_path_explained,
     ),
 ];
 

@@ -194,3 +194,131 @@ fn md_inline(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Source;
+    use crate::probe::{ProbeResult, Symptom, Timings};
+
+    fn host(name: &str, via: Option<&str>, symptom: Symptom, findings: Vec<Finding>) -> HostPlan {
+        HostPlan {
+            host: name.into(),
+            reached_via: via.map(String::from),
+            error: via
+                .is_none()
+                .then(|| format!("host `{name}`: no working path")),
+            probe: ProbeResult {
+                host: name.into(),
+                address: "10.0.0.9".into(),
+                port: 22,
+                symptom,
+                detail: "kex_exchange_identification: read: Connection reset by peer".into(),
+                evidence: None,
+                banner: None,
+                peer: None,
+                timings: Timings::default(),
+            },
+            findings,
+            check_errors: Vec::new(),
+            seconds: 0.5,
+        }
+    }
+
+    fn finding(id: &str, severity: Severity) -> Finding {
+        Finding {
+            id: id.into(),
+            severity,
+            summary: format!("{id} <summary> *x*"),
+            evidence: vec!["/etc/hosts.deny:3: sshd: ALL".into()],
+            source: Source {
+                file: "playbooks/catalogue.yml".into(),
+                line: 1,
+                column: 1,
+            },
+        }
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            created: "2026-11-24T10:00:00Z".into(),
+            hosts: vec![
+                host(
+                    "web1",
+                    Some("jump"),
+                    Symptom::ResetBeforeBanner,
+                    vec![
+                        finding("tcp-wrappers-deny", Severity::Critical),
+                        finding("banner-file-missing", Severity::Info),
+                    ],
+                ),
+                host("web2", Some("direct"), Symptom::Ok, vec![]),
+                host("web3", None, Symptom::ConnectTimeout, vec![]),
+            ],
+        }
+    }
+
+    #[test]
+    fn human_rendering() {
+        let text = render_human(&plan());
+        let want = "\
+web1: reached via jump (probe: reset-before-banner — kex_exchange_identification: read: Connection reset by peer)
+  CRITICAL tcp-wrappers-deny: tcp-wrappers-deny <summary> *x*
+      /etc/hosts.deny:3: sshd: ALL
+  INFO banner-file-missing: banner-file-missing <summary> *x*
+      /etc/hosts.deny:3: sshd: ALL
+
+web2: reached via direct (probe: ok)
+  no findings
+
+web3: not reached (probe: connect-timeout — kex_exchange_identification: read: Connection reset by peer)
+  host `web3`: no working path
+
+HOST  VIA     STATUS       CAUSES
+web1  jump    1 critical   tcp-wrappers-deny
+web2  direct  ok           -
+web3  -       unreachable  -
+
+3 hosts: 1 with critical findings, 0 with warnings only, 1 without problems, 1 not reached
+";
+        pretty_assertions::assert_eq!(text, want);
+    }
+
+    #[test]
+    fn markdown_escapes_and_sections() {
+        let md = render_markdown(&plan());
+        assert!(md.starts_with("# sshfix plan (2026-11-24T10:00:00Z)\n"));
+        assert!(md.contains("## web1\n"));
+        assert!(md.contains(
+            "### critical `tcp-wrappers-deny`\n\ntcp-wrappers-deny \\<summary\\> \\*x\\*\n"
+        ));
+        assert!(md.contains("```text\n/etc/hosts.deny:3: sshd: ALL\n```"));
+        assert!(md.contains("## web2\n\n- Symptom (probe from the controller): `ok`"));
+        assert!(md.contains("No findings."));
+        assert!(md.contains("- Working path: none (host not reached)"));
+    }
+
+    #[test]
+    fn plan_json_matches_the_interface() {
+        let v = plan().to_json();
+        assert_eq!(v["version"], 1);
+        assert_eq!(v["created"], "2026-11-24T10:00:00Z");
+        let h = &v["hosts"][0];
+        assert_eq!(h["host"], "web1");
+        assert_eq!(h["reached_via"], "jump");
+        assert_eq!(h["probe"]["symptom"], "reset-before-banner");
+        assert_eq!(
+            h["findings"][0],
+            serde_json::json!({"id": "tcp-wrappers-deny", "severity": "critical",
+                "summary": "tcp-wrappers-deny <summary> *x*",
+                "evidence": ["/etc/hosts.deny:3: sshd: ALL"]})
+        );
+        assert_eq!(h["changes"], serde_json::json!([]));
+        assert_eq!(h["actions"], serde_json::json!([]));
+        assert_eq!(v["hosts"][2]["reached_via"], serde_json::Value::Null);
+        assert!(v["hosts"][2]["error"]
+            .as_str()
+            .unwrap()
+            .contains("no working path"));
+    }
+}

@@ -398,3 +398,51 @@ pub fn facts_costs_one_session_and_one_run(ctx: &Ctx) -> Result<(), Failed> {
         format!("want 1 connection and 1 exec, got {accepted} and {execs}:\n{new}")
     })
 }
+
+/// A host no path reaches: exit 4, and the JSON says why for each path.
+pub fn unreachable_host_exits_4_with_each_path_explained(ctx: &Ctx) -> Result<(), Failed> {
+    let base =
+        std::fs::read_to_string(ctx.lab_dir.join("inventory.ini")).map_err(|e| e.to_string())?;
+    let inv = ctx.lab_dir.join("test-ghost.ini");
+    std::fs::write(
+        &inv,
+        format!("{base}\n[ghosts]\nghost ansible_host=10.77.250.250 sshfix_jump=jump\n"),
+    )
+    .map_err(|e| e.to_string())?;
+    let cfg = ctx.lab_dir.join("ssh_config");
+    let out = sshfix(&[
+        "facts",
+        "-i",
+        &inv.to_string_lossy(),
+        "--ssh-config",
+        &cfg.to_string_lossy(),
+        "-l",
+        "ghost:h1",
+        "--format",
+        "json",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    check(out.status.code() == Some(4), || {
+        format!("exit {:?}: {stderr}", out.status)
+    })?;
+    let json: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let ghost = host(&json, "ghost")?;
+    check(ghost["reached_via"].is_null(), || format!("{ghost:#}"))?;
+    let vias: Vec<&str> = ghost["attempts"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|x| x["via"].as_str()).collect())
+        .unwrap_or_default();
+    check(vias == ["direct", "jump", "console"], || {
+        format!("{ghost:#}")
+    })?;
+    check(
+        ghost["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("no working path")),
+        || format!("{ghost:#}"),
+    )?;
+    check(stderr.contains("ghost"), || stderr.to_string())?;
+    // the other host was gathered all the same
+    let h1 = host(&json, "h1")?;
+    check(h1["facts"]["sshd"]["running"] == true, || format!("{h1:#}"))
+}
