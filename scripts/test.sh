@@ -2,7 +2,7 @@
 # The whole test suite, as the README and CI run it: installs what it needs
 # (Debian packages for the lab, ansible-core in a virtualenv for the
 # inventory comparison), checks formatting and lints, runs every test
-# including the namespace lab, then runs the lab suite ten times and checks
+# including the namespace lab, then runs the lab suite five more times and checks
 # that nothing (namespaces, veths, sshd/ssh processes, control sockets) leaks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +34,7 @@ say "cargo test (unit, inventory, probe, lab)"
 cargo test --all-targets
 
 if [ "$(id -u)" = 0 ]; then
-  say "lab suite x${SSHFIX_LEAK_RUNS:-10}: nothing may be left behind"
-  bash tests/lab/leak-check.sh "${SSHFIX_LEAK_RUNS:-10}"
+  say "lab suite x${SSHFIX_LEAK_RUNS:-5}: nothing may be left behind"
+  bash tests/lab/leak-check.sh "${SSHFIX_LEAK_RUNS:-5}"
 fi
 say "all tests passed"
