@@ -100,7 +100,10 @@ pub async fn gather_one(reacher: &Reacher, host: &HostSettings) -> Gathered {
     let script = match script::build(&input) {
         Ok(s) => s,
         Err(e) => {
-            g.outcome = Err(format!("building the facts script: {e}"));
+            g.outcome = Err(format!(
+                "host `{}`: building the facts script failed: {e}",
+                host.name
+            ));
             return g;
         }
     };
@@ -119,7 +122,10 @@ pub async fn gather_one(reacher: &Reacher, host: &HostSettings) -> Gathered {
             g.outcome = match reached.first {
                 Some(Ok(out)) => interpret(&host.name, &out, &marker),
                 Some(Err(e)) => Err(format!("the facts script failed: {e}")),
-                None => Err("the facts script did not run".into()),
+                None => Err(format!(
+                    "host `{}`: the facts script did not run (internal error)",
+                    host.name
+                )),
             };
             if let Err(e) = reached.transport.close().await {
                 tracing::debug!("closing {}: {e}", host.name);

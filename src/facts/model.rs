@@ -77,6 +77,8 @@ pub struct Env {
     pub init: String,
     /// Which of the tools the script looks for exist.
     pub tools: BTreeMap<String, bool>,
+    /// Seconds since boot when the script ran (dates kernel-log lines).
+    pub uptime: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,6 +128,8 @@ pub struct Sshd {
     pub listening_elsewhere: Vec<String>,
     /// Other processes holding the SSH port.
     pub port_other_owners: Vec<PortOwner>,
+    /// The listening sockets (and their owners) are known.
+    pub listeners_known: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -214,6 +218,9 @@ pub struct Client {
     pub lookup_note: String,
     pub hosts_access: hosts_access::Decision,
     pub firewall: firewall::Verdict,
+    /// Settings a `Match` block changes for this client (`sshd -T -C`):
+    /// keyword → the client's value, where it differs from the global one.
+    pub match_overrides: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -386,6 +393,12 @@ impl<'a> Ctx<'a> {
     }
     fn ok_text(&mut self, key: &str) -> Option<String> {
         let item = self.frames.get(key)?;
+        if item.truncated {
+            self.gaps.push(format!(
+                "`{key}`: output cut off at the size limit; not used"
+            ));
+            return None;
+        }
         if !item.ok() {
             return None;
         }
@@ -415,16 +428,23 @@ pub fn build(frames: &Frames, input: &Input) -> HostFacts {
         .map(|t| procs::parse(&t))
         .unwrap_or_else(|| procs::parse(""));
     let pf = table.facts();
-    let listeners = match (cx.text("ss"), cx.text("netstat")) {
+    let listeners = match (cx.ok_text("ss"), cx.ok_text("netstat")) {
         (Some(t), _) => Some(ss::parse_ss(&t)),
         (None, Some(t)) => Some(ss::parse_netstat(&t)),
         _ => None,
     };
+    // sshd listeners in another network namespace (a container's) do not
+    // serve this host
+    let mut pf = pf;
+    let foreign = foreign_netns_pids(cx.text("netns").as_deref());
+    if !foreign.is_empty() {
+        pf.sshd_listeners.retain(|l| !foreign.contains(&l.pid));
+    }
     let inetd = inetd_facts(&mut cx, &pf);
-    let sshd = sshd_facts(&mut cx, &table, &pf, listeners.as_ref(), &inetd, &env.init);
+    let sshd = sshd_facts(&mut cx, &table, &pf, listeners.as_ref(), &inetd, &env);
     let (clients, hosts_access, firewall) = client_facts(&mut cx);
     let logs = log_facts(&mut cx);
-    let conntrack = conntrack_facts(&mut cx);
+    let conntrack = conntrack_facts(&mut cx, env.uptime);
     let selinux = selinux_facts(&mut cx);
     let fail2ban = fail2ban_facts(&mut cx, &pf, &firewall);
     let haproxy = haproxy_facts(&mut cx, &pf);
@@ -460,6 +480,36 @@ pub fn build(frames: &Frames, input: &Input) -> HostFacts {
     }
 }
 
+/// Pids of sshd processes whose network namespace is not the script's own
+/// (from the `netns` item: `self net:[…]`, then `PID net:[…]` lines).
+fn foreign_netns_pids(text: Option<&str>) -> Vec<u32> {
+    let Some(text) = text else {
+        return Vec::new();
+    };
+    let mut own = None;
+    let mut others = Vec::new();
+    for line in text.lines() {
+        let mut w = line.split_whitespace();
+        match (w.next(), w.next()) {
+            (Some("self"), Some(ns)) => own = Some(ns.to_string()),
+            (Some(pid), Some(ns)) => {
+                if let Ok(pid) = pid.parse::<u32>() {
+                    others.push((pid, ns.to_string()));
+                }
+            }
+            _ => {}
+        }
+    }
+    let Some(own) = own else {
+        return Vec::new();
+    };
+    others
+        .into_iter()
+        .filter(|(_, ns)| *ns != own)
+        .map(|(pid, _)| pid)
+        .collect()
+}
+
 fn env(cx: &mut Ctx) -> Env {
     let text = cx.text("env").unwrap_or_default();
     let mut kv = BTreeMap::new();
@@ -492,6 +542,7 @@ fn env(cx: &mut Ctx) -> Env {
         os_id: os_field("ID"),
         init: kv.get("init").cloned().unwrap_or_else(|| "unknown".into()),
         tools,
+        uptime: kv.get("uptime").and_then(|u| u.parse().ok()),
     }
 }
 
@@ -534,6 +585,16 @@ fn test_error(m: &sshd::SshdMessage, config: &BTreeMap<String, Vec<u8>>) -> Test
     }
 }
 
+/// An `sshd -t` message that only says the caller may not read a file.
+fn denied_to_non_root(m: &sshd::SshdMessage) -> bool {
+    use sshd::SshdMessageKind as K;
+    match &m.kind {
+        K::NoHostKeys | K::HostKeyLoad { .. } => true,
+        K::ConfigUnreadable { reason, .. } => reason.contains("Permission denied"),
+        _ => m.text.contains("Permission denied"),
+    }
+}
+
 fn is_config_error(kind: &sshd::SshdMessageKind) -> bool {
     use sshd::SshdMessageKind as K;
     matches!(
@@ -553,8 +614,10 @@ fn sshd_facts(
     pf: &procs::ProcessFacts,
     listeners: Option<&ss::Listeners>,
     inetd: &Inetd,
-    init: &str,
+    env: &Env,
 ) -> Sshd {
+    let init = env.init.as_str();
+    let root = env.root;
     let port = cx.input.port;
     let env_text = cx.text("env").unwrap_or_default();
     let path = env_text
@@ -593,7 +656,19 @@ fn sshd_facts(
         },
         Some(item) => {
             let text = item.text();
-            let messages = sshd::parse_test_errors(&text);
+            let mut messages = sshd::parse_test_errors(&text);
+            if !root {
+                // without root sshd cannot read the host keys (or a 0600
+                // sshd_config): its complaints are about us, not the host
+                let before = messages.len();
+                messages.retain(|m| !denied_to_non_root(m));
+                if messages.len() < before {
+                    cx.gaps.push(
+                        "`sshd -t` ran without root: host keys (and maybe sshd_config) were unreadable, so it could not check them"
+                            .into(),
+                    );
+                }
+            }
             let errors: Vec<TestError> = messages
                 .iter()
                 .filter(|m| !matches!(m.kind, sshd::SshdMessageKind::Terminating { .. }))
@@ -749,8 +824,9 @@ fn sshd_facts(
     // without the `stat` item (script cut off) existence is unknown: no claim
     let host_keys_missing = cx.item("stat").is_some()
         && (!host_keys.iter().any(|k| k.exists) || (no_keys_msg && !any_problem));
-    // Under systemd the unit creates the directory (RuntimeDirectory=) when
-    // sshd starts, so its absence while sshd is stopped is no fault there.
+    // systemd's unit (RuntimeDirectory=), Debian's init script and OpenRC's
+    // create the directory when they start sshd: its absence while sshd is
+    // stopped is a fault only where nothing starts sshd but sshd itself.
     let privsep_missing = test
         .errors
         .iter()
@@ -763,7 +839,7 @@ fn sshd_facts(
                 .trim()
                 .to_string()
         })
-        .filter(|_| init != "systemd");
+        .filter(|_| init == "none");
 
     // processes and sockets
     let running = !pf.sshd_listeners.is_empty();
@@ -791,6 +867,8 @@ fn sshd_facts(
     let mut listening_elsewhere = Vec::new();
     let mut port_other_owners = Vec::new();
     let mut socket_activated = false;
+    let mut owner_unknown = Vec::new();
+    let dialed = cx.input.server_addr;
     if let Some(ls) = listeners {
         for l in &ls.listeners {
             let names: Vec<String> = l
@@ -802,46 +880,79 @@ fn sshd_facts(
                 })
                 .collect();
             let is_sshd = l.processes.iter().any(|p| p.name.starts_with("sshd"));
+            // a socket bound to another address (127.0.0.1) does not serve clients
+            let serves = dialed.is_none_or(|a| l.accepts(a));
+            let elsewhere = |e: String| match dialed {
+                Some(a) if !serves => {
+                    format!("{e} (not reachable at {a}, the address clients dial)")
+                }
+                _ => e,
+            };
             let evidence = format!("ss: {}:{} {}", l.address, l.port, names.join(", "));
-            if is_sshd && l.port == port {
-                port_listeners.push(evidence);
-            } else if is_sshd {
-                listening_elsewhere.push(evidence);
-            } else if l.port == port {
-                for p in &l.processes {
-                    let super_server = matches!(p.name.as_str(), "inetd" | "xinetd");
-                    if super_server && inetd.serves_ssh {
-                        continue;
-                    }
-                    if p.name == "systemd" && init == "systemd" {
-                        socket_activated = true;
-                        port_listeners.push(format!("{evidence} (socket activation)"));
-                        continue;
-                    }
-                    port_other_owners.push(PortOwner {
-                        process: p.name.clone(),
-                        pid: p.pid,
-                        evidence: format!(
-                            "ss: port {}:{} is held by {} ({})",
-                            l.address,
-                            l.port,
-                            p.name,
-                            l.text.trim()
-                        ),
-                    });
+            if l.port != port {
+                if is_sshd {
+                    listening_elsewhere.push(evidence);
                 }
-                if l.processes.is_empty() {
-                    port_other_owners.push(PortOwner {
-                        process: "an unknown process".into(),
-                        pid: None,
-                        evidence: format!("ss: {} (no process shown: not root?)", l.text.trim()),
-                    });
+                continue;
+            }
+            if l.processes.is_empty() {
+                // no owner shown (not root, or busybox netstat without -p):
+                // sshd's when ps shows sshd's listener, or systemd holds it
+                let text = format!("ss: {}:{} (owner not shown)", l.address, l.port);
+                if running || init == "systemd" {
+                    if !serves {
+                        listening_elsewhere.push(elsewhere(text));
+                    } else {
+                        socket_activated |= !running;
+                        port_listeners.push(text);
+                    }
+                } else {
+                    owner_unknown.push(l.text.trim().to_string());
                 }
+                continue;
+            }
+            if is_sshd {
+                if serves {
+                    port_listeners.push(evidence);
+                } else {
+                    listening_elsewhere.push(elsewhere(evidence));
+                }
+                continue;
+            }
+            for p in &l.processes {
+                let super_server = matches!(p.name.as_str(), "inetd" | "xinetd");
+                if super_server && inetd.serves_ssh {
+                    continue;
+                }
+                if p.name == "systemd" && init == "systemd" {
+                    socket_activated = true;
+                    port_listeners.push(format!("{evidence} (socket activation)"));
+                    continue;
+                }
+                port_other_owners.push(PortOwner {
+                    process: p.name.clone(),
+                    pid: p.pid,
+                    evidence: format!(
+                        "ss: port {}:{} is held by {} ({})",
+                        l.address,
+                        l.port,
+                        p.name,
+                        l.text.trim()
+                    ),
+                });
             }
         }
+        if !owner_unknown.is_empty() {
+            cx.gaps.push(format!(
+                "port {port} is held by a process the socket list does not name (not root?): {}",
+                owner_unknown.join("; ")
+            ));
+        }
     } else {
-        cx.gaps
-            .push("no listening-socket list (`ss`/`netstat` missing)".into());
+        cx.gaps.push(
+            "no listening-socket list (`ss` and `netstat` missing or failed): who holds the SSH port is unknown"
+                .into(),
+        );
     }
     // libwrap
     let ldd = cx.ok_text("ldd-sshd");
@@ -894,6 +1005,7 @@ fn sshd_facts(
         port_listeners,
         listening_elsewhere,
         port_other_owners,
+        listeners_known: listeners.is_some() && owner_unknown.is_empty(),
     }
 }
 
@@ -930,7 +1042,9 @@ fn client_facts(cx: &mut Ctx) -> (Vec<Client>, HostsAccess, Firewall) {
     let mut clients = Vec::new();
     let mut ha = HostsAccess {
         denied: Vec::new(),
-        needs_names: allow.mentions_names() || deny.mentions_names(),
+        // set by the evaluation of sshd's own rules (a name pattern for
+        // another daemon makes no lookup for sshd)
+        needs_names: false,
         name_rules: Vec::new(),
         problems: allow
             .problems
@@ -945,7 +1059,20 @@ fn client_facts(cx: &mut Ctx) -> (Vec<Client>, HostsAccess, Firewall) {
         uncertain: Vec::new(),
         bans: Vec::new(),
     };
+    let global_dump = cx.ok_text("sshd-T").map(|t| sshd::parse_dump(&t));
     for &addr in cx.input.clients {
+        let mut match_overrides = BTreeMap::new();
+        if let (Some(global), Some(own)) = (
+            &global_dump,
+            cx.ok_text(&format!("sshd-T-C {addr}"))
+                .map(|t| sshd::parse_dump(&t)),
+        ) {
+            for (k, v) in &own.values {
+                if global.values.get(k) != Some(v) {
+                    match_overrides.insert(k.clone(), v.join(" "));
+                }
+            }
+        }
         let key = format!("dns {addr}");
         let dns = cx.item(&key);
         let (name, seconds, rc) = match dns {
@@ -960,11 +1087,12 @@ fn client_facts(cx: &mut Ctx) -> (Vec<Client>, HostsAccess, Firewall) {
             ),
             None => (None, None, None),
         };
-        let timed_out = rc == Some(124);
+        // GNU timeout exits 124, busybox's 143 (SIGTERM)
+        let timed_out = matches!(rc, Some(124 | 143));
         let lookup_slow = timed_out || seconds.is_some_and(|s| s > 1.0);
         let lookup_note = match (rc, seconds) {
             (None, _) => "not looked up (no `getent` on the host)".to_string(),
-            (Some(124), s) => format!(
+            (Some(124 | 143), s) => format!(
                 "no answer within {} s (timed out)",
                 s.map_or("5".into(), |s| format!("{s:.2}"))
             ),
@@ -1050,8 +1178,30 @@ fn client_facts(cx: &mut Ctx) -> (Vec<Client>, HostsAccess, Firewall) {
             lookup_note,
             hosts_access: decision,
             firewall: verdict,
+            match_overrides,
         });
     }
+    if ha.needs_names {
+        // the rules for sshd whose patterns need the client's name
+        for rules in [&allow, &deny] {
+            for r in &rules.rules {
+                let for_sshd = r
+                    .daemons
+                    .iter()
+                    .any(|d| d.eq_ignore_ascii_case("sshd") || d.eq_ignore_ascii_case("ALL"));
+                let single = hosts_access::Rules {
+                    rules: vec![r.clone()],
+                    problems: Vec::new(),
+                    stop: None,
+                    file: r.file.clone(),
+                };
+                if for_sshd && single.mentions_names() {
+                    ha.name_rules.push(at(&r.file, r.line, &r.text));
+                }
+            }
+        }
+    }
+    ha.name_rules.sort();
     ha.name_rules.dedup();
     (clients, ha, fw)
 }
@@ -1213,16 +1363,30 @@ fn log_facts(cx: &mut Ctx) -> Logs {
     out
 }
 
-fn conntrack_facts(cx: &mut Ctx) -> Conntrack {
+/// How recent a kernel-log line must be to count as happening now.
+const KERNEL_LINE_RECENT_SECS: f64 = 900.0;
+
+/// The `[seconds]` stamp of a dmesg line.
+fn dmesg_seconds(line: &str) -> Option<f64> {
+    let rest = line.trim_start().strip_prefix('[')?;
+    rest[..rest.find(']')?].trim().parse().ok()
+}
+
+fn conntrack_facts(cx: &mut Ctx, uptime: Option<f64>) -> Conntrack {
     let read = |p: &str| -> Option<u64> { cx.file(p).and_then(|t| t.trim().parse().ok()) };
     let count = read("/proc/sys/net/netfilter/nf_conntrack_count");
     let max = read("/proc/sys/net/netfilter/nf_conntrack_max");
+    // only lines from the last quarter hour: an old burst is not today's cause
     let kernel_lines: Vec<String> = cx
         .text("dmesg")
         .map(|t| {
             kernel::parse_kernel_log(&t)
                 .into_iter()
                 .map(|l| l.text)
+                .filter(|l| match (dmesg_seconds(l), uptime) {
+                    (Some(at), Some(now)) => (-5.0..=KERNEL_LINE_RECENT_SECS).contains(&(now - at)),
+                    _ => false,
+                })
                 .collect()
         })
         .unwrap_or_default();

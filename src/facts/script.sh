@@ -18,7 +18,8 @@
 exec </dev/null 2>&1
 LC_ALL=C
 export LC_ALL
-PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+# the sbin directories a non-login shell may lack, after the caller's own PATH
+PATH=$PATH:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export PATH
 set +f
 
@@ -86,6 +87,8 @@ sshfix_env() {
 	else echo "init=none"; fi
 	echo "pid1=$sshfix_pid1"
 	echo "sshd=$SSHD"
+	sshfix_up
+	echo "uptime=$SSHFIX_UP"
 	for sshfix_tool in ss netstat ps nft iptables-save ip6tables-save iptables-legacy-save \
 		firewall-cmd ufw journalctl getent getenforce ausearch fail2ban-client sshguard \
 		haproxy inetd xinetd conntrack ldd dmesg; do
@@ -123,11 +126,23 @@ else
 	}
 	item ps sshfix_ps
 fi
-if sshfix_has ss; then
+if ss -Htln >/dev/null 2>&1; then
 	item ss ss -Htlnp
-else
+elif netstat -tlnp >/dev/null 2>&1; then
 	item netstat netstat -tlnp
+elif sshfix_has netstat; then
+	# busybox netstat has no -p: sockets without their processes
+	item netstat netstat -tln
 fi
+# the network namespace of each sshd process and of this script: a container
+# host's `ps` shows the sshds of its containers too, which do not serve it
+sshfix_netns() {
+	echo "self $(readlink /proc/self/ns/net 2>/dev/null)"
+	for sshfix_p in $(ps -eo pid=,comm= 2>/dev/null | awk '$2 == "sshd" { print $1 }'); do
+		echo "$sshfix_p $(readlink "/proc/$sshfix_p/ns/net" 2>/dev/null)"
+	done
+}
+item netns sshfix_netns
 
 # ---- sshd itself
 if [ -n "$SSHD" ]; then
@@ -218,7 +233,7 @@ for sshfix_log in $({ ps -eo args= 2>/dev/null | sed -n 's/^sshd:.* -E *\([^ ]*\
 	[ -f "$sshfix_log" ] && item "log $sshfix_log" tail -n 300 "$sshfix_log"
 done
 for sshfix_log in /var/log/auth.log /var/log/secure /var/log/messages; do
-	[ -f "$sshfix_log" ] && item "log $sshfix_log" sh -c 'grep -a -e sshd -e "refused connect" "$1" | tail -n 300' sh "$sshfix_log"
+	[ -f "$sshfix_log" ] && item "log $sshfix_log" sh -c 'tail -n 50000 "$1" | grep -a -e sshd -e "refused connect" | tail -n 300' sh "$sshfix_log"
 done
 if [ -d /run/systemd/system ] && sshfix_has journalctl; then
 	item journal sshfix_t 10 journalctl -q --no-pager -o short-iso -n 300 -u ssh.service -u sshd.service -u ssh.socket
@@ -273,7 +288,7 @@ if [ -e /sys/fs/selinux/enforce ] || sshfix_has getenforce; then
 	if sshfix_has ausearch; then
 		item avc sshfix_t 10 ausearch -m avc -c sshd -ts recent
 	elif [ -f /var/log/audit/audit.log ]; then
-		item avc sh -c 'grep -a "avc: *denied" /var/log/audit/audit.log | grep -a sshd | tail -n 50'
+		item avc sh -c 'tail -n 50000 /var/log/audit/audit.log | grep -a "avc: *denied" | grep -a sshd | tail -n 50'
 	fi
 fi
 

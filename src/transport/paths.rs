@@ -324,7 +324,27 @@ async fn check(
                     Err(path_error) => Err(path_error),
                 };
             }
-            _ => {}
+            // no sentinel (or a failure to run): the plain check tells a
+            // broken path from a script that went wrong, whose output is kept
+            Ok(out) => {
+                let first_error = transport.error(
+                    ErrorKind::Remote,
+                    format!(
+                        "the script printed no sentinel line (exit {}): {}",
+                        out.status
+                            .map_or("by signal".to_string(), |s| s.to_string()),
+                        if out.stderr.is_empty() {
+                            crate::transport::tail(&out.stdout)
+                        } else {
+                            out.stderr_tail()
+                        }
+                    ),
+                );
+                return check_plain(transport)
+                    .await
+                    .map(|t| (t, Some(Err(first_error))));
+            }
+            Err(_) => {}
         }
     }
     check_plain(transport).await.map(|t| (t, None))
