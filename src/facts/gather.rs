@@ -201,3 +201,43 @@ pub async fn gather_all(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::Output;
+
+    fn out(stdout: &[u8], status: i32) -> Output {
+        Output {
+            stdout: stdout.to_vec(),
+            stderr: b"some stderr".to_vec(),
+            status: Some(status),
+        }
+    }
+
+    const M: &str = "sshfix-0123456789abcdef0123";
+
+    #[test]
+    fn a_host_that_prints_no_frames_gets_a_clear_error() {
+        let e = interpret("web1", &out(b"Welcome!\n%\n", 1), M).unwrap_err();
+        assert!(e.contains("host `web1`"), "{e}");
+        assert!(e.contains("printed no facts (exit 1)"), "{e}");
+        assert!(e.contains("Welcome!"), "{e}");
+    }
+
+    #[test]
+    fn garbled_frames_are_an_error_naming_the_likely_cause() {
+        let e = interpret("web1", &out(format!("{M} nonsense\n").as_bytes(), 0), M).unwrap_err();
+        assert!(e.contains("garbled"), "{e}");
+        assert!(e.contains("POSIX"), "{e}");
+    }
+
+    #[test]
+    fn a_script_stopped_midway_keeps_what_arrived() {
+        let s = format!("{M} begin env\nuid=0\n\n{M} rc 0\n\n{M} end 1 2\n{M} begin ps\n1 0 init");
+        let f = interpret("web1", &out(s.as_bytes(), 137), M).unwrap();
+        assert!(!f.done);
+        assert!(f.get("env").unwrap().ok());
+        assert!(f.get("ps").unwrap().truncated);
+    }
+}
