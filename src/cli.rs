@@ -319,14 +319,7 @@ pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, Fatal> {
 fn probe_cmd(global: &GlobalArgs, args: &ProbeArgs) -> Result<Exit, Fatal> {
     let inventory = load_inventory(global)?;
     let hosts = selected_hosts(global, &inventory)?;
-    let targets: Vec<ProbeTarget> = hosts
-        .iter()
-        .map(|h| ProbeTarget {
-            host: h.name.clone(),
-            address: h.address.clone(),
-            port: h.ssh_port(),
-        })
-        .collect();
+    let targets: Vec<ProbeTarget> = hosts.iter().map(ProbeTarget::of).collect();
     let options = ProbeOptions {
         connect_timeout: Duration::from_secs_f64(args.connect_timeout),
         banner_timeout: Duration::from_secs_f64(args.banner_timeout),

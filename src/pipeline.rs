@@ -134,14 +134,7 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<Exit, Fatal> {
     // a broken playbook is reported before any host is touched
     let catalogue = Catalogue::load(&global.playbook).map_err(|e| Fatal::input(e.to_string()))?;
     let rt = cli::runtime()?;
-    let targets: Vec<ProbeTarget> = hosts
-        .iter()
-        .map(|h| ProbeTarget {
-            host: h.name.clone(),
-            address: h.address.clone(),
-            port: h.ssh_port(),
-        })
-        .collect();
+    let targets: Vec<ProbeTarget> = hosts.iter().map(ProbeTarget::of).collect();
     let probes: Vec<ProbeResult> = rt
         .block_on(until_interrupted(probe::probe_all(
             targets,

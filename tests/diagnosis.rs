@@ -55,13 +55,30 @@ fn ok_probe() -> ProbeResult {
 
 /// Findings of the built-in catalogue for one capture.
 fn findings(frames: &Frames, clients: &[&str], probe: &ProbeResult) -> (Vec<Finding>, Value) {
+    findings_on(
+        frames,
+        clients,
+        probe,
+        22,
+        Some("10.77.1.9".parse().unwrap()),
+    )
+}
+
+/// The same for an inventory port and address other than the lab's.
+fn findings_on(
+    frames: &Frames,
+    clients: &[&str],
+    probe: &ProbeResult,
+    port: u16,
+    server_addr: Option<IpAddr>,
+) -> (Vec<Finding>, Value) {
     let clients: Vec<IpAddr> = clients.iter().map(|c| c.parse().unwrap()).collect();
     let facts = model::build(
         frames,
         &model::Input {
-            port: 22,
+            port,
             clients: &clients,
-            server_addr: Some("10.77.1.9".parse().unwrap()),
+            server_addr,
         },
     );
     let gathered = Gathered {
@@ -318,20 +335,7 @@ fn privsep_dir_missing_outside_systemd() {
     assert_evidence(&f, "privsep-dir-missing", &["/run/sshd"]);
     // under systemd the unit creates it when sshd starts: not a fault there
     let mut frames = frames;
-    let env: String = frames
-        .get("env")
-        .unwrap()
-        .text()
-        .lines()
-        .map(|l| {
-            if l.starts_with("init=") {
-                "init=systemd\n".to_string()
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
-    set_item(&mut frames, "env", &env, 0);
+    set_env(&mut frames, "init", "systemd");
     let (f, _) = findings(&frames, &[CONTROLLER], &p);
     assert_eq!(ids(&f).0, ["sshd-not-running"]);
 }
@@ -572,20 +576,7 @@ fn the_catalogue_has_exactly_the_contract_ids() {
 #[test]
 fn systemd_socket_activation_is_healthy() {
     let mut frames = fixture("healthy");
-    let env: String = frames
-        .get("env")
-        .unwrap()
-        .text()
-        .lines()
-        .map(|l| {
-            if l.starts_with("init=") {
-                "init=systemd\n".to_string()
-            } else {
-                format!("{l}\n")
-            }
-        })
-        .collect();
-    set_item(&mut frames, "env", &env, 0);
+    set_env(&mut frames, "init", "systemd");
     set_item(
         &mut frames,
         "ss",
@@ -605,8 +596,7 @@ fn systemd_socket_activation_is_healthy() {
     assert!(f.is_empty(), "{f:#?}");
     assert_eq!(facts["sshd"]["socket_activated"], true);
     // the same socket held by systemd on a host without systemd as init is foreign
-    let env = env.replace("init=systemd", "init=none");
-    set_item(&mut frames, "env", &env, 0);
+    set_env(&mut frames, "init", "none");
     let p = probe(Symptom::Refused, "Connection refused");
     let (f, _) = findings(&frames, &[CONTROLLER], &p);
     assert_eq!(ids(&f).0, ["sshd-not-running", "port-wrong-service"]);
@@ -850,28 +840,8 @@ fn a_busybox_timeout_counts_as_a_timed_out_lookup() {
 /// A NAT-ed port (inventory 2222, sshd on 22) with a working probe.
 #[test]
 fn a_mapped_port_with_a_working_probe_gives_no_findings() {
-    let frames = fixture("healthy");
-    let clients: Vec<IpAddr> = vec![CONTROLLER.parse().unwrap()];
-    let facts = model::build(
-        &frames,
-        &model::Input {
-            port: 2222,
-            clients: &clients,
-            server_addr: None,
-        },
-    );
-    let gathered = Gathered {
-        host: "h".into(),
-        reached_via: Some(PathKind::Console),
-        attempts: Vec::new(),
-        clients,
-        clients_from: ClientsFrom::Controller,
-        outcome: Ok(frames.clone()),
-        seconds: 0.0,
-    };
-    let context = model::context(&gathered, Some(&ok_probe()), &facts);
-    let eval = Catalogue::builtin().unwrap().evaluate(&context);
-    assert!(eval.findings.is_empty(), "{:#?}", eval.findings);
+    let (f, _) = findings_on(&fixture("healthy"), &[CONTROLLER], &ok_probe(), 2222, None);
+    assert!(f.is_empty(), "{f:#?}");
 }
 
 /// On a container host `ps` shows the sshd of every container: only one in

@@ -55,14 +55,7 @@ pub struct FileEntry {
     pub line: usize,
 }
 
-/// A line that did not have six tab-separated fields or had bad numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnparsedLine {
-    /// 1-based line number.
-    pub line: usize,
-    /// The line as it was.
-    pub text: String,
-}
+pub use super::UnparsedLine;
 
 /// All entries of one script section.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -5,6 +5,16 @@
 //! module here is a pure parser of one kind of raw material, tested with output
 //! captured from the real commands (`tests/fixtures/facts/`).
 
+/// A line of command output a parser could not read (kept, with its number,
+/// so that nothing the host printed is silently dropped).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UnparsedLine {
+    /// 1-based line number.
+    pub line: usize,
+    /// The line as it was.
+    pub text: String,
+}
+
 pub mod files;
 pub mod firewall;
 pub mod frame;

@@ -39,14 +39,7 @@ pub struct Process {
     pub line: usize,
 }
 
-/// A line that does not start with two numbers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnparsedLine {
-    /// 1-based line number.
-    pub line: usize,
-    /// The line as it was.
-    pub text: String,
-}
+pub use super::UnparsedLine;
 
 /// The parsed process table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

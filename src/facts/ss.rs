@@ -74,14 +74,7 @@ pub struct Listener {
     pub text: String,
 }
 
-/// A line that was neither a listener nor a known header.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UnparsedLine {
-    /// 1-based line number.
-    pub line: usize,
-    /// The line as it was.
-    pub text: String,
-}
+pub use super::UnparsedLine;
 
 /// All listeners found in one `ss`/`netstat` output.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -33,6 +33,17 @@ pub struct ProbeTarget {
     pub port: u16,
 }
 
+impl ProbeTarget {
+    /// The inventory host's address and SSH port, as the probe dials them.
+    pub fn of(host: &crate::inventory::vars::HostSettings) -> ProbeTarget {
+        ProbeTarget {
+            host: host.name.clone(),
+            address: host.address.clone(),
+            port: host.ssh_port(),
+        }
+    }
+}
+
 /// Timeouts of one probe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProbeOptions {

@@ -329,16 +329,7 @@ async fn check(
             Ok(out) => {
                 let first_error = transport.error(
                     ErrorKind::Remote,
-                    format!(
-                        "the script printed no sentinel line (exit {}): {}",
-                        out.status
-                            .map_or("by signal".to_string(), |s| s.to_string()),
-                        if out.stderr.is_empty() {
-                            crate::transport::tail(&out.stdout)
-                        } else {
-                            out.stderr_tail()
-                        }
-                    ),
+                    format!("the script printed no sentinel line ({})", what_came(&out)),
                 );
                 return check_plain(transport)
                     .await
@@ -348,6 +339,20 @@ async fn check(
         }
     }
     check_plain(transport).await.map(|t| (t, None))
+}
+
+/// `exit N: <stderr, or stdout when stderr is empty>` of a failed check.
+fn what_came(out: &super::Output) -> String {
+    format!(
+        "exit {}: {}",
+        out.status
+            .map_or("by signal".to_string(), |s| s.to_string()),
+        if out.stderr.is_empty() {
+            crate::transport::tail(&out.stdout)
+        } else {
+            out.stderr_tail()
+        }
+    )
 }
 
 /// The sentinel alone.
@@ -361,15 +366,9 @@ async fn check_plain(transport: Box<dyn Transport>) -> Result<Box<dyn Transport>
         Ok(out) => transport.error(
             ErrorKind::Connect,
             format!(
-                "`{}` gave no working shell (exit {}): {}",
+                "`{}` gave no working shell ({})",
                 transport.kind(),
-                out.status
-                    .map_or("by signal".to_string(), |s| s.to_string()),
-                if out.stderr.is_empty() {
-                    crate::transport::tail(&out.stdout)
-                } else {
-                    out.stderr_tail()
-                }
+                what_came(&out)
             ),
         ),
         Err(e) => e,

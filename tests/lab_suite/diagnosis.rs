@@ -202,29 +202,38 @@ checks:
       - "{{ sshd.banner.source }}"
 "#;
 
+/// `sshfix COMMAND -i INVENTORY --ssh-config LAB/ssh_config ARGS…`.
+fn sshfix_lab(
+    ctx: &Ctx,
+    command: &str,
+    inventory: &std::path::Path,
+    args: &[&str],
+) -> std::process::Output {
+    let inv = inventory.to_string_lossy();
+    let cfg = ctx.lab_dir.join("ssh_config");
+    let cfg = cfg.to_string_lossy();
+    let mut all = vec![command, "-i", &inv, "--ssh-config", &cfg];
+    all.extend_from_slice(args);
+    sshfix(&all)
+}
+
 static PLAN: OnceLock<Result<Value, String>> = OnceLock::new();
 
 /// `sshfix plan --format json` over the whole lab, run once for every trial here.
 fn plan(ctx: &Ctx) -> Result<&'static Value, Failed> {
     PLAN.get_or_init(|| {
         let inv = ctx.lab_dir.join("inventory.ini");
-        let cfg = ctx.lab_dir.join("ssh_config");
         // a user playbook rides along: its check must fire where its condition holds
         let extra = ctx.lab_dir.join("extra-checks.yml");
         if let Err(e) = std::fs::write(&extra, USER_PLAYBOOK) {
             return Err(e.to_string());
         }
-        let out = sshfix(&[
+        let out = sshfix_lab(
+            ctx,
             "plan",
-            "-i",
-            &inv.to_string_lossy(),
-            "--ssh-config",
-            &cfg.to_string_lossy(),
-            "-p",
-            &extra.to_string_lossy(),
-            "--format",
-            "json",
-        ]);
+            &inv,
+            &["-p", &extra.to_string_lossy(), "--format", "json"],
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         if out.status.code() != Some(0) {
             return Err(format!("plan exited {:?}: {stderr}", out.status));
@@ -357,18 +366,7 @@ pub fn facts_costs_one_session_and_one_run(ctx: &Ctx) -> Result<(), Failed> {
     let log_path = ctx.lab_dir.join("hosts/h22/log/sshd.log");
     let before = std::fs::read_to_string(&log_path).map_err(|e| e.to_string())?;
     let inv = ctx.lab_dir.join("inventory.ini");
-    let cfg = ctx.lab_dir.join("ssh_config");
-    let out = sshfix(&[
-        "facts",
-        "-i",
-        &inv.to_string_lossy(),
-        "--ssh-config",
-        &cfg.to_string_lossy(),
-        "-l",
-        "h22",
-        "--format",
-        "json",
-    ]);
+    let out = sshfix_lab(ctx, "facts", &inv, &["-l", "h22", "--format", "json"]);
     check(out.status.code() == Some(0), || {
         format!(
             "exit {:?}: {}",
@@ -409,18 +407,7 @@ pub fn unreachable_host_exits_4_with_each_path_explained(ctx: &Ctx) -> Result<()
         format!("{base}\n[ghosts]\nghost ansible_host=10.77.250.250 sshfix_jump=jump\n"),
     )
     .map_err(|e| e.to_string())?;
-    let cfg = ctx.lab_dir.join("ssh_config");
-    let out = sshfix(&[
-        "facts",
-        "-i",
-        &inv.to_string_lossy(),
-        "--ssh-config",
-        &cfg.to_string_lossy(),
-        "-l",
-        "ghost:h1",
-        "--format",
-        "json",
-    ]);
+    let out = sshfix_lab(ctx, "facts", &inv, &["-l", "ghost:h1", "--format", "json"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     check(out.status.code() == Some(4), || {
         format!("exit {:?}: {stderr}", out.status)
