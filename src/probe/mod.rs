@@ -247,7 +247,7 @@ mod tests {
 
     #[tokio::test]
     async fn probe_all_keeps_order_and_bounds_hanging_hosts() {
-        let banner_timeout = Duration::from_millis(400);
+        let banner_timeout = Duration::from_millis(1000);
         let ok = serve(Behaviour::Greet(b"SSH-2.0-OpenSSH_9.2p1\r\n")).await;
         let silent = serve(Behaviour::Silent).await;
         let reset = serve(Behaviour::ResetAfterClientData).await;
