@@ -19,11 +19,13 @@
 //! Only `transport` (and `probe`'s socket) touch the network; everything else is
 //! pure and tested without one.
 
+pub mod change;
 pub mod checks;
 pub mod cli;
 pub mod error;
 pub mod facts;
 pub mod inventory;
+pub mod modules;
 pub mod pipeline;
 pub mod plan;
 pub mod probe;
