@@ -14,7 +14,7 @@
 //!   `sshd_config.d`). The keyword's spelling and case, `Key=value` / `Key = value` /
 //!   `Key value`, indentation, a trailing `# comment`, trailing blanks and the line
 //!   ending stay as they were; a value that was wholly quoted (`"…"` or `'…'`) stays
-//!   quoted. Because the winner keeps its place, no other line can override it.
+//!   quoted when the new value is one word without quotes or backslashes. Because the winner keeps its place, no other line can override it.
 //! * No global line sets it: one line `Keyword value` is inserted into the main file,
 //!   with the file's line ending. First-wins keywords go directly before the main
 //!   file's first global `Include` (so a drop-in added later cannot silently undo
@@ -77,7 +77,9 @@ pub enum ModuleError {
     #[error("the configuration under {main} nests Includes more than 16 deep (a loop?); sshd refuses it, fix the Include lines by hand")]
     IncludeLoop { main: String },
     /// Not a keyword of sshd 9.2.
-    #[error("`{key}` is not a keyword of OpenSSH 9.2; refusing to write it (sshd -t would reject it)")]
+    #[error(
+        "`{key}` is not a keyword of OpenSSH 9.2; refusing to write it (sshd -t would reject it)"
+    )]
     UnknownKeyword { key: String },
     /// Keywords whose lines add up (or that have no value of their own).
     #[error("`{key}` {why}; sshfix does not edit it automatically, change the lines by hand")]
@@ -157,7 +159,15 @@ pub fn set(
         let after = replace_value(before, winner, value)?;
         let mut candidate = files.clone();
         candidate.insert(winner.file.clone(), after.clone());
-        verify(&candidate, main, version, key, &winner.file, winner.line, &new_args)?;
+        verify(
+            &candidate,
+            main,
+            version,
+            key,
+            &winner.file,
+            winner.line,
+            &new_args,
+        )?;
         let rule = match prec {
             Precedence::Last => "the last line wins in this release",
             _ if winner.match_block.is_some() => "a `Match all` line overrides global ones",
@@ -336,8 +346,12 @@ fn check_key(key: &str, version: (u32, u32)) -> Result<String, ModuleError> {
         });
     }
     let why = match precedence_in(key, version) {
-        Precedence::Accumulate => Some("accumulates: every line adds values (replacing one line does not remove the others)"),
-        Precedence::Ignored => Some("has no value of its own (`Include`, `Match`) or is ignored by this sshd"),
+        Precedence::Accumulate => Some(
+            "accumulates: every line adds values (replacing one line does not remove the others)",
+        ),
+        Precedence::Ignored => {
+            Some("has no value of its own (`Include`, `Match`) or is ignored by this sshd")
+        }
         Precedence::First | Precedence::FirstLine | Precedence::Last => None,
     };
     match why {
@@ -610,7 +624,9 @@ fn replace_value(bytes: &[u8], d: &Directive, value: &str) -> Result<Vec<u8>, Mo
         .map_err(|_| refuse("the line is not valid UTF-8; edit it by hand"))?;
     let trimmed = text.trim_end_matches([' ', '\t', '\r', '\x0c']);
     if !trimmed.ends_with(d.rest.as_str()) {
-        return Err(refuse("cannot locate the value on the line; edit it by hand"));
+        return Err(refuse(
+            "cannot locate the value on the line; edit it by hand",
+        ));
     }
     let start = trimmed.len() - d.rest.len();
     let (head, old_tail) = text.split_at(start);
@@ -629,7 +645,7 @@ fn replace_value(bytes: &[u8], d: &Directive, value: &str) -> Result<Vec<u8>, Mo
             && ["\"", "'"]
                 .iter()
                 .any(|q| old_value.starts_with(q) && old_value.ends_with(q));
-        if quoted && !value.contains(['"', '\'', '\\']) {
+        if quoted && !value.contains(['"', '\'', '\\', ' ', '\t']) {
             let q = &old_value[..1];
             new.push_str(q);
             new.push_str(value);
@@ -679,13 +695,11 @@ fn insertion_point(tree: &ConfigTree, bytes: &[u8], prec: Precedence) -> (usize,
     if let (Precedence::First | Precedence::FirstLine, Some(inc)) = (prec, include) {
         return (
             inc.line.saturating_sub(1),
-            format!(
-                "before the Include at line {} (the first value wins, so a drop-in cannot override it)",
-                inc.line
-            ),
+            "directly before the global `Include` (the first value wins, so a drop-in cannot override it)".to_string(),
         );
     }
     if let Some((_, m)) = tree.first_match_line() {
+        // Global includes all stand before the first Match of the main file.
         let mut idx = m.saturating_sub(1).min(lines.len());
         // Keep the comment lines directly above the Match with it.
         while idx > 0 {
@@ -709,7 +723,7 @@ fn insertion_point(tree: &ConfigTree, bytes: &[u8], prec: Precedence) -> (usize,
         };
         return (
             idx,
-            format!("{after_inc}before the first Match block (line {m}), so it stays global"),
+            format!("{after_inc}before the first `Match` block, so it stays global"),
         );
     }
     let why = if matches!(prec, Precedence::Last) {
@@ -744,7 +758,6 @@ fn insert_line(bytes: &[u8], index: usize, text: &str) -> Vec<u8> {
     }
     out
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -829,7 +842,10 @@ mod tests {
             b"# hardening drop-in\nMaxStartups 3:50:10\nUseDNS no\nLoginGraceTime 20\n"
         );
         assert_eq!(e.before.as_deref(), files.get(&e.path).map(Vec::as_slice));
-        assert_eq!(e.before_sha256, Some(crate::change::sha256_hex(&files[&e.path])));
+        assert_eq!(
+            e.before_sha256,
+            Some(crate::change::sha256_hex(&files[&e.path]))
+        );
         assert_eq!(expect_of(&e), vec![("usedns".into(), "no".into())]);
         assert!(
             e.reason
@@ -841,7 +857,13 @@ mod tests {
         // The main file's own `UseDNS no` (ignored by sshd) would have been the naive edit.
         let e = set1(&files, "logingracetime", "30");
         assert_eq!(e.path, "/etc/ssh/sshd_config.d/50-hardening.conf");
-        assert_eq!(changed(&e), (vec!["LoginGraceTime 20\n".into()], vec!["LoginGraceTime 30\n".into()]));
+        assert_eq!(
+            changed(&e),
+            (
+                vec!["LoginGraceTime 20\n".into()],
+                vec!["LoginGraceTime 30\n".into()]
+            )
+        );
         assert_eq!(expect_of(&e), vec![("logingracetime".into(), "30".into())]);
     }
 
@@ -850,10 +872,23 @@ mod tests {
         let files = tree_files("last-wins");
         let e = set1(&files, "MaxStartups", "10:30:60");
         assert_eq!(e.path, MAIN);
-        assert_eq!(changed(&e), (vec!["MaxStartups 40\n".into()], vec!["MaxStartups 10:30:60\n".into()]));
-        assert!(e.reason.starts_with("/etc/ssh/sshd_config:11 "), "{}", e.reason);
+        assert_eq!(
+            changed(&e),
+            (
+                vec!["MaxStartups 40\n".into()],
+                vec!["MaxStartups 10:30:60\n".into()]
+            )
+        );
+        assert!(
+            e.reason.starts_with("/etc/ssh/sshd_config:11 "),
+            "{}",
+            e.reason
+        );
         assert!(e.reason.contains("last line wins"), "{}", e.reason);
-        assert_eq!(expect_of(&e), vec![("maxstartups".into(), "10:30:60".into())]);
+        assert_eq!(
+            expect_of(&e),
+            vec![("maxstartups".into(), "10:30:60".into())]
+        );
         // From 10.1 on MaxStartups is first-wins: the drop-in decides.
         let e = set(&files, MAIN, (10, 1), "MaxStartups", "10:30:60", "f").unwrap();
         assert_eq!(e[0].path, "/etc/ssh/sshd_config.d/10-first.conf");
@@ -874,9 +909,15 @@ mod tests {
         );
         let e = set1(&files, "MaxStartups", "50");
         assert_eq!(changed(&e).1, vec!["MaxStartups 50\n".to_string()]);
-        assert_eq!(expect_of(&e), vec![("maxstartups".into(), "50:50:50".into())]);
+        assert_eq!(
+            expect_of(&e),
+            vec![("maxstartups".into(), "50:50:50".into())]
+        );
         // `MaxStartups 40` already prints 40:50:40.
-        assert_eq!(set(&files, MAIN, V92, "MaxStartups", "40", "f").unwrap(), vec![]);
+        assert_eq!(
+            set(&files, MAIN, V92, "MaxStartups", "40", "f").unwrap(),
+            vec![]
+        );
     }
 
     #[test]
@@ -887,22 +928,33 @@ mod tests {
         let after = String::from_utf8(e.after.clone()).unwrap();
         // Inserted directly before `Match User backup` (a blank line is above it).
         assert!(
-            after.contains("#\tForceCommand cvs server\n\nMaxStartups 10:30:100\nMatch User backup\n"),
+            after.contains(
+                "#\tForceCommand cvs server\n\nMaxStartups 10:30:100\nMatch User backup\n"
+            ),
             "{after}"
         );
         assert_eq!(
             after.replacen("\nMaxStartups 10:30:100\nMatch", "\nMatch", 1),
             main
         );
-        assert!(e.reason.contains("before the first Match block"), "{}", e.reason);
+        assert!(
+            e.reason.contains("as /etc/ssh/sshd_config:124, after the Include (the last value wins) and before the first `Match` block"),
+            "{}",
+            e.reason
+        );
         // First-wins: before the Include, spelled like the commented default `#UseDNS no`.
         let e = set1(&files, "usedns", "no");
         let after = String::from_utf8(e.after.clone()).unwrap();
         assert!(
-            after.contains("# default value.\n\nUseDNS no\nInclude /etc/ssh/sshd_config.d/*.conf\n"),
+            after
+                .contains("# default value.\n\nUseDNS no\nInclude /etc/ssh/sshd_config.d/*.conf\n"),
             "{after}"
         );
-        assert!(e.reason.contains("as /etc/ssh/sshd_config:12,"), "{}", e.reason);
+        assert!(
+            e.reason.contains("as /etc/ssh/sshd_config:12,"),
+            "{}",
+            e.reason
+        );
         let t = parse_tree(MAIN, &applied(&files, &e));
         assert_eq!(t.effective("usedns").map(|d| d.line), Some(12));
         assert_eq!(t.effective("usedns").unwrap().match_block, None);
@@ -910,7 +962,8 @@ mod tests {
 
     #[test]
     fn new_line_goes_above_comments_attached_to_the_match() {
-        let files = one(b"UseDNS no\n\n# backups only\n# (sftp)\nMatch User x\n  X11Forwarding no\n");
+        let files =
+            one(b"UseDNS no\n\n# backups only\n# (sftp)\nMatch User x\n  X11Forwarding no\n");
         let e = set1(&files, "MaxStartups", "10:30:100");
         assert_eq!(
             e.after,
@@ -922,9 +975,21 @@ mod tests {
     fn key_equals_case_quotes_and_crlf_are_kept() {
         let files = tree_files("crlf-case-eq");
         let e = set1(&files, "MaxStartups", "10:30:100");
-        assert_eq!(changed(&e), (vec!["MAXSTARTUPS = 7:40:30\r\n".into()], vec!["MAXSTARTUPS = 10:30:100\r\n".into()]));
+        assert_eq!(
+            changed(&e),
+            (
+                vec!["MAXSTARTUPS = 7:40:30\r\n".into()],
+                vec!["MAXSTARTUPS = 10:30:100\r\n".into()]
+            )
+        );
         let e = set1(&files, "UseDNS", "no");
-        assert_eq!(changed(&e), (vec!["  usedns\t=\tyes   \r\n".into()], vec!["  usedns\t=\tno   \r\n".into()]));
+        assert_eq!(
+            changed(&e),
+            (
+                vec!["  usedns\t=\tyes   \r\n".into()],
+                vec!["  usedns\t=\tno   \r\n".into()]
+            )
+        );
         // The include on line 2 comes first: the drop-in's `LOGINGRACETIME=45` decides.
         let e = set1(&files, "LoginGraceTime", "30");
         assert_eq!(e.path, "/etc/ssh/sshd_config.d/a.conf");
@@ -934,7 +999,10 @@ mod tests {
             changed(&e).1,
             vec!["Banner \"/etc/ssh/other\" # quoted\r\n".to_string()]
         );
-        assert_eq!(expect_of(&e), vec![("banner".into(), "/etc/ssh/other".into())]);
+        assert_eq!(
+            expect_of(&e),
+            vec![("banner".into(), "/etc/ssh/other".into())]
+        );
         let e = set1(&files, "ClientAliveCountMax", "5");
         let after = String::from_utf8(e.after.clone()).unwrap();
         assert!(
@@ -955,7 +1023,10 @@ mod tests {
         assert_eq!(e.after, b"Port 22\nUseDNS yes\nMaxStartups 10:30:100\n");
         let files = one(b"Port 22\r\nUseDNS yes");
         let e = set1(&files, "MaxStartups", "10:30:100");
-        assert_eq!(e.after, b"Port 22\r\nUseDNS yes\r\nMaxStartups 10:30:100\r\n");
+        assert_eq!(
+            e.after,
+            b"Port 22\r\nUseDNS yes\r\nMaxStartups 10:30:100\r\n"
+        );
         // An empty main file.
         let e = set1(&one(b""), "MaxStartups", "10:30:100");
         assert_eq!(e.after, b"MaxStartups 10:30:100\n");
@@ -963,7 +1034,11 @@ mod tests {
 
     #[test]
     fn trailing_comment_and_value_forms() {
-        let e = set1(&one(b"MaxStartups 5 # too low\n"), "maxstartups", "10:30:100");
+        let e = set1(
+            &one(b"MaxStartups 5 # too low\n"),
+            "maxstartups",
+            "10:30:100",
+        );
         assert_eq!(e.after, b"MaxStartups 10:30:100 # too low\n");
         let e = set1(&one(b"LoginGraceTime=2m\n"), "LoginGraceTime", "1m30s");
         assert_eq!(e.after, b"LoginGraceTime=1m30s\n");
@@ -988,21 +1063,41 @@ mod tests {
             ("MaxStartups", "20:30:60"),
             ("ClientAliveInterval", "30"),
         ] {
-            assert_eq!(set(&files, MAIN, V92, k, v, "f").unwrap(), vec![], "{k} {v}");
+            assert_eq!(
+                set(&files, MAIN, V92, k, v, "f").unwrap(),
+                vec![],
+                "{k} {v}"
+            );
         }
         // The main file's `UseDNS no` is not what sshd uses, so `no` is a change.
-        assert_eq!(set(&files, MAIN, V92, "UseDNS", "no", "f").unwrap().len(), 1);
+        assert_eq!(
+            set(&files, MAIN, V92, "UseDNS", "no", "f").unwrap().len(),
+            1
+        );
     }
 
     #[test]
     fn match_all_and_alias_lines_are_the_ones_edited() {
         let files = tree_files("match-all");
         let e = set1(&files, "X11Forwarding", "no");
-        assert_eq!(changed(&e), (vec!["  X11Forwarding yes\n".into()], vec!["  X11Forwarding no\n".into()]));
-        assert!(e.reason.contains("sshd_config:7 ") && e.reason.contains("Match all"), "{}", e.reason);
+        assert_eq!(
+            changed(&e),
+            (
+                vec!["  X11Forwarding yes\n".into()],
+                vec!["  X11Forwarding no\n".into()]
+            )
+        );
+        assert!(
+            e.reason.contains("sshd_config:7 ") && e.reason.contains("Match all"),
+            "{}",
+            e.reason
+        );
         let files = tree_files("aliases");
         let e = set1(&files, "KbdInteractiveAuthentication", "no");
-        assert_eq!(changed(&e).1, vec!["ChallengeResponseAuthentication no\n".to_string()]);
+        assert_eq!(
+            changed(&e).1,
+            vec!["ChallengeResponseAuthentication no\n".to_string()]
+        );
         assert_eq!(
             expect_of(&e),
             vec![("kbdinteractiveauthentication".into(), "no".into())]
@@ -1012,9 +1107,21 @@ mod tests {
     #[test]
     fn refusals() {
         let files = tree_files("debian-default");
-        for k in ["Port", "ListenAddress", "HostKey", "AcceptEnv", "Subsystem", "Include", "Match", "Protocol"] {
+        for k in [
+            "Port",
+            "ListenAddress",
+            "HostKey",
+            "AcceptEnv",
+            "Subsystem",
+            "Include",
+            "Match",
+            "Protocol",
+        ] {
             let err = set(&files, MAIN, V92, k, "x", "f").unwrap_err();
-            assert!(matches!(err, ModuleError::UnsupportedKeyword { .. }), "{k}: {err}");
+            assert!(
+                matches!(err, ModuleError::UnsupportedKeyword { .. }),
+                "{k}: {err}"
+            );
         }
         assert!(matches!(
             set(&files, MAIN, V92, "maxstartup", "1", "f"),
@@ -1028,14 +1135,29 @@ mod tests {
             set(&BTreeMap::new(), MAIN, V92, "UseDNS", "no", "f"),
             Err(ModuleError::MainFileMissing { .. })
         ));
-        let err = set(&one(b"UseDNS yes\0x\nPort 22\n"), MAIN, V92, "UseDNS", "no", "f").unwrap_err();
+        let err = set(
+            &one(b"UseDNS yes\0x\nPort 22\n"),
+            MAIN,
+            V92,
+            "UseDNS",
+            "no",
+            "f",
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("NUL"), "{err}");
     }
 
     #[test]
     fn comment_out_format_and_round_trip() {
         let files = tree_files("errors/bad-option");
-        let e = comment_out(&files, MAIN, 2, "sshd -t: Bad configuration option: FooBar", "f").unwrap();
+        let e = comment_out(
+            &files,
+            MAIN,
+            2,
+            "sshd -t: Bad configuration option: FooBar",
+            "f",
+        )
+        .unwrap();
         assert_eq!(
             e.after,
             b"Port 22\n# sshfix: disabled (sshd -t: Bad configuration option: FooBar): FooBar yes\nmaxstartup 10:30:100\n"
@@ -1045,15 +1167,24 @@ mod tests {
             e.reason,
             "Comment out /etc/ssh/sshd_config:2 (`FooBar yes`): sshd -t: Bad configuration option: FooBar."
         );
-        let d = parse_disabled("# sshfix: disabled (sshd -t: Bad configuration option: FooBar): FooBar yes").unwrap();
+        let d = parse_disabled(
+            "# sshfix: disabled (sshd -t: Bad configuration option: FooBar): FooBar yes",
+        )
+        .unwrap();
         assert_eq!(d.marker, "sshd -t: Bad configuration option: FooBar");
         assert_eq!(d.original, "FooBar yes");
         // Indentation, trailing blanks, comments and CRLF survive byte for byte.
         let files = one(b"Match User bob\r\n\t UseDNS  no # x \r\n");
         let e = comment_out(&files, MAIN, 2, "m", "f").unwrap();
-        assert_eq!(e.after, b"Match User bob\r\n\t # sshfix: disabled (m): UseDNS  no # x \r\n");
+        assert_eq!(
+            e.after,
+            b"Match User bob\r\n\t # sshfix: disabled (m): UseDNS  no # x \r\n"
+        );
         let d = parse_disabled("\t # sshfix: disabled (m): UseDNS  no # x \r").unwrap();
-        assert_eq!((d.indent.as_str(), d.original.as_str()), ("\t ", "UseDNS  no # x "));
+        assert_eq!(
+            (d.indent.as_str(), d.original.as_str()),
+            ("\t ", "UseDNS  no # x ")
+        );
         assert_eq!(parse_disabled("# UseDNS no"), None);
         // No trailing newline stays without one.
         let e = comment_out(&one(b"Port 22\nUseDNS no"), MAIN, 2, "m", "f").unwrap();
@@ -1063,13 +1194,17 @@ mod tests {
     #[test]
     fn comment_out_refusals() {
         let files = one(b"# c\n\nMatch User x\n  UseDNS no\nPort 2\0\n22\n");
-        let err = |line: usize, marker: &str| comment_out(&files, MAIN, line, marker, "f").unwrap_err();
+        let err =
+            |line: usize, marker: &str| comment_out(&files, MAIN, line, marker, "f").unwrap_err();
         assert!(matches!(err(1, "m"), ModuleError::Line { .. }));
         assert!(matches!(err(2, "m"), ModuleError::Line { .. }));
         assert!(err(3, "m").to_string().contains("Match"));
         assert!(err(5, "m").to_string().contains("NUL"));
         assert!(matches!(err(0, "m"), ModuleError::NoSuchLine { .. }));
-        assert!(matches!(err(7, "m"), ModuleError::NoSuchLine { lines: 6, .. }));
+        assert!(matches!(
+            err(7, "m"),
+            ModuleError::NoSuchLine { lines: 6, .. }
+        ));
         for m in ["", "a)b", "a\nb"] {
             assert!(matches!(err(4, m), ModuleError::BadMarker { .. }), "{m:?}");
         }
@@ -1078,6 +1213,68 @@ mod tests {
             Err(ModuleError::FileMissing { .. })
         ));
         assert!(comment_out(&files, MAIN, 4, "m", "f").is_ok());
+    }
+
+    /// `tests/fixtures/modules/sshd_config/trees/crlf-noeol`: CRLF, no newline at the end,
+    /// a trailing Match block, lowercase `maxstartups=5`, a drop-in setting `usedns` first.
+    fn crlf_noeol() -> BTreeMap<String, Vec<u8>> {
+        let mut m = one(include_bytes!(
+            "../../tests/fixtures/modules/sshd_config/trees/crlf-noeol/sshd_config"
+        ));
+        m.insert(
+            "/etc/ssh/sshd_config.d/10-dns.conf".into(),
+            include_bytes!(
+                "../../tests/fixtures/modules/sshd_config/trees/crlf-noeol/sshd_config.d/10-dns.conf"
+            )
+            .to_vec(),
+        );
+        m
+    }
+
+    #[test]
+    fn crlf_file_without_newline_and_trailing_match() {
+        let files = crlf_noeol();
+        let head = "# written on Windows, last line without a newline\r\n";
+        let include = "Include /etc/ssh/sshd_config.d/*.conf\r\n";
+        let tail = "\r\n# backups only\r\nMatch User backup\r\n\tForceCommand internal-sftp\r\nX11Forwarding no";
+        let e = set1(&files, "MaxStartups", "10:30:100");
+        assert_eq!(
+            String::from_utf8(e.after).unwrap(),
+            format!("{head}{include}maxstartups=10:30:100\r\n  LOGINGRACETIME = 2m\r\n{tail}")
+        );
+        let e = set1(&files, "LoginGraceTime", "1m30s");
+        assert_eq!(
+            String::from_utf8(e.after.clone()).unwrap(),
+            format!("{head}{include}maxstartups=5\r\n  LOGINGRACETIME = 1m30s\r\n{tail}")
+        );
+        assert_eq!(expect_of(&e), vec![("logingracetime".into(), "90".into())]);
+        let e = set1(&files, "UseDNS", "no");
+        assert_eq!(
+            (e.path.as_str(), e.after.as_slice()),
+            ("/etc/ssh/sshd_config.d/10-dns.conf", &b"usedns no\n"[..])
+        );
+        // Last-wins and unset: after the Include, above the comment of the Match block.
+        let e = set1(&files, "PerSourceMaxStartups", "3");
+        assert_eq!(
+            String::from_utf8(e.after.clone()).unwrap(),
+            format!("{head}{include}maxstartups=5\r\n  LOGINGRACETIME = 2m\r\n\r\nPerSourceMaxStartups 3{tail}")
+        );
+        assert_eq!(
+            e.reason,
+            "No global line sets `PerSourceMaxStartups`; add `PerSourceMaxStartups 3` as /etc/ssh/sshd_config:6, after the Include (the last value wins) and before the first `Match` block, so it stays global."
+        );
+        // First-wins and unset: before the Include.
+        let e = set1(&files, "MaxAuthTries", "4");
+        assert_eq!(
+            String::from_utf8(e.after).unwrap(),
+            format!(
+                "{head}MaxAuthTries 4\r\n{include}maxstartups=5\r\n  LOGINGRACETIME = 2m\r\n{tail}"
+            )
+        );
+        assert_eq!(
+            set(&files, MAIN, V92, "LoginGraceTime", "120", "f").unwrap(),
+            vec![]
+        );
     }
 
     #[test]
