@@ -155,6 +155,12 @@ fn effective(files: &BTreeMap<String, Vec<u8>>, what: &str) -> sshfix::facts::ss
     parse_dump(&out)
 }
 
+/// `files` with one more file.
+fn with(mut files: BTreeMap<String, Vec<u8>>, path: &str, text: &str) -> BTreeMap<String, Vec<u8>> {
+    files.insert(path.to_string(), text.as_bytes().to_vec());
+    files
+}
+
 struct Case {
     name: &'static str,
     files: BTreeMap<String, Vec<u8>>,
@@ -355,7 +361,72 @@ fn set_takes_effect_in_the_real_sshd() {
             "no",
             main,
         ),
+        // Values sshd -T prints in another form than written.
+        case(
+            "debian-default + drop-in PermitRootLogin",
+            with(
+                facts_tree("debian-default"),
+                "/etc/ssh/sshd_config.d/50-root.conf",
+                "PermitRootLogin yes\n",
+            ),
+            "PermitRootLogin",
+            "prohibit-password",
+            Some("/etc/ssh/sshd_config.d/50-root.conf"),
+        ),
+        case(
+            "debian-default LogLevel",
+            facts_tree("debian-default"),
+            "LogLevel",
+            "verbose",
+            main,
+        ),
+        case(
+            "debian-default + drop-in Compression",
+            with(
+                facts_tree("debian-default"),
+                "/etc/ssh/sshd_config.d/50-compression.conf",
+                "Compression no\n",
+            ),
+            "Compression",
+            "delayed",
+            Some("/etc/ssh/sshd_config.d/50-compression.conf"),
+        ),
+        case(
+            "debian-default AddressFamily",
+            facts_tree("debian-default"),
+            "AddressFamily",
+            "INET",
+            main,
+        ),
+        case(
+            "debian-default MaxAuthTries",
+            facts_tree("debian-default"),
+            "MaxAuthTries",
+            "03",
+            main,
+        ),
+        case(
+            "debian-default UnusedConnectionTimeout",
+            facts_tree("debian-default"),
+            "UnusedConnectionTimeout",
+            "1m",
+            main,
+        ),
+        case(
+            "debian-default PrintMotd",
+            facts_tree("debian-default"),
+            "PrintMotd",
+            "Yes",
+            main,
+        ),
         // Already in effect: no edit.
+        case(
+            "debian-default KbdInteractiveAuthentication",
+            facts_tree("debian-default"),
+            "KbdInteractiveAuthentication",
+            "No",
+            None,
+        ),
         case(
             "dropin-first LoginGraceTime 20",
             facts_tree("dropin-first"),

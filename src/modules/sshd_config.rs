@@ -45,9 +45,13 @@
 //! # Validators
 //!
 //! Every edit carries [`Validator::SshdConfig`] with `(keyword, value)` pairs in the
-//! form `sshd -T` prints (lowercase canonical keyword; `yes`/`no` lowercased; times
-//! of `LoginGraceTime`/`ClientAliveInterval` in seconds; `MaxStartups N` as
-//! `N:rate:N` with the rate sshd carries over; a one-value `IPQoS` twice). A
+//! form `sshd -T` prints (lowercase canonical keyword; `yes`/`no` and multistate
+//! values lowercased, `LogLevel`/`SyslogFacility` uppercased, `prohibit-password` as
+//! `without-password`, `Compression delayed` as `yes`, times of `LoginGraceTime`,
+//! `ClientAliveInterval`, `UnusedConnectionTimeout` in seconds, integers in decimal,
+//! `MaxStartups N` as `N:rate:N` with the rate sshd carries over, a one-value `IPQoS`
+//! twice; anything else as written, so an unmodelled form makes the validator fail
+//! safe). A
 //! `comment_out` edit expects nothing beyond `sshd -t` passing (the keyword usually
 //! is the broken one and its default is not modelled here).
 
@@ -444,19 +448,60 @@ fn always(tree: &ConfigTree, mut idx: Option<usize>) -> bool {
     true
 }
 
-/// The value as `sshd -T` prints it for the canonical keyword `canon`.
+/// Keywords whose one value `sshd -T` prints in lowercase (multistate options;
+/// verified with sshd 9.2: `AddressFamily INET` → `inet`).
+const LOWERCASED: &[&str] = &[
+    "addressfamily",
+    "permitrootlogin",
+    "gatewayports",
+    "compression",
+    "allowtcpforwarding",
+    "allowstreamlocalforwarding",
+    "permittunnel",
+    "ignorerhosts",
+];
+
+/// Integer keywords `sshd -T` prints in decimal (`MaxAuthTries 010` → `10`).
+const INTEGERS: &[&str] = &[
+    "maxauthtries",
+    "maxsessions",
+    "x11displayoffset",
+    "clientalivecountmax",
+    "persourcemaxstartups",
+    "requiredrsasize",
+];
+
+/// The value as `sshd -T` (9.2) prints it for the canonical keyword `canon`; `rate` is
+/// the MaxStartups rate carried over from earlier lines. Forms not modelled here are
+/// returned as written (the validator then fails safe if sshd prints them otherwise).
 fn printed(canon: &str, args: &[String], rate: u32) -> String {
-    let joined = args.join(" ");
-    match (canon, args) {
-        ("logingracetime" | "clientaliveinterval", [one]) => {
-            convtime(one).map_or(joined, |s| s.to_string())
+    let [one] = args else {
+        return args.join(" ");
+    };
+    let lower = one.to_ascii_lowercase();
+    match canon {
+        "logingracetime" | "clientaliveinterval" => convtime(one).map_or(lower, |s| s.to_string()),
+        "unusedconnectiontimeout" if lower != "none" => {
+            convtime(one).map_or(lower, |s| s.to_string())
         }
-        ("maxstartups", [one]) if !one.contains(':') => format!("{one}:{rate}:{one}"),
-        ("ipqos", [one]) => format!("{one} {one}"),
-        (_, [one]) if one.eq_ignore_ascii_case("yes") || one.eq_ignore_ascii_case("no") => {
-            one.to_ascii_lowercase()
+        "maxstartups" if !one.contains(':') => format!("{one}:{rate}:{one}"),
+        "ipqos" => format!("{one} {one}"),
+        "loglevel" | "syslogfacility" => one.to_ascii_uppercase(),
+        // 9.2 prints the old name of prohibit-password.
+        "permitrootlogin" if lower == "prohibit-password" => "without-password".into(),
+        "compression" if lower == "delayed" => "yes".into(),
+        // Kept as written (a string or an octal mask).
+        "permituserenvironment" | "streamlocalbindmask" => one.clone(),
+        _ if LOWERCASED.contains(&canon) || lower == "yes" || lower == "no" => lower,
+        _ if INTEGERS.contains(&canon)
+            && !one.is_empty()
+            && one.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            one.trim_start_matches('0')
+                .parse::<u64>()
+                .map_or_else(|_| "0".to_string(), |n| n.to_string())
         }
-        _ => joined,
+        _ => one.clone(),
     }
 }
 
@@ -1275,6 +1320,47 @@ mod tests {
             set(&files, MAIN, V92, "LoginGraceTime", "120", "f").unwrap(),
             vec![]
         );
+    }
+
+    #[test]
+    fn printed_like_sshd_t() {
+        let p = |k: &str, v: &str| printed(k, &[v.to_string()], 30);
+        assert_eq!(p("loglevel", "verbose"), "VERBOSE");
+        assert_eq!(p("syslogfacility", "auth"), "AUTH");
+        assert_eq!(
+            p("permitrootlogin", "Prohibit-Password"),
+            "without-password"
+        );
+        assert_eq!(p("addressfamily", "INET"), "inet");
+        assert_eq!(p("compression", "Delayed"), "yes");
+        assert_eq!(p("permituserenvironment", "Yes"), "Yes");
+        assert_eq!(p("streamlocalbindmask", "077"), "077");
+        assert_eq!(p("maxauthtries", "010"), "10");
+        assert_eq!(p("maxauthtries", "0"), "0");
+        assert_eq!(p("unusedconnectiontimeout", "1m"), "60");
+        assert_eq!(p("unusedconnectiontimeout", "none"), "none");
+        assert_eq!(p("fingerprinthash", "SHA256"), "SHA256");
+        assert_eq!(
+            printed("ciphers", &["aes128-ctr,aes256-ctr".into()], 30),
+            "aes128-ctr,aes256-ctr"
+        );
+        assert_eq!(
+            printed("ipqos", &["cs1".into(), "cs2".into()], 30),
+            "cs1 cs2"
+        );
+    }
+
+    #[test]
+    fn include_loop_is_refused() {
+        let mut files = one(b"Include /etc/ssh/a.conf\n");
+        files.insert(
+            "/etc/ssh/a.conf".into(),
+            b"Include /etc/ssh/a.conf\n".to_vec(),
+        );
+        assert!(matches!(
+            set(&files, MAIN, V92, "UseDNS", "no", "f"),
+            Err(ModuleError::IncludeLoop { .. })
+        ));
     }
 
     #[test]
