@@ -14,7 +14,9 @@
 //!   `sshd_config.d`). The keyword's spelling and case, `Key=value` / `Key = value` /
 //!   `Key value`, indentation, a trailing `# comment`, trailing blanks and the line
 //!   ending stay as they were; a value that was wholly quoted (`"…"` or `'…'`) stays
-//!   quoted when the new value is one word without quotes or backslashes. Because the winner keeps its place, no other line can override it.
+//!   quoted when the new value is one word without quotes or backslashes. Because
+//!   the winner keeps its place, no other line can override it (lines that lose
+//!   stay as they are).
 //! * No global line sets it: one line `Keyword value` is inserted into the main file,
 //!   with the file's line ending. First-wins keywords go directly before the main
 //!   file's first global `Include` (so a drop-in added later cannot silently undo
@@ -51,9 +53,11 @@
 //! `ClientAliveInterval`, `UnusedConnectionTimeout` in seconds, integers in decimal,
 //! `MaxStartups N` as `N:rate:N` with the rate sshd carries over, a one-value `IPQoS`
 //! twice; anything else as written, so an unmodelled form makes the validator fail
-//! safe). A
-//! `comment_out` edit expects nothing beyond `sshd -t` passing (the keyword usually
-//! is the broken one and its default is not modelled here).
+//! safe). A `comment_out` edit expects nothing beyond `sshd -t` passing (the keyword
+//! usually is the broken one and its default is not modelled here).
+//!
+//! Proof against the real sshd: `tests/modules_sshd_config.rs` runs `sshd -t` and
+//! `sshd -T` on every candidate (fixtures in `tests/fixtures/modules/sshd_config/`).
 
 use std::collections::BTreeMap;
 
@@ -395,6 +399,11 @@ fn parse_value(key: &str, value: &str) -> Result<Vec<String>, ModuleError> {
     let trimmed = value.trim_matches([' ', '\t']);
     if trimmed.is_empty() || trimmed.starts_with('#') {
         return Err(bad("it is empty (or starts with `#`, a comment)"));
+    }
+    if trimmed.starts_with('=') {
+        return Err(bad(
+            "it starts with `=`, which sshd may read as the keyword separator",
+        ));
     }
     if trimmed.len() != value.len() {
         return Err(bad("it has leading or trailing blanks"));
@@ -1172,7 +1181,7 @@ mod tests {
             set(&files, MAIN, V92, "maxstartup", "1", "f"),
             Err(ModuleError::UnknownKeyword { .. })
         ));
-        for v in ["", " 5", "a\nb", "\"unbalanced", "# x", "a\0b"] {
+        for v in ["", " 5", "a\nb", "\"unbalanced", "# x", "a\0b", "=x"] {
             let err = set(&files, MAIN, V92, "Banner", v, "f").unwrap_err();
             assert!(matches!(err, ModuleError::BadValue { .. }), "{v:?}: {err}");
         }
