@@ -1372,6 +1372,32 @@ mod tests {
         ));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_edits_only_what_it_says(
+            tokens in proptest::collection::vec(proptest::sample::select(vec![
+                "MaxStartups", "maxstartups", "UseDNS", "Match", "all", "User", "x", "Include",
+                "/etc/ssh/a", " ", "\t", "=", "\"", "'", "#", "\\", "\0", "\r", "\n", "\n",
+                "\n", "5", "yes", ":", "\u{e9}",
+            ]), 0..60)) {
+            let bytes = tokens.concat().into_bytes();
+            let mut files = one(&bytes);
+            files.insert("/etc/ssh/a".into(), bytes.clone());
+            for (k, v) in [("MaxStartups", "10:30:100"), ("UseDNS", "no")] {
+                if let Ok(edits) = set(&files, MAIN, V92, k, v, "f") {
+                    for e in edits {
+                        proptest::prop_assert_eq!(e.before.as_ref(), files.get(&e.path));
+                        let t = parse_tree(MAIN, &applied(&files, &e));
+                        proptest::prop_assert_eq!(t.effective(k).map(|d| d.value()), Some(v.to_string()));
+                    }
+                }
+            }
+            for line in 0..4 {
+                let _ = comment_out(&files, MAIN, line, "m", "f");
+            }
+        }
+    }
+
     #[test]
     fn convtime_like_sshd() {
         assert_eq!(convtime("120"), Some(120));
