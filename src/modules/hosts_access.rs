@@ -204,6 +204,13 @@ fn end_harmless_last_line(text: &str, eol: &str) -> (String, bool) {
     let Some(stop) = &rules.stop else {
         return (text.to_string(), false);
     };
+    let missing_newline = rules
+        .problems
+        .iter()
+        .any(|p| p.line == stop.line && p.kind == ha::ProblemKind::MissingNewline);
+    if !missing_newline {
+        return (text.to_string(), false);
+    }
     let Some(start) = line_offset(text, stop.line) else {
         return (text.to_string(), false);
     };
@@ -745,6 +752,38 @@ mod tests {
         assert_eq!(
             allow(Some(DEBIAN_ALLOW), Some(DENY_SSHD_ALL), &[], &no_lists, "f"),
             Ok(None)
+        );
+    }
+
+    #[test]
+    fn uncertainty_that_cannot_deny_needs_no_edit() {
+        // `.friendly.domain` needs the client's name, but either way the
+        // client is granted (by it or by the next line).
+        let allow_text = "sshd: .friendly.domain\nsshd: 192.0.2.0/24\n";
+        let clients = [ip("192.0.2.10")];
+        let r = allow(
+            Some(allow_text),
+            Some(DENY_SSHD_ALL),
+            &clients,
+            &no_lists,
+            "f",
+        );
+        assert_eq!(r, Ok(None));
+    }
+
+    #[test]
+    fn allowed_only_if_dns_agrees_gets_a_line() {
+        // `ALL: PARANOID` (Debian's commented-out suggestion) denies a client
+        // whose reverse name does not verify: not certainly allowed.
+        let deny = format!("{DEBIAN_DENY}ALL: PARANOID\n");
+        let e = fixes(Some(DEBIAN_ALLOW), &deny, &["192.0.2.10"]);
+        assert_eq!(after(&e), format!("{DEBIAN_ALLOW}sshd: 192.0.2.10\n"));
+        assert!(
+            e.reason.contains(
+                "overrides an uncertain answer (pattern `PARANOID` needs the client host name"
+            ),
+            "{}",
+            e.reason
         );
     }
 
