@@ -339,31 +339,31 @@ fn certainly_allowed(
     client: IpAddr,
     lists: &dyn Fn(&str) -> Option<String>,
 ) -> bool {
-    let blocker = first_possible_blocker(rules, client, lists).map(|r| r.line);
-    let granter = rules.rules.iter().find(|r| {
-        let d = alone((*r).clone(), client, lists);
-        d.decided_by == DecidedBy::Rule
-            && d.allowed
+    for r in &rules.rules {
+        if may_match(r, client, lists) && !grants_when_matching(r, client, lists) {
+            return false;
+        }
+        let d = alone(r.clone(), client, lists);
+        let certain_match = d.decided_by == DecidedBy::Rule
             && d.uncertain.is_empty()
-            && !r.daemons.iter().any(|t| depends_on_server(t))
-    });
-    match (granter, blocker) {
-        (Some(g), b) => b.is_none_or(|b| b > g.line),
-        (None, Some(_)) => false,
-        (None, None) => {
-            let d = ha::evaluate(
-                &ha::parse(HOSTS_ALLOW, ""),
-                deny,
-                &Query::sshd(client),
-                lists,
-            );
-            d.allowed
-                && d.uncertain.is_empty()
-                && !deny.rules.iter().any(|r| {
-                    r.daemons.iter().any(|t| depends_on_server(t)) && may_match(r, client, lists)
-                })
+            && !r.daemons.iter().any(|t| depends_on_server(t));
+        if certain_match && d.allowed {
+            return true;
         }
     }
+    // Nothing in hosts.allow decides for certain: hosts.deny does.
+    let d = ha::evaluate(
+        &ha::parse(HOSTS_ALLOW, ""),
+        deny,
+        &Query::sshd(client),
+        lists,
+    );
+    d.allowed
+        && d.uncertain.is_empty()
+        && !deny
+            .rules
+            .iter()
+            .any(|r| r.daemons.iter().any(|t| depends_on_server(t)) && may_match(r, client, lists))
 }
 
 fn internal(line: usize, what: &str) -> ModuleError {
@@ -426,35 +426,35 @@ fn check_candidate(
     }
     for &client in blocked {
         let d = ha::evaluate(&cand, deny, &Query::sshd(client), lists);
-        let by_new = d.decided_by == DecidedBy::Rule
-            && d.rule
-                .as_ref()
-                .is_some_and(|r| r.file == HOSTS_ALLOW && new.contains(&r.line));
-        let still = if !(d.allowed && by_new) {
+        let still = if !d.allowed {
             Some((
                 d.rule.as_ref().map(|r| (r.file.clone(), r.line)),
                 d.reason.clone(),
             ))
+        } else if let Some(b) =
+            first_possible_blocker(&cand, client, lists).filter(|b| b.line < new.start)
+        {
+            let a = alone(b.clone(), client, lists);
+            let why = if !a.uncertain.is_empty() {
+                a.uncertain.join("; ")
+            } else if a.decided_by == DecidedBy::Rule {
+                a.reason
+            } else {
+                "its daemon list depends on the server address or port".to_string()
+            };
+            Some((
+                Some((b.file.clone(), b.line)),
+                format!(
+                    "{}:{} `{}` comes first and may deny it: {why}",
+                    b.file,
+                    b.line,
+                    short(&b.text)
+                ),
+            ))
+        } else if !certainly_allowed(&cand, deny, client, lists) {
+            Some((None, "the new line is not certainly reached".to_string()))
         } else {
-            first_possible_blocker(&cand, client, lists)
-                .filter(|b| b.line < new.start)
-                .map(|b| {
-                    let notes = alone(b.clone(), client, lists).uncertain.join("; ");
-                    let notes = if notes.is_empty() {
-                        "its daemon list depends on the server address or port".to_string()
-                    } else {
-                        notes
-                    };
-                    (
-                        Some((b.file.clone(), b.line)),
-                        format!(
-                            "{}:{} `{}` comes first and may deny it: {notes}",
-                            b.file,
-                            b.line,
-                            short(&b.text)
-                        ),
-                    )
-                })
+            None
         };
         if let Some((at, why)) = still {
             let (path, line) = at.unwrap_or((HOSTS_ALLOW.to_string(), 0));
@@ -507,11 +507,16 @@ fn blocker(d: &Decision, may_block: Option<&Rule>) -> String {
         if line == 0 {
             file.to_string()
         } else {
-            format!("{file}:{line} `{}`", short(text))
+            format!("`{}` (`{file}:{line}`)", short(text))
         }
     };
     if let (true, Some(r)) = (d.allowed, may_block) {
-        return format!("{} (which may deny it)", at(&r.file, r.line, &r.text));
+        return format!(
+            "`{}` (`{}:{}`, which may deny it)",
+            short(&r.text),
+            r.file,
+            r.line
+        );
     }
     match (d.decided_by, &d.rule) {
         (DecidedBy::FileError, Some(r)) => {
@@ -580,7 +585,7 @@ fn reason(
         ""
     };
     format!(
-        "Add {what} of {HOSTS_ALLOW}, {place}{tail}, so that it decides first and overrides {}; {HOSTS_DENY} is not changed.",
+        "Add {what} of `{HOSTS_ALLOW}`, {place}{tail}, so that it decides first and overrides {}; `{HOSTS_DENY}` is not changed.",
         overrides.join(" and ")
     )
 }
@@ -808,7 +813,7 @@ mod tests {
         assert_eq!(after(&e), format!("{DEBIAN_ALLOW}sshd: 192.0.2.10\n"));
         assert_eq!(
             e.reason,
-            "Add line `sshd: 192.0.2.10` as line 11 of /etc/hosts.allow, at the end, so that it decides first and overrides /etc/hosts.deny:18 `sshd: ALL` for 192.0.2.10; /etc/hosts.deny is not changed."
+            "Add line `sshd: 192.0.2.10` as line 11 of `/etc/hosts.allow`, at the end, so that it decides first and overrides `sshd: ALL` (`/etc/hosts.deny:18`) for 192.0.2.10; `/etc/hosts.deny` is not changed."
         );
     }
 
@@ -825,7 +830,7 @@ mod tests {
         );
         assert!(
             e.reason.contains(
-                "/etc/hosts.deny:2 `ALL: ALL` for 192.0.2.10, 198.51.100.7, [2001:db8::1]/128"
+                "`ALL: ALL` (`/etc/hosts.deny:2`) for 192.0.2.10, 198.51.100.7, [2001:db8::1]/128"
             ),
             "{}",
             e.reason
@@ -865,7 +870,7 @@ mod tests {
         );
         assert_eq!(
             e.reason,
-            "Add line `sshd: 192.0.2.10` as line 12 of /etc/hosts.allow, before today's line 12 (`sshd: ALL : deny`), so that it decides first and overrides /etc/hosts.allow:12 `sshd: ALL : deny` for 192.0.2.10; /etc/hosts.deny is not changed."
+            "Add line `sshd: 192.0.2.10` as line 12 of `/etc/hosts.allow`, before today's line 12 (`sshd: ALL : deny`), so that it decides first and overrides `sshd: ALL : deny` (`/etc/hosts.allow:12`) for 192.0.2.10; `/etc/hosts.deny` is not changed."
         );
     }
 
@@ -887,7 +892,7 @@ mod tests {
         );
         assert!(
             e.reason
-                .contains("overrides /etc/hosts.allow:13 `ALL: ALL: DENY`"),
+                .contains("overrides `ALL: ALL: DENY` (`/etc/hosts.allow:13`)"),
             "{}",
             e.reason
         );
@@ -901,7 +906,7 @@ mod tests {
         let allow_text = "ALL: .bad.domain: DENY\nALL: ALL: ALLOW\n";
         let e = fixes(Some(allow_text), "", &["192.0.2.10"]);
         assert_eq!(after(&e), format!("sshd: 192.0.2.10\n{allow_text}"));
-        assert!(e.reason.contains("overrides /etc/hosts.allow:1 `ALL: .bad.domain: DENY` (which may deny it) for 192.0.2.10"), "{}", e.reason);
+        assert!(e.reason.contains("overrides `ALL: .bad.domain: DENY` (`/etc/hosts.allow:1`, which may deny it) for 192.0.2.10"), "{}", e.reason);
     }
 
     #[test]
@@ -945,7 +950,7 @@ mod tests {
         );
         assert!(
             e.reason
-                .contains("/etc/hosts.deny:1 `sshd: ALL : twist /bin/echo go away`"),
+                .contains("`sshd: ALL : twist /bin/echo go away` (`/etc/hosts.deny:1`)"),
             "{}",
             e.reason
         );
@@ -1066,6 +1071,71 @@ mod tests {
             after(&e),
             "sshd: 192.0.2.10\nsshd: /etc/ssh/blocked : deny\n"
         );
+    }
+
+    const PIECES: &[&str] = &[
+        "sshd: ALL : deny\n",
+        "ALL: ALL\n",
+        "ALL: ALL: DENY\n",
+        "ALL: ALL: ALLOW\n",
+        "sshd: 192.0.2.0/24\n",
+        "sshd: 192.0.2.10 : twist /bin/echo no\n",
+        "sshd: .example.com : deny\n",
+        "sshd: @ng\n",
+        "sshd@10.0.0.1: ALL : deny\n",
+        "22: ALL : deny\n",
+        "sshd: [2001:db8::]/32 : deny\n",
+        "sshd: ALL EXCEPT 192.0.2.10 : deny\n",
+        "sshd: KNOWN\n",
+        "sshd: ALL : user nobody\n",
+        "sshd: 10.0.0.1 \\\n",
+        "# comment\n",
+        "# comment \\\n",
+        "\n",
+        "\r\n",
+        "sshd: ALL: deny\r\n",
+        "sshd ALL\n",
+        "  # sshd: ALL\n",
+        "sshd: ALL :\n",
+        "sshd: ALL",
+        "# no newline",
+    ];
+
+    fn file_strategy() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        prop_oneof![
+            3 => prop::collection::vec(prop::sample::select(PIECES), 0..6).prop_map(|v| v.concat()),
+            1 => "(?s).{0,120}",
+        ]
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_every_edit_certainly_allows(
+            allow_text in proptest::option::weighted(0.9, file_strategy()),
+            deny_text in file_strategy(),
+            picks in proptest::collection::vec(0usize..5, 1..4),
+        ) {
+            let pool = ["192.0.2.10", "192.0.2.11", "2001:db8::1", "::ffff:192.0.2.10", "10.0.0.1"];
+            let clients: Vec<IpAddr> = picks.iter().map(|&i| ip(pool[i])).collect();
+            let r = allow(allow_text.as_deref(), Some(&deny_text), &clients, &no_lists, "f");
+            let deny = ha::parse(HOSTS_DENY, &deny_text);
+            match r {
+                Ok(Some(e)) => {
+                    let a = ha::parse(HOSTS_ALLOW, std::str::from_utf8(&e.after).unwrap());
+                    for &c in &clients {
+                        proptest::prop_assert!(certainly_allowed(&a, &deny, c, &no_lists), "{c}: {e:#?}");
+                    }
+                }
+                Ok(None) => {
+                    let a = ha::parse(HOSTS_ALLOW, allow_text.as_deref().unwrap_or(""));
+                    for &c in &clients {
+                        proptest::prop_assert!(certainly_allowed(&a, &deny, c, &no_lists));
+                    }
+                }
+                Err(e) => proptest::prop_assert!(false, "{e}"),
+            }
+        }
     }
 
     /// The safety net on candidates built the naive way (appended at the end).
