@@ -9,6 +9,8 @@
 //! Needs root and `tcpdmatch` (`apt-get install -y tcpd`): without them the
 //! test says loudly what it skipped, and fails when `CI=true`.
 
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sshfix::modules::hosts_access::{allow, client_pattern};
 use std::net::IpAddr;
 use std::os::unix::net::UnixDatagram;
@@ -16,6 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const TCPDMATCH: &str = "/usr/sbin/tcpdmatch";
+/// Random cases in `random_files_against_tcpdmatch`.
+const RANDOM_CASES: u32 = 100;
 
 macro_rules! fixture {
     ($name:literal) => {
@@ -394,4 +398,141 @@ fn candidates_are_granted_by_tcpdmatch_and_strangers_unchanged() {
     }
     eprintln!("modules::hosts_access oracle: {asked} tcpdmatch answers checked");
     assert!(asked >= 50, "only {asked} answers");
+}
+
+/// Lines random hosts.allow/hosts.deny files are made of.
+const PIECES: &[&str] = &[
+    "sshd: ALL : deny\n",
+    "ALL: ALL\n",
+    "ALL: ALL: DENY\n",
+    "ALL: ALL: ALLOW\n",
+    "sshd: 192.0.2.0/24\n",
+    "sshd: 192.0.2.10 : twist /bin/echo no\n",
+    "sshd: .example.com : deny\n",
+    "sshd: @ng : deny\n",
+    "sshd@10.0.0.1: ALL : deny\n",
+    "22: ALL : deny\n",
+    "sshd: [2001:db8::]/32 : deny\n",
+    "sshd: ALL EXCEPT 192.0.2.10 : deny\n",
+    "sshd: KNOWN\n",
+    "sshd: ALL : spawn /bin/true : deny\n",
+    "sshd: 10.0.0.1 \\\n",
+    "# comment\n",
+    "# comment \\\n",
+    "\n",
+    "sshd: ALL: deny\r\n",
+    "sshd ALL\n",
+    "  # sshd: ALL\n",
+    "sshd: ALL :\n",
+    "in.telnetd: ALL : deny\n",
+    "sshd: 192.0.2.11, 2001:db8::1\n",
+    "sshd: ALL",
+    "# no newline",
+];
+
+const POOL: &[&str] = &[
+    "192.0.2.10",
+    "192.0.2.11",
+    "2001:db8::1",
+    "2001:db8::2",
+    "::ffff:192.0.2.10",
+    "10.0.0.1",
+    "198.51.100.1",
+];
+
+fn file_strategy() -> impl Strategy<Value = String> {
+    prop::collection::vec(prop::sample::select(PIECES), 0..6).prop_map(|v| v.concat())
+}
+
+#[test]
+fn random_files_against_tcpdmatch() {
+    if let Some(why) = unavailable() {
+        eprintln!(
+            "\n!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n\
+             !! SKIPPED modules::hosts_access random oracle test: {why}\n\
+             !!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!\n"
+        );
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("CI=true: the modules::hosts_access oracle test must run, but {why}");
+        }
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let oracle = Oracle::new(tmp.path());
+    let before_dir = tmp.path().join("before");
+    let after_dir = tmp.path().join("after");
+    let mut runner = TestRunner::new(Config {
+        cases: RANDOM_CASES,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    let edits = std::cell::Cell::new(0u32);
+    let strategy = (
+        prop::option::weighted(0.9, file_strategy()),
+        file_strategy(),
+        prop::sample::subsequence(POOL, 1..4),
+    );
+    let result = runner.run(&strategy, |(allow_text, deny_text, picked)| {
+        let clients: Vec<IpAddr> = picked.iter().map(|c| c.parse().unwrap()).collect();
+        let r = allow(allow_text.as_deref(), Some(&deny_text), &clients, &|_| None, "f");
+        let edit = match r {
+            Ok(e) => e,
+            Err(e) => return Err(TestCaseError::fail(format!("module refused: {e}"))),
+        };
+        for d in [&before_dir, &after_dir] {
+            let _ = std::fs::remove_dir_all(d);
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join("hosts.deny"), &deny_text).unwrap();
+        }
+        let before_allow = allow_text.clone().unwrap_or_default();
+        if let Some(a) = &allow_text {
+            std::fs::write(before_dir.join("hosts.allow"), a).unwrap();
+        }
+        let Some(edit) = edit else {
+            for c in &picked {
+                let a = oracle.ask(&before_dir, c);
+                prop_assert_eq!(a.access.as_str(), "granted", "{} (no edit proposed)", c);
+            }
+            return Ok(());
+        };
+        edits.set(edits.get() + 1);
+        let after_allow = String::from_utf8(edit.after.clone()).unwrap();
+        std::fs::write(after_dir.join("hosts.allow"), &after_allow).unwrap();
+        let ctx = format!(
+            "--- hosts.allow before\n{before_allow:?}\n--- after\n{after_allow:?}\n--- hosts.deny\n{deny_text:?}"
+        );
+        for c in &picked {
+            let a = oracle.ask(&after_dir, c);
+            prop_assert_eq!(a.access.as_str(), "granted", "{}: {:?}\n{}", c, a, ctx);
+        }
+        for s in POOL.iter().filter(|s| !picked.contains(s)) {
+            let addr: IpAddr = s.parse().unwrap();
+            if clients.iter().any(|&c| client_pattern(c) == client_pattern(addr)) {
+                continue;
+            }
+            let was = oracle.ask(&before_dir, s);
+            let now = oracle.ask(&after_dir, s);
+            prop_assert_eq!(&was.access, &now.access, "{}: {:?} -> {:?}\n{}", s, was, now, ctx);
+            prop_assert_eq!(
+                matched_text(&was, &before_allow, &deny_text),
+                matched_text(&now, &after_allow, &deny_text),
+                "{}\n{}",
+                s,
+                ctx
+            );
+        }
+        Ok(())
+    });
+    eprintln!(
+        "modules::hosts_access random oracle: {} edits checked against tcpdmatch",
+        edits.get()
+    );
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+    assert!(
+        edits.get() >= RANDOM_CASES / 4,
+        "only {} edits",
+        edits.get()
+    );
 }
