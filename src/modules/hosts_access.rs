@@ -21,8 +21,10 @@
 //! rule certainly grants when it matches; else before the line where libwrap
 //! stops reading hosts.allow with an error; else at the end. The earliest such
 //! place over all clients wins. A client counts as already allowed only when
-//! the evaluator allows it with no uncertainty (a hosts.deny `ALL: PARANOID`
-//! or `.domain` rule may still deny it at connect time).
+//! that is certain: some hosts.allow rule certainly matches and grants it with
+//! no possible blocker before it, or nothing in hosts.allow may block it and
+//! hosts.deny certainly does not match it (a hosts.deny `ALL: PARANOID` or
+//! `.domain` rule may deny it at connect time, so such a client gets a line).
 //!
 //! File shape: comments and every existing line are kept byte for byte; the
 //! new line uses the file's line ending (CRLF if most lines end in CRLF). A
@@ -32,8 +34,11 @@
 //! rule take effect that never did) and the new line goes before it.
 //!
 //! Every candidate is checked before it is returned: the existing rules must
-//! parse exactly as before, every client must be granted by the new line, and
-//! no uncertainty may remain; otherwise a [`ModuleError`] says what blocks it.
+//! parse exactly as before (only moved down), and every client must now be
+//! certainly allowed, by the new line or by an earlier rule that can only
+//! grant; otherwise a [`ModuleError`] says what blocks it and that a human must
+//! look. With the placement above this check is a safety net: no input found
+//! so far (unit, property and tcpdmatch tests) makes it fire.
 
 use crate::change::{Edit, Validator};
 use crate::facts::hosts_access::{
@@ -580,12 +585,12 @@ fn reason(
         .map(|(b, ps)| format!("{b} for {}", list_some(ps)))
         .collect();
     let tail = if ended_tail {
-        " (and ends the last line, a comment, with the newline libwrap needs)"
+        " (and ends the last line, a comment or blank, with the newline libwrap needs)"
     } else {
         ""
     };
     format!(
-        "Add {what} of `{HOSTS_ALLOW}`, {place}{tail}, so that it decides first and overrides {}; `{HOSTS_DENY}` is not changed.",
+        "Add {what} of `{HOSTS_ALLOW}`, {place}{tail}, so that libwrap grants sshd there instead of {}; `{HOSTS_DENY}` is not changed.",
         overrides.join(" and ")
     )
 }
@@ -785,7 +790,7 @@ mod tests {
         assert_eq!(after(&e), format!("{DEBIAN_ALLOW}sshd: 192.0.2.10\n"));
         assert!(
             e.reason.contains(
-                "overrides an uncertain answer (pattern `PARANOID` needs the client host name"
+                "instead of an uncertain answer (pattern `PARANOID` needs the client host name"
             ),
             "{}",
             e.reason
@@ -813,7 +818,7 @@ mod tests {
         assert_eq!(after(&e), format!("{DEBIAN_ALLOW}sshd: 192.0.2.10\n"));
         assert_eq!(
             e.reason,
-            "Add line `sshd: 192.0.2.10` as line 11 of `/etc/hosts.allow`, at the end, so that it decides first and overrides `sshd: ALL` (`/etc/hosts.deny:18`) for 192.0.2.10; `/etc/hosts.deny` is not changed."
+            "Add line `sshd: 192.0.2.10` as line 11 of `/etc/hosts.allow`, at the end, so that libwrap grants sshd there instead of `sshd: ALL` (`/etc/hosts.deny:18`) for 192.0.2.10; `/etc/hosts.deny` is not changed."
         );
     }
 
@@ -870,7 +875,7 @@ mod tests {
         );
         assert_eq!(
             e.reason,
-            "Add line `sshd: 192.0.2.10` as line 12 of `/etc/hosts.allow`, before today's line 12 (`sshd: ALL : deny`), so that it decides first and overrides `sshd: ALL : deny` (`/etc/hosts.allow:12`) for 192.0.2.10; `/etc/hosts.deny` is not changed."
+            "Add line `sshd: 192.0.2.10` as line 12 of `/etc/hosts.allow`, before today's line 12 (`sshd: ALL : deny`), so that libwrap grants sshd there instead of `sshd: ALL : deny` (`/etc/hosts.allow:12`) for 192.0.2.10; `/etc/hosts.deny` is not changed."
         );
     }
 
@@ -892,7 +897,7 @@ mod tests {
         );
         assert!(
             e.reason
-                .contains("overrides `ALL: ALL: DENY` (`/etc/hosts.allow:13`)"),
+                .contains("instead of `ALL: ALL: DENY` (`/etc/hosts.allow:13`)"),
             "{}",
             e.reason
         );
@@ -906,7 +911,7 @@ mod tests {
         let allow_text = "ALL: .bad.domain: DENY\nALL: ALL: ALLOW\n";
         let e = fixes(Some(allow_text), "", &["192.0.2.10"]);
         assert_eq!(after(&e), format!("sshd: 192.0.2.10\n{allow_text}"));
-        assert!(e.reason.contains("overrides `ALL: .bad.domain: DENY` (`/etc/hosts.allow:1`, which may deny it) for 192.0.2.10"), "{}", e.reason);
+        assert!(e.reason.contains("instead of `ALL: .bad.domain: DENY` (`/etc/hosts.allow:1`, which may deny it) for 192.0.2.10"), "{}", e.reason);
     }
 
     #[test]
@@ -987,7 +992,7 @@ mod tests {
             format!("{NONEWLINE_COMMENT}\nsshd: 192.0.2.10\n")
         );
         assert!(
-            e.reason.contains("ends the last line, a comment"),
+            e.reason.contains("ends the last line, a comment or blank"),
             "{}",
             e.reason
         );
