@@ -782,6 +782,21 @@ mod tests {
     }
 
     #[test]
+    fn a_grant_only_rule_that_matches_uncertainly_may_stay_before_the_line() {
+        // Found by the property test: lines 1-2 are one rule whose client
+        // list is `10.0.0.1 sshd ALL`; `sshd` needs the name, `ALL` matches:
+        // it can only grant. hosts.deny `sshd: KNOWN` makes today's answer
+        // uncertain, so a line is added, after it; the client is then
+        // granted by line 1-2 or by the new line, either way.
+        let e = fixes(
+            Some("sshd: 10.0.0.1 \\\nsshd ALL\n"),
+            "sshd: KNOWN\n",
+            &["192.0.2.10"],
+        );
+        assert_eq!(after(&e), "sshd: 10.0.0.1 \\\nsshd ALL\nsshd: 192.0.2.10\n");
+    }
+
+    #[test]
     fn allowed_only_if_dns_agrees_gets_a_line() {
         // `ALL: PARANOID` (Debian's commented-out suggestion) denies a client
         // whose reverse name does not verify: not certainly allowed.
