@@ -149,6 +149,19 @@ fn set_env(frames: &mut Frames, key: &str, value: &str) {
     set_item(frames, "env", &env, 0);
 }
 
+/// The process list without any sshd (socket activation: none runs until a client comes).
+fn drop_sshd_from_ps(frames: &mut Frames) {
+    let ps: String = frames
+        .get("ps")
+        .unwrap()
+        .text()
+        .lines()
+        .filter(|l| !l.contains("sshd"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    set_item(frames, "ps", &ps, 0);
+}
+
 fn set_item(frames: &mut Frames, key: &str, body: &str, rc: i32) {
     frames.items.retain(|i| i.key != key);
     frames.items.push(Item {
@@ -583,15 +596,7 @@ fn systemd_socket_activation_is_healthy() {
         "LISTEN 0      4096         *:22       *:*    users:((\"systemd\",pid=1,fd=66))\n",
         0,
     );
-    let ps: String = frames
-        .get("ps")
-        .unwrap()
-        .text()
-        .lines()
-        .filter(|l| !l.contains("sshd"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    set_item(&mut frames, "ps", &ps, 0);
+    drop_sshd_from_ps(&mut frames);
     let (f, facts) = findings(&frames, &[CONTROLLER], &ok_probe());
     assert!(f.is_empty(), "{f:#?}");
     assert_eq!(facts["sshd"]["socket_activated"], true);
@@ -730,15 +735,7 @@ fn non_root_socket_activation_gives_no_findings() {
         "LISTEN 0      4096         *:22       *:*\n",
         0,
     );
-    let ps: String = frames
-        .get("ps")
-        .unwrap()
-        .text()
-        .lines()
-        .filter(|l| !l.contains("sshd"))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    set_item(&mut frames, "ps", &ps, 0);
+    drop_sshd_from_ps(&mut frames);
     let (f, facts) = findings(&frames, &[CONTROLLER], &ok_probe());
     assert!(f.is_empty(), "{f:#?}");
     assert_eq!(facts["sshd"]["running"], true);

@@ -12,13 +12,13 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sshfix::facts::hosts_access::{self, ClientName, DecidedBy, Query, Verdict};
 use std::collections::HashMap;
-use std::net::IpAddr;
-use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::time::Instant;
 
-const TCPDMATCH: &str = "/usr/sbin/tcpdmatch";
+#[path = "common/tcpdmatch.rs"]
+mod tcpdmatch;
+use std::net::IpAddr;
+use std::time::Instant;
+use tcpdmatch::{unavailable, Oracle};
+
 const CASES: u32 = 1000;
 
 const ETC_HOSTS: &str = "127.0.0.1 localhost
@@ -29,22 +29,6 @@ const ETC_HOSTS: &str = "127.0.0.1 localhost
 10.0.0.8 bad.example.com alias8.example.com
 2001:db8::5 v6host.example.com
 ";
-
-const RUNNER: &str = r#"#!/bin/sh
-# usage: runner.sh ENVDIR CASEDIR DAEMON CLIENT  (inside unshare -m)
-set -e
-E=$1; C=$2; shift 2
-mount --bind "$E/hosts" /etc/hosts
-mount --bind "$E/resolv.conf" /etc/resolv.conf
-mount --bind "$E/nsswitch.conf" /etc/nsswitch.conf
-mount --bind /dev/null "$E/devnull"
-mount -t tmpfs -o size=64k sshfix-oracle-dev /dev
-touch /dev/log /dev/null
-mount --bind "$E/log.sock" /dev/log
-mount --bind "$E/devnull" /dev/null
-cd "$C"
-exec /usr/sbin/tcpdmatch -d "$@"
-"#;
 
 /// Clients: the argument given to tcpdmatch, the address libwrap sees and
 /// what its name lookup gives with `ETC_HOSTS`.
@@ -375,119 +359,6 @@ fn render(
     out
 }
 
-struct Oracle {
-    env: PathBuf,
-    case_dir: PathBuf,
-    log: UnixDatagram,
-}
-
-struct Answer {
-    verdict: String,
-    hostname: Option<String>,
-    address: Option<String>,
-    matched: Option<(String, usize)>,
-    stdout: String,
-    log: Vec<String>,
-}
-
-impl Oracle {
-    fn new(dir: &Path) -> Oracle {
-        let env = dir.join("env");
-        let case_dir = dir.join("case");
-        std::fs::create_dir_all(&env).unwrap();
-        std::fs::create_dir_all(&case_dir).unwrap();
-        std::fs::write(env.join("hosts"), ETC_HOSTS).unwrap();
-        std::fs::write(
-            env.join("resolv.conf"),
-            "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
-        )
-        .unwrap();
-        std::fs::write(
-            env.join("nsswitch.conf"),
-            "hosts: files\nnetgroup: files\npasswd: files\ngroup: files\n",
-        )
-        .unwrap();
-        std::fs::write(env.join("devnull"), "").unwrap();
-        std::fs::write(env.join("runner.sh"), RUNNER).unwrap();
-        let log = UnixDatagram::bind(env.join("log.sock")).unwrap();
-        log.set_nonblocking(true).unwrap();
-        Oracle { env, case_dir, log }
-    }
-
-    fn drain(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = self.log.recv(&mut buf) {
-            out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-        }
-        out
-    }
-
-    fn ask(&self, daemon: &str, client: &str) -> Answer {
-        self.drain();
-        let out = Command::new("unshare")
-            .arg("-m")
-            .arg("sh")
-            .arg(self.env.join("runner.sh"))
-            .arg(&self.env)
-            .arg(&self.case_dir)
-            .arg(daemon)
-            .arg(client)
-            .output()
-            .expect("run unshare");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "tcpdmatch failed: {}\nstdout: {stdout}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let log = self.drain();
-        let field = |key: &str| {
-            stdout
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .map(|v| v.trim().to_string())
-        };
-        let matched = log.iter().find_map(|m| {
-            let rest = &m[m.find("matched:")? + "matched:".len()..];
-            let mut w = rest.split_whitespace();
-            let file = w.next()?.to_string();
-            let _ = w.next()?;
-            let line = w.next()?.parse().ok()?;
-            Some((file, line))
-        });
-        Answer {
-            verdict: field("access:").unwrap_or_default(),
-            hostname: field("client:   hostname"),
-            address: field("client:   address"),
-            matched,
-            stdout,
-            log,
-        }
-    }
-}
-
-/// Returns Some(reason) when the oracle cannot run here.
-fn unavailable() -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("it needs root (for `unshare -m` and bind mounts)".to_string());
-    }
-    if !Path::new(TCPDMATCH).exists() {
-        return Some(format!(
-            "`{TCPDMATCH}` is missing (install it: `apt-get install -y tcpd`)"
-        ));
-    }
-    let ok = Command::new("unshare")
-        .args(["-m", "true"])
-        .status()
-        .map(|s| s.success());
-    if !matches!(ok, Ok(true)) {
-        return Some("`unshare -m true` does not work here (no mount namespaces)".to_string());
-    }
-    None
-}
-
 #[test]
 fn evaluate_agrees_with_tcpdmatch() {
     if let Some(why) = unavailable() {
@@ -503,7 +374,9 @@ fn evaluate_agrees_with_tcpdmatch() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let oracle = Oracle::new(tmp.path());
+    let oracle = Oracle::new(tmp.path(), ETC_HOSTS);
+    let case_dir = tmp.path().join("case");
+    std::fs::create_dir_all(&case_dir).unwrap();
     let clients = clients();
     let list_paths: Vec<String> = (0..2)
         .map(|i| {
@@ -539,8 +412,8 @@ fn evaluate_agrees_with_tcpdmatch() {
             }
             list_text.push(t);
         }
-        std::fs::write(oracle.case_dir.join("hosts.allow"), &allow).unwrap();
-        std::fs::write(oracle.case_dir.join("hosts.deny"), &deny).unwrap();
+        std::fs::write(case_dir.join("hosts.allow"), &allow).unwrap();
+        std::fs::write(case_dir.join("hosts.deny"), &deny).unwrap();
         for (p, t) in list_paths.iter().zip(&list_text) {
             std::fs::write(p, t).unwrap();
         }
@@ -549,7 +422,7 @@ fn evaluate_agrees_with_tcpdmatch() {
             Some(u) => format!("{u}@{arg}"),
             None => arg.to_string(),
         };
-        let answer = oracle.ask(case.daemon, &arg);
+        let answer = oracle.ask(&case_dir, case.daemon, &arg);
 
         let allow_rules = hosts_access::parse("hosts.allow", &allow);
         let deny_rules = hosts_access::parse("hosts.deny", &deny);

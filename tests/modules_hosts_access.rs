@@ -13,11 +13,11 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use sshfix::modules::hosts_access::{allow, client_pattern};
 use std::net::IpAddr;
-use std::os::unix::net::UnixDatagram;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
-const TCPDMATCH: &str = "/usr/sbin/tcpdmatch";
+#[path = "common/tcpdmatch.rs"]
+mod tcpdmatch;
+use tcpdmatch::{unavailable, Answer, Oracle};
+
 /// Random cases in `random_files_against_tcpdmatch`.
 const RANDOM_CASES: u32 = 100;
 
@@ -30,22 +30,6 @@ macro_rules! fixture {
         ))
     };
 }
-
-const RUNNER: &str = r#"#!/bin/sh
-# usage: runner.sh ENVDIR CASEDIR DAEMON CLIENT  (inside unshare -m)
-set -e
-E=$1; C=$2; shift 2
-mount --bind "$E/hosts" /etc/hosts
-mount --bind "$E/resolv.conf" /etc/resolv.conf
-mount --bind "$E/nsswitch.conf" /etc/nsswitch.conf
-mount --bind /dev/null "$E/devnull"
-mount -t tmpfs -o size=64k sshfix-oracle-dev /dev
-touch /dev/log /dev/null
-mount --bind "$E/log.sock" /dev/log
-mount --bind "$E/devnull" /dev/null
-cd "$C"
-exec /usr/sbin/tcpdmatch -d "$@"
-"#;
 
 struct Case {
     name: &'static str,
@@ -178,105 +162,6 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-struct Oracle {
-    env: PathBuf,
-    log: UnixDatagram,
-}
-
-/// tcpdmatch's `access:` answer and the `matched:` (file, line) it logged.
-#[derive(Debug, Clone, PartialEq)]
-struct Answer {
-    access: String,
-    matched: Option<(String, usize)>,
-}
-
-impl Oracle {
-    fn new(dir: &Path) -> Oracle {
-        let env = dir.join("env");
-        std::fs::create_dir_all(&env).unwrap();
-        std::fs::write(env.join("hosts"), "127.0.0.1 localhost\n").unwrap();
-        std::fs::write(
-            env.join("resolv.conf"),
-            "nameserver 127.0.0.1\noptions timeout:1 attempts:1\n",
-        )
-        .unwrap();
-        std::fs::write(
-            env.join("nsswitch.conf"),
-            "hosts: files\nnetgroup: files\npasswd: files\ngroup: files\n",
-        )
-        .unwrap();
-        std::fs::write(env.join("devnull"), "").unwrap();
-        std::fs::write(env.join("runner.sh"), RUNNER).unwrap();
-        let log = UnixDatagram::bind(env.join("log.sock")).unwrap();
-        log.set_nonblocking(true).unwrap();
-        Oracle { env, log }
-    }
-
-    fn drain(&self) -> Vec<String> {
-        let mut out = Vec::new();
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = self.log.recv(&mut buf) {
-            out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
-        }
-        out
-    }
-
-    fn ask(&self, dir: &Path, client: &str) -> Answer {
-        self.drain();
-        let out = Command::new("unshare")
-            .arg("-m")
-            .arg("sh")
-            .arg(self.env.join("runner.sh"))
-            .arg(&self.env)
-            .arg(dir)
-            .arg("sshd")
-            .arg(client)
-            .output()
-            .expect("run unshare");
-        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-        assert!(
-            out.status.success(),
-            "tcpdmatch failed: {}\nstdout: {stdout}\nstderr: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let matched = self.drain().iter().find_map(|m| {
-            let rest = &m[m.find("matched:")? + "matched:".len()..];
-            let mut w = rest.split_whitespace();
-            let file = w.next()?.to_string();
-            let _ = w.next()?;
-            let line = w.next()?.parse().ok()?;
-            Some((file, line))
-        });
-        let access = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("access:"))
-            .map(|v| v.trim().to_string())
-            .unwrap_or_default();
-        Answer { access, matched }
-    }
-}
-
-/// Returns Some(reason) when the oracle cannot run here.
-fn unavailable() -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("it needs root (for `unshare -m` and bind mounts)".to_string());
-    }
-    if !Path::new(TCPDMATCH).exists() {
-        return Some(format!(
-            "`{TCPDMATCH}` is missing (install it: `apt-get install -y tcpd`)"
-        ));
-    }
-    let ok = Command::new("unshare")
-        .args(["-m", "true"])
-        .status()
-        .map(|s| s.success());
-    if !matches!(ok, Ok(true)) {
-        return Some("`unshare -m true` does not work here (no mount namespaces)".to_string());
-    }
-    None
-}
-
 /// Physical line `n` (1-based) of `text`, without its line ending.
 fn line_of(text: &str, n: usize) -> String {
     text.split('\n')
@@ -309,7 +194,7 @@ fn candidates_are_granted_by_tcpdmatch_and_strangers_unchanged() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let oracle = Oracle::new(tmp.path());
+    let oracle = Oracle::new(tmp.path(), "127.0.0.1 localhost\n");
     let mut asked = 0;
     for (i, case) in cases().into_iter().enumerate() {
         let clients: Vec<IpAddr> = case.clients.iter().map(|c| c.parse().unwrap()).collect();
@@ -338,9 +223,9 @@ fn candidates_are_granted_by_tcpdmatch_and_strangers_unchanged() {
             Ok(None) => {
                 assert!(!case.edit, "{}: no edit proposed", case.name);
                 for c in case.clients {
-                    let a = oracle.ask(&before_dir, c);
+                    let a = oracle.ask(&before_dir, "sshd", c);
                     asked += 1;
-                    assert_eq!(a.access, "granted", "{}: {c} {a:?}", case.name);
+                    assert_eq!(a.verdict, "granted", "{}: {c} {a:?}", case.name);
                 }
                 continue;
             }
@@ -356,9 +241,9 @@ fn candidates_are_granted_by_tcpdmatch_and_strangers_unchanged() {
             )
         };
         for (c, addr) in case.clients.iter().zip(&clients) {
-            let a = oracle.ask(&after_dir, c);
+            let a = oracle.ask(&after_dir, "sshd", c);
             asked += 1;
-            assert_eq!(a.access, "granted", "{c}: {a:?}\n{}", ctx());
+            assert_eq!(a.verdict, "granted", "{c}: {a:?}\n{}", ctx());
             let (file, n) = a
                 .matched
                 .clone()
@@ -384,10 +269,15 @@ fn candidates_are_granted_by_tcpdmatch_and_strangers_unchanged() {
             );
         }
         for s in case.strangers {
-            let was = oracle.ask(&before_dir, s);
-            let now = oracle.ask(&after_dir, s);
+            let was = oracle.ask(&before_dir, "sshd", s);
+            let now = oracle.ask(&after_dir, "sshd", s);
             asked += 2;
-            assert_eq!(was.access, now.access, "{s}: {was:?} -> {now:?}\n{}", ctx());
+            assert_eq!(
+                was.verdict,
+                now.verdict,
+                "{s}: {was:?} -> {now:?}\n{}",
+                ctx()
+            );
             assert_eq!(
                 matched_text(&was, &before_allow, &case.deny),
                 matched_text(&now, &after_allow, &case.deny),
@@ -458,7 +348,7 @@ fn random_files_against_tcpdmatch() {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();
-    let oracle = Oracle::new(tmp.path());
+    let oracle = Oracle::new(tmp.path(), "127.0.0.1 localhost\n");
     let before_dir = tmp.path().join("before");
     let after_dir = tmp.path().join("after");
     let mut runner = TestRunner::new(Config {
@@ -490,8 +380,8 @@ fn random_files_against_tcpdmatch() {
         }
         let Some(edit) = edit else {
             for c in &picked {
-                let a = oracle.ask(&before_dir, c);
-                prop_assert_eq!(a.access.as_str(), "granted", "{} (no edit proposed)", c);
+                let a = oracle.ask(&before_dir, "sshd", c);
+                prop_assert_eq!(a.verdict.as_str(), "granted", "{} (no edit proposed)", c);
             }
             return Ok(());
         };
@@ -502,17 +392,17 @@ fn random_files_against_tcpdmatch() {
             "--- hosts.allow before\n{before_allow:?}\n--- after\n{after_allow:?}\n--- hosts.deny\n{deny_text:?}"
         );
         for c in &picked {
-            let a = oracle.ask(&after_dir, c);
-            prop_assert_eq!(a.access.as_str(), "granted", "{}: {:?}\n{}", c, a, ctx);
+            let a = oracle.ask(&after_dir, "sshd", c);
+            prop_assert_eq!(a.verdict.as_str(), "granted", "{}: {:?}\n{}", c, a, ctx);
         }
         for s in POOL.iter().filter(|s| !picked.contains(s)) {
             let addr: IpAddr = s.parse().unwrap();
             if clients.iter().any(|&c| client_pattern(c) == client_pattern(addr)) {
                 continue;
             }
-            let was = oracle.ask(&before_dir, s);
-            let now = oracle.ask(&after_dir, s);
-            prop_assert_eq!(&was.access, &now.access, "{}: {:?} -> {:?}\n{}", s, was, now, ctx);
+            let was = oracle.ask(&before_dir, "sshd", s);
+            let now = oracle.ask(&after_dir, "sshd", s);
+            prop_assert_eq!(&was.verdict, &now.verdict, "{}: {:?} -> {:?}\n{}", s, was, now, ctx);
             prop_assert_eq!(
                 matched_text(&was, &before_allow, &deny_text),
                 matched_text(&now, &after_allow, &deny_text),
