@@ -268,6 +268,7 @@ impl Reacher {
                     })
                 }
                 Err(e) => {
+                    let e = explain_by_refusal(&attempts, e);
                     let stop = matches!(
                         e.kind,
                         ErrorKind::HostKey | ErrorKind::Unexplained | ErrorKind::Become
@@ -296,6 +297,29 @@ impl Reacher {
     pub async fn close(self) {
         self.ssh.close().await;
     }
+}
+
+/// An ssh failure without a message normally ends the search (it could hide
+/// a host-key failure). But when the direct path was *refused*, nothing
+/// listens on the host's SSH port, so no host key can be presented on any
+/// SSH path to it: a silent failure through the jump host is that same
+/// refusal (ssh through a jump master sometimes prints nothing for it), and
+/// the search may go on to the console.
+fn explain_by_refusal(before: &[Attempt], e: TransportError) -> TransportError {
+    let refused = before.iter().any(|a| {
+        a.via == PathKind::Direct
+            && a.error.as_ref().is_some_and(|d| {
+                d.kind == ErrorKind::Connect && d.message.contains("Connection refused")
+            })
+    });
+    if e.kind == ErrorKind::Unexplained && e.via == Some(PathKind::Jump) && refused {
+        let mut e = e;
+        e.kind = ErrorKind::Connect;
+        e.message = "ssh through the jump host failed without a message; the direct path was refused, so nothing listens on the SSH port (no host key to check)".into();
+        e.hint = None;
+        return e;
+    }
+    e
 }
 
 type Checked = (
@@ -375,4 +399,57 @@ async fn check_plain(transport: Box<dyn Transport>) -> Result<Box<dyn Transport>
     };
     let _ = transport.close().await;
     Err(failure)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn attempt(via: PathKind, kind: ErrorKind, message: &str) -> Attempt {
+        Attempt {
+            via,
+            note: message.into(),
+            error: Some(TransportError::new("h5", Some(via), kind, message)),
+        }
+    }
+
+    #[test]
+    fn a_silent_jump_failure_after_a_refused_direct_path_is_a_connect_error() {
+        let silent = TransportError::new(
+            "h5",
+            Some(PathKind::Jump),
+            ErrorKind::Unexplained,
+            "ssh failed without saying why",
+        );
+        let refused = attempt(
+            PathKind::Direct,
+            ErrorKind::Connect,
+            "connect to host 10.77.1.5 port 22: Connection refused",
+        );
+        let e = explain_by_refusal(std::slice::from_ref(&refused), silent.clone());
+        assert_eq!(e.kind, ErrorKind::Connect);
+        assert!(e.message.contains("nothing listens"), "{}", e.message);
+        // a timeout (a firewall in front of the controller only) proves nothing
+        let timeout = attempt(
+            PathKind::Direct,
+            ErrorKind::Connect,
+            "connect to host 10.77.1.7 port 22: Connection timed out",
+        );
+        assert_eq!(
+            explain_by_refusal(&[timeout], silent.clone()).kind,
+            ErrorKind::Unexplained
+        );
+        // nor does a refusal with no direct attempt before it
+        assert_eq!(
+            explain_by_refusal(&[], silent.clone()).kind,
+            ErrorKind::Unexplained
+        );
+        // and a host-key failure stays one
+        let hostkey =
+            TransportError::new("h5", Some(PathKind::Jump), ErrorKind::HostKey, "changed");
+        assert_eq!(
+            explain_by_refusal(&[refused], hostkey).kind,
+            ErrorKind::HostKey
+        );
+    }
 }
