@@ -79,6 +79,9 @@ pub struct Env {
     pub tools: BTreeMap<String, bool>,
     /// Seconds since boot when the script ran (dates kernel-log lines).
     pub uptime: Option<f64>,
+    /// The sshd binary the script found (shown as `sshd.path`).
+    #[serde(skip)]
+    pub sshd_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -441,8 +444,21 @@ pub fn build(frames: &Frames, input: &Input) -> HostFacts {
         pf.sshd_listeners.retain(|l| !foreign.contains(&l.pid));
     }
     let inetd = inetd_facts(&mut cx, &pf);
-    let sshd = sshd_facts(&mut cx, &table, &pf, listeners.as_ref(), &inetd, &env);
-    let (clients, hosts_access, firewall) = client_facts(&mut cx);
+    // `sshd -T`, read by the sshd facts and by each client's Match overrides
+    let dump = cx
+        .item("sshd-T")
+        .filter(|i| i.ok())
+        .map(|i| sshd::parse_dump(&i.text()));
+    let sshd = sshd_facts(
+        &mut cx,
+        &table,
+        &pf,
+        listeners.as_ref(),
+        &inetd,
+        &env,
+        dump.as_ref(),
+    );
+    let (clients, hosts_access, firewall) = client_facts(&mut cx, dump.as_ref());
     let logs = log_facts(&mut cx);
     let conntrack = conntrack_facts(&mut cx, env.uptime);
     let selinux = selinux_facts(&mut cx);
@@ -543,6 +559,7 @@ fn env(cx: &mut Ctx) -> Env {
         init: kv.get("init").cloned().unwrap_or_else(|| "unknown".into()),
         tools,
         uptime: kv.get("uptime").and_then(|u| u.parse().ok()),
+        sshd_path: nonempty(kv.get("sshd")),
     }
 }
 
@@ -615,16 +632,12 @@ fn sshd_facts(
     listeners: Option<&ss::Listeners>,
     inetd: &Inetd,
     env: &Env,
+    dump: Option<&sshd::SshdDump>,
 ) -> Sshd {
     let init = env.init.as_str();
     let root = env.root;
     let port = cx.input.port;
-    let env_text = cx.text("env").unwrap_or_default();
-    let path = env_text
-        .lines()
-        .find_map(|l| l.strip_prefix("sshd="))
-        .filter(|p| !p.is_empty())
-        .map(str::to_string);
+    let path = env.sshd_path.clone();
     // `sshd -V` (9.2: `OpenSSH_9.2, OpenSSL …`) then `ssh -V` (`OpenSSH_9.2p1
     // Debian-2+deb12u10, …`): the most precise line wins
     let version_text = cx.text("sshd-version").unwrap_or_default();
@@ -690,12 +703,12 @@ fn sshd_facts(
     };
 
     // sshd -T
-    let (dump, effective_error) = match cx.item("sshd-T") {
-        Some(i) if i.ok() => (Some(sshd::parse_dump(&i.text())), None),
-        Some(i) => (None, Some(i.text().trim().to_string())),
-        None => (None, Some("sshd -T did not run (no sshd binary)".into())),
+    let effective_error = match (dump, cx.item("sshd-T")) {
+        (Some(_), _) => None,
+        (None, Some(i)) => Some(i.text().trim().to_string()),
+        (None, None) => Some("sshd -T did not run (no sshd binary)".into()),
     };
-    let effective = dump.as_ref().map(|d| {
+    let effective = dump.map(|d| {
         d.values
             .iter()
             .map(|(k, v)| {
@@ -739,7 +752,6 @@ fn sshd_facts(
 
     // MaxStartups: sshd -T, else the files, else sshd's default
     let ms_text = dump
-        .as_ref()
         .and_then(|d| d.get("maxstartups").map(str::to_string))
         .or_else(|| effective_line("maxstartups").map(|d| d.value()))
         .unwrap_or_else(|| "10:30:100".into());
@@ -752,7 +764,7 @@ fn sshd_facts(
     });
 
     // Banner
-    let banner_path = dump.as_ref().and_then(|d| d.banner()).or_else(|| {
+    let banner_path = dump.and_then(|d| d.banner()).or_else(|| {
         effective_line("banner")
             .map(|d| d.value())
             .filter(|v| !v.eq_ignore_ascii_case("none"))
@@ -770,7 +782,6 @@ fn sshd_facts(
 
     let use_dns = UseDns {
         enabled: dump
-            .as_ref()
             .and_then(|d| d.use_dns())
             .or_else(|| effective_line("usedns").map(|d| d.value().eq_ignore_ascii_case("yes")))
             .unwrap_or(false),
@@ -778,7 +789,7 @@ fn sshd_facts(
     };
 
     // host keys: sshd -T's list, else the HostKey lines, else the defaults
-    let mut key_paths: Vec<String> = dump.as_ref().map(|d| d.host_keys()).unwrap_or_default();
+    let mut key_paths: Vec<String> = dump.map(|d| d.host_keys()).unwrap_or_default();
     if key_paths.is_empty() {
         key_paths = tree
             .all_global("hostkey")
@@ -1009,7 +1020,10 @@ fn sshd_facts(
     }
 }
 
-fn client_facts(cx: &mut Ctx) -> (Vec<Client>, HostsAccess, Firewall) {
+fn client_facts(
+    cx: &mut Ctx,
+    global_dump: Option<&sshd::SshdDump>,
+) -> (Vec<Client>, HostsAccess, Firewall) {
     let allow_text = cx.file("/etc/hosts.allow");
     let deny_text = cx.file("/etc/hosts.deny");
     let allow = allow_text
@@ -1059,11 +1073,10 @@ fn client_facts(cx: &mut Ctx) -> (Vec<Client>, HostsAccess, Firewall) {
         uncertain: Vec::new(),
         bans: Vec::new(),
     };
-    let global_dump = cx.ok_text("sshd-T").map(|t| sshd::parse_dump(&t));
     for &addr in cx.input.clients {
         let mut match_overrides = BTreeMap::new();
         if let (Some(global), Some(own)) = (
-            &global_dump,
+            global_dump,
             cx.ok_text(&format!("sshd-T-C {addr}"))
                 .map(|t| sshd::parse_dump(&t)),
         ) {

@@ -1127,7 +1127,7 @@ fn bracket(p: &[u8], ch: Option<u8>) -> Option<(bool, usize)> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::facts::sshd::{parse_dump, parse_test_errors, SshdDump};
     use std::path::{Path, PathBuf};
@@ -1138,7 +1138,7 @@ mod tests {
 
     /// Load `trees/<name>/` as the map the remote script would send, mounted at /etc/ssh
     /// (the capture script mounts the same directory as /etc/ssh for sshd).
-    fn tree_files(name: &str) -> BTreeMap<String, Vec<u8>> {
+    pub(crate) fn tree_files(name: &str) -> BTreeMap<String, Vec<u8>> {
         fn walk(dir: &Path, rel: &str, out: &mut BTreeMap<String, Vec<u8>>) {
             for e in std::fs::read_dir(dir).unwrap() {
                 let e = e.unwrap();

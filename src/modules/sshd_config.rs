@@ -816,33 +816,12 @@ fn insert_line(bytes: &[u8], index: usize, text: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::{Path, PathBuf};
 
     const MAIN: &str = "/etc/ssh/sshd_config";
     const V92: (u32, u32) = (9, 2);
 
-    fn facts_trees() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/facts/sshd/trees")
-    }
-
-    /// `trees/<name>/` of the sshd facts fixtures as the map sshd reads (mounted at /etc/ssh).
-    fn tree_files(name: &str) -> BTreeMap<String, Vec<u8>> {
-        fn walk(dir: &Path, rel: &str, out: &mut BTreeMap<String, Vec<u8>>) {
-            for e in std::fs::read_dir(dir).unwrap() {
-                let e = e.unwrap();
-                let path = e.path();
-                let rel = format!("{rel}/{}", e.file_name().to_string_lossy());
-                if path.is_dir() {
-                    walk(&path, &rel, out);
-                } else {
-                    out.insert(rel, std::fs::read(&path).unwrap());
-                }
-            }
-        }
-        let mut out = BTreeMap::new();
-        walk(&facts_trees().join(name), "/etc/ssh", &mut out);
-        out
-    }
+    /// `trees/<name>/` of the sshd facts fixtures, as the facts tests load them.
+    use crate::facts::sshd_config::tests::tree_files;
 
     fn one(text: &[u8]) -> BTreeMap<String, Vec<u8>> {
         [(MAIN.to_string(), text.to_vec())].into()
