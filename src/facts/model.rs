@@ -564,7 +564,7 @@ fn env(cx: &mut Ctx) -> Env {
 }
 
 /// Files whose content the script sent, by path.
-fn files_map(frames: &Frames) -> BTreeMap<String, Vec<u8>> {
+pub fn files_map(frames: &Frames) -> BTreeMap<String, Vec<u8>> {
     frames
         .with_prefix("file ")
         .filter(|(_, i)| i.ok())

@@ -75,6 +75,58 @@ impl fmt::Display for ModuleError {
 
 impl std::error::Error for ModuleError {}
 
+/// The arguments of a `hosts_access` fix task.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskArgs {
+    /// The clients to let in: addresses (strings). Defaults to the host's
+    /// allowed clients.
+    #[serde(default)]
+    allow: Option<Vec<String>>,
+}
+
+/// The `hosts_access` fix task: [`allow`] over the host's hosts.allow and
+/// hosts.deny (with earlier edits), for `allow` or the host's clients.
+pub fn task(
+    host: &super::Host,
+    args: &serde_json::Value,
+    finding: &str,
+) -> Result<super::Proposal, super::FixError> {
+    let a: TaskArgs = super::args("hosts_access", args)?;
+    let clients: Vec<IpAddr> = match a.allow {
+        None => host.clients.to_vec(),
+        Some(list) => list
+            .iter()
+            .map(|s| {
+                s.trim().parse::<IpAddr>().map_err(|_| {
+                    super::FixError::new(format!(
+                        "`hosts_access`: `{s}` in `allow` is not an IP address (only single addresses are written, never names or networks)"
+                    ))
+                })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    let text = |p: &str| {
+        host.files
+            .get(p)
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+    };
+    let allow_text = text(HOSTS_ALLOW);
+    let deny_text = text(HOSTS_DENY);
+    let lists = |p: &str| text(p);
+    let edit = allow(
+        allow_text.as_deref(),
+        deny_text.as_deref(),
+        &clients,
+        &lists,
+        finding,
+    )?;
+    Ok(super::Proposal {
+        edits: edit.into_iter().collect(),
+        actions: Vec::new(),
+    })
+}
+
 /// The hosts.allow pattern for one client: `a.b.c.d` for IPv4 (and for an
 /// IPv4-mapped IPv6 address, which libwrap matches as IPv4), `[addr]/128` for
 /// IPv6.

@@ -125,6 +125,113 @@ pub enum ModuleError {
     },
 }
 
+/// The arguments of an `sshd_config` fix task: `set` keywords (in order),
+/// and/or `comment_out` lines.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskArgs {
+    /// Keyword → value, e.g. `{MaxStartups: "100:30:200"}`.
+    #[serde(default)]
+    set: indexmap::IndexMap<String, serde_json::Value>,
+    /// Lines to disable, e.g. `sshd.test.config_errors` entries.
+    #[serde(default)]
+    comment_out: Vec<CommentOutArg>,
+}
+
+/// One line to comment out. Other keys are ignored, so entries of facts
+/// lists such as `sshd.test.config_errors` (`file`, `line`, `message`) can be
+/// passed as they are.
+#[derive(Debug, serde::Deserialize)]
+struct CommentOutArg {
+    file: String,
+    line: usize,
+    /// Why (goes into the marker); `message` is accepted for it too.
+    #[serde(alias = "message")]
+    why: String,
+}
+
+/// The `sshd_config` fix task: see [`TaskArgs`]. Each `set` is [`set`] on
+/// the files as the previous one left them; each `comment_out` is
+/// [`comment_out`] with the marker `sshd -t: <why>` style text.
+pub fn task(
+    host: &super::Host,
+    args: &serde_json::Value,
+    finding: &str,
+) -> Result<super::Proposal, super::FixError> {
+    let a: TaskArgs = super::args("sshd_config", args)?;
+    if a.set.is_empty() && a.comment_out.is_empty() {
+        return Err(super::FixError::new(
+            "`sshd_config`: give `set` (keyword: value) or `comment_out` (file, line, why)",
+        ));
+    }
+    let main = host
+        .facts
+        .sshd
+        .config_files
+        .first()
+        .map(String::as_str)
+        .unwrap_or("/etc/ssh/sshd_config");
+    let version = host
+        .facts
+        .sshd
+        .version
+        .as_deref()
+        .and_then(crate::facts::sshd::version)
+        .map(|v| v.pair())
+        .ok_or_else(|| {
+            super::FixError::new(
+                "`sshd_config`: the OpenSSH release of the host is unknown (`sshd -V` gave nothing), so which line wins cannot be decided; edit by hand",
+            )
+        })?;
+    let mut ws = super::Workspace::new(host.files.clone());
+    // disable lines first: line numbers refer to the files as read
+    let mut seen = std::collections::BTreeSet::new();
+    for c in &a.comment_out {
+        if !seen.insert((c.file.clone(), c.line)) {
+            continue;
+        }
+        let marker: String = c
+            .why
+            .chars()
+            .map(|ch| match ch {
+                ')' => ']',
+                '(' => '[',
+                '\n' | '\r' | '\0' => ' ',
+                ch => ch,
+            })
+            .take(120)
+            .collect();
+        let marker = if marker.trim().is_empty() {
+            finding.to_string()
+        } else {
+            marker.trim().to_string()
+        };
+        let edit = comment_out(ws.files(), &c.file, c.line, &marker, finding)?;
+        ws.add(super::Proposal {
+            edits: vec![edit],
+            actions: Vec::new(),
+        });
+    }
+    for (key, value) in &a.set {
+        let value = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            serde_json::Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),
+            other => {
+                return Err(super::FixError::new(format!(
+                    "`sshd_config`: the value of `{key}` must be a string or number, not {other}"
+                )))
+            }
+        };
+        let edits = set(ws.files(), main, version, key, &value, finding)?;
+        ws.add(super::Proposal {
+            edits,
+            actions: Vec::new(),
+        });
+    }
+    Ok(ws.finish())
+}
+
 /// One line disabled by [`comment_out`], as [`parse_disabled`] reads it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disabled {

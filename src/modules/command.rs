@@ -1,0 +1,10 @@
+//! The `command` fix module (not written yet).
+
+use serde_json::Value;
+
+use super::{FixError, Host, Proposal};
+
+/// Runs a `command` fix task.
+pub fn task(_host: &Host, _args: &Value, _finding: &str) -> Result<Proposal, FixError> {
+    Err(FixError::new("the `command` fix module is not written yet"))
+}

@@ -1,0 +1,12 @@
+//! The `firewall` fix module (not written yet).
+
+use serde_json::Value;
+
+use super::{FixError, Host, Proposal};
+
+/// Runs a `firewall` fix task.
+pub fn task(_host: &Host, _args: &Value, _finding: &str) -> Result<Proposal, FixError> {
+    Err(FixError::new(
+        "the `firewall` fix module is not written yet",
+    ))
+}
