@@ -11,9 +11,23 @@ use super::jinja;
 use super::locate::{locate, Step};
 use super::{Check, Condition, FixTask, Problem, Severity, Source, TemplateText};
 use crate::inventory::yaml::{self, Kind, Node};
+use crate::modules::MODULES;
+use serde_json::Value;
 
 const TOP_KEYS: &[&str] = &["name", "checks"];
 const CHECK_KEYS: &[&str] = &["id", "severity", "when", "summary", "evidence", "fix"];
+/// The keys of a fix task besides its module.
+const FIX_TASK_KEYS: &[&str] = &["name", "when", "loop"];
+
+/// `expr` when `s` is exactly one `{{ expr }}` (Ansible then keeps the
+/// expression's type: a list stays a list).
+pub(super) fn whole_expression(s: &str) -> Option<&str> {
+    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+        return None;
+    }
+    Some(inner.trim())
+}
 
 static ID: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9][a-z0-9-]*$").expect("valid regex"));
@@ -501,17 +515,17 @@ impl Loader {
             }
         }
 
-        // fix: raw tasks with their places.
+        // fix: tasks naming a fix module, with their templates checked.
         let mut fix = Vec::new();
         if let Some((v, p)) = get("fix") {
             match &v.kind {
                 Kind::Null => {}
                 Kind::Seq(items) => {
                     for (i, item) in items.iter().enumerate() {
-                        fix.push(FixTask {
-                            task: item.to_json(),
-                            source: f.source(item, &push(p, Step::Item(i))),
-                        });
+                        if let Some(t) = self.fix_task(f, item, &push(p, Step::Item(i)), problems)
+                        {
+                            fix.push(t);
+                        }
                     }
                 }
                 _ => problems.push(f.problem(
@@ -565,6 +579,203 @@ impl Loader {
             fix,
             source,
         });
+    }
+
+    /// One fix task: exactly one module key (its arguments a mapping, or
+    /// empty), and optionally `name`, `when` and `loop`. Every template in
+    /// the arguments must compile.
+    fn fix_task(
+        &self,
+        f: &File,
+        node: &Node,
+        path: &[Step],
+        problems: &mut Vec<Problem>,
+    ) -> Option<FixTask> {
+        let source = f.source(node, path);
+        if !matches!(node.kind, Kind::Map(_)) {
+            problems.push(with_hint(
+                f.problem(
+                    node,
+                    path,
+                    format!(
+                        "a fix task must be a mapping (`- hosts_access: {{allow: [...]}}`), found {}",
+                        a(node.type_name())
+                    ),
+                ),
+                format!("the fix modules are {}", MODULES.join(", ")),
+            ));
+            return None;
+        }
+        let before = problems.len();
+        let mut known: Vec<&str> = FIX_TASK_KEYS.to_vec();
+        known.extend_from_slice(MODULES);
+        let fields = entries(f, node, path, &known, "a fix task", problems);
+        let modules: Vec<&(String, &Node, Vec<Step>)> = fields
+            .iter()
+            .filter(|(k, _, _)| MODULES.contains(&k.as_str()))
+            .collect();
+        let (module, args) = match modules.as_slice() {
+            [(m, v, p)] => {
+                if !matches!(v.kind, Kind::Map(_) | Kind::Null) {
+                    problems.push(f.problem(
+                        v,
+                        p,
+                        format!(
+                            "the arguments of `{m}` must be a mapping, found {}",
+                            a(v.type_name())
+                        ),
+                    ));
+                }
+                self.check_arg_templates(f, v, p, problems);
+                let args = match v.kind {
+                    Kind::Null => Value::Object(Default::default()),
+                    _ => v.to_json(),
+                };
+                (m.clone(), args)
+            }
+            [] => {
+                if problems.len() == before {
+                    problems.push(with_hint(
+                        f.problem(node, path, "the fix task names no fix module".into()),
+                        format!("the fix modules are {}", MODULES.join(", ")),
+                    ));
+                }
+                return None;
+            }
+            [_, (m, v, p), ..] => {
+                problems.push(with_hint(
+                    f.problem(
+                        v,
+                        p,
+                        format!("a fix task names one module; `{m}` is a second one"),
+                    ),
+                    "write one task per module",
+                ));
+                return None;
+            }
+        };
+        let get = |k: &str| {
+            fields
+                .iter()
+                .find(|(n, _, _)| n == k)
+                .map(|(_, v, p)| (*v, p.as_slice()))
+        };
+        let name = match get("name") {
+            None => None,
+            Some((v, p)) => match v.as_str() {
+                Some(s) => Some(s.to_string()),
+                None => {
+                    problems.push(f.problem(
+                        v,
+                        p,
+                        format!("`name` must be a string, found {}", a(v.type_name())),
+                    ));
+                    None
+                }
+            },
+        };
+        let mut when = Vec::new();
+        if let Some((v, p)) = get("when") {
+            match &v.kind {
+                Kind::Seq(items) => {
+                    for (i, item) in items.iter().enumerate() {
+                        if let Some(c) = self.condition(f, item, &push(p, Step::Item(i)), problems)
+                        {
+                            when.push(c);
+                        }
+                    }
+                }
+                _ => {
+                    if let Some(c) = self.condition(f, v, p, problems) {
+                        when.push(c);
+                    }
+                }
+            }
+        }
+        let loop_over = match get("loop") {
+            None => None,
+            Some((v, p)) => match &v.kind {
+                Kind::Str(s) => {
+                    let expr = whole_expression(s).unwrap_or(s.as_str()).trim();
+                    match self.env.compile_expression(expr) {
+                        Ok(_) => Some(TemplateText {
+                            template: expr.to_string(),
+                            source: f.source(v, p),
+                        }),
+                        Err(e) => {
+                            problems.push(f.problem(
+                                v,
+                                p,
+                                format!(
+                                    "invalid Jinja expression in `loop`: {}",
+                                    jinja::describe(&e, expr)
+                                ),
+                            ));
+                            None
+                        }
+                    }
+                }
+                _ => {
+                    problems.push(with_hint(
+                        f.problem(
+                            v,
+                            p,
+                            format!(
+                                "`loop` must be an expression giving a list, found {}",
+                                a(v.type_name())
+                            ),
+                        ),
+                        "e.g. `loop: \"{{ sshd.host_keys | selectattr('problem') | list }}\"`",
+                    ));
+                    None
+                }
+            },
+        };
+        if problems.len() != before {
+            return None;
+        }
+        Some(FixTask {
+            name,
+            module,
+            args,
+            when,
+            loop_over,
+            source,
+        })
+    }
+
+    /// Every string in a fix task's arguments that holds `{{`/`{%` must
+    /// compile (a whole `{{ expr }}` as an expression).
+    fn check_arg_templates(&self, f: &File, v: &Node, p: &[Step], problems: &mut Vec<Problem>) {
+        match &v.kind {
+            Kind::Str(s) if s.contains("{{") || s.contains("{%") => {
+                let err = match whole_expression(s) {
+                    Some(expr) => self.env.compile_expression(expr).err(),
+                    None => self.env.template_from_str(s).err(),
+                };
+                if let Some(e) = err {
+                    problems.push(f.problem(
+                        v,
+                        p,
+                        format!(
+                            "invalid Jinja template in fix arguments: {}",
+                            jinja::describe(&e, s)
+                        ),
+                    ));
+                }
+            }
+            Kind::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.check_arg_templates(f, item, &push(p, Step::Item(i)), problems);
+                }
+            }
+            Kind::Map(pairs) => {
+                for (i, (_, item)) in pairs.iter().enumerate() {
+                    self.check_arg_templates(f, item, &push(p, Step::Value(i)), problems);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// One `when` entry: a boolean, or an expression that compiles.

@@ -97,13 +97,50 @@ pub struct TemplateText {
     pub source: Source,
 }
 
-/// A fix task, kept as written (interpreted by the fix modules, not here).
+/// A fix task as written: which fix module, with which arguments (strings
+/// may be Jinja templates), under which conditions, for which items.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FixTask {
-    /// The task as JSON (YAML 1.1 types, as Ansible reads it).
-    pub task: Value,
+    /// The task's `name`, if any (shown to people).
+    pub name: Option<String>,
+    /// The fix module (one of [`crate::modules::MODULES`]).
+    pub module: String,
+    /// The arguments as JSON (YAML 1.1 types, as Ansible reads them); a
+    /// string holding `{{ }}`/`{% %}` is rendered per host, and a string that
+    /// is exactly `{{ expr }}` becomes the expression's value (a list stays a
+    /// list).
+    pub args: Value,
+    /// All must be true for the task to run (evaluated per loop item).
+    pub when: Vec<Condition>,
+    /// An expression giving the list of items; the task runs once per item,
+    /// with the item as the variable `item`.
+    pub loop_over: Option<TemplateText>,
     /// Where the task starts (its first key, or `{` of a flow mapping).
     pub source: Source,
+}
+
+/// A fix task rendered for one host (and one loop item): the module and its
+/// final arguments, ready for [`crate::modules::run`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FixCall {
+    pub module: String,
+    pub args: Value,
+    /// The task's name, if any.
+    pub name: Option<String>,
+    /// Where the task is written.
+    pub source: Source,
+}
+
+/// What a finding's `fix:` gives on one host.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Fix {
+    /// The check has no fix tasks: a human must act.
+    #[default]
+    None,
+    /// The calls to make (may be empty when every task's `when` was false).
+    Calls(Vec<FixCall>),
+    /// A task could not be rendered; the message names it.
+    Error(String),
 }
 
 /// One check of a playbook, validated and with its templates compiled.
@@ -133,6 +170,9 @@ pub struct Finding {
     /// The check that produced it.
     #[serde(skip)]
     pub source: Source,
+    /// Its fix tasks rendered for this host.
+    #[serde(skip)]
+    pub fix: Fix,
 }
 
 /// A check that could not be evaluated on a host (its condition failed, was
@@ -348,13 +388,124 @@ impl Catalogue {
                     .map(str::to_string),
             );
         }
+        let fix = if check.fix.is_empty() {
+            Fix::None
+        } else {
+            match self.fix_calls(check, ctx) {
+                Ok(calls) => Fix::Calls(calls),
+                Err(e) => Fix::Error(e),
+            }
+        };
         Ok(Some(Finding {
             id: check.id.clone(),
             severity: check.severity,
             summary,
             evidence,
             source: check.source.clone(),
+            fix,
         }))
+    }
+
+    /// Renders a fired check's fix tasks over the host's facts: each task's
+    /// `loop` (if any), then per item its `when`, then its arguments.
+    fn fix_calls(&self, check: &Check, ctx: &JValue) -> Result<Vec<FixCall>, String> {
+        let mut out = Vec::new();
+        for task in &check.fix {
+            let at = |m: String| format!("fix task `{}` at {}: {m}", task.module, task.source);
+            let items: Vec<Option<JValue>> = match &task.loop_over {
+                None => vec![None],
+                Some(l) => {
+                    let v = self
+                        .env
+                        .compile_expression(&l.template)
+                        .and_then(|e| e.eval(ctx.clone()))
+                        .map_err(|e| at(format!("`loop`: {}", jinja::describe(&e, &l.template))))?;
+                    if v.kind() != minijinja::value::ValueKind::Seq {
+                        return Err(at(format!(
+                            "`loop` `{}` gave a {}, not a list",
+                            l.template,
+                            v.kind()
+                        )));
+                    }
+                    v.try_iter()
+                        .map_err(|e| at(e.to_string()))?
+                        .map(Some)
+                        .collect()
+                }
+            };
+            'items: for item in items {
+                let scope = match &item {
+                    Some(i) => minijinja::context! { item => i.clone(), ..ctx.clone() },
+                    None => ctx.clone(),
+                };
+                for cond in &task.when {
+                    let expr = match cond {
+                        Condition::Bool { value: true, .. } => continue,
+                        Condition::Bool { value: false, .. } => continue 'items,
+                        Condition::Expr { expr, .. } => expr,
+                    };
+                    let v = self
+                        .env
+                        .compile_expression(expr)
+                        .and_then(|e| e.eval(scope.clone()))
+                        .map_err(|e| at(format!("`when` `{expr}`: {}", jinja::describe(&e, expr))))?;
+                    if v.kind() != minijinja::value::ValueKind::Bool {
+                        return Err(at(format!(
+                            "`when` `{expr}` gave a {}, not a boolean",
+                            v.kind()
+                        )));
+                    }
+                    if !v.is_true() {
+                        continue 'items;
+                    }
+                }
+                let args = self.render_args(&task.args, &scope).map_err(at)?;
+                out.push(FixCall {
+                    module: task.module.clone(),
+                    args,
+                    name: task.name.clone(),
+                    source: task.source.clone(),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Renders every template string in fix arguments.
+    fn render_args(&self, v: &Value, scope: &JValue) -> Result<Value, String> {
+        Ok(match v {
+            Value::String(s) if s.contains("{{") || s.contains("{%") => {
+                match load::whole_expression(s) {
+                    Some(expr) => {
+                        let r = self
+                            .env
+                            .compile_expression(expr)
+                            .and_then(|e| e.eval(scope.clone()))
+                            .map_err(|e| format!("`{s}`: {}", jinja::describe(&e, expr)))?;
+                        if r.is_undefined() {
+                            return Err(format!("`{s}`: `{expr}` is undefined"));
+                        }
+                        serde_json::to_value(&r).map_err(|e| format!("`{s}`: {e}"))?
+                    }
+                    None => Value::String(
+                        self.env
+                            .render_str(s, scope.clone())
+                            .map_err(|e| format!("`{s}`: {}", jinja::describe(&e, s)))?,
+                    ),
+                }
+            }
+            Value::Array(a) => Value::Array(
+                a.iter()
+                    .map(|x| self.render_args(x, scope))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, x)| Ok((k.clone(), self.render_args(x, scope)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            other => other.clone(),
+        })
     }
 
     fn render(

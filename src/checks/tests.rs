@@ -106,9 +106,10 @@ fn good_playbook_loads_with_places() {
     );
     assert_eq!(first.evidence[0].source.to_string(), "site.yml:11:9");
     assert_eq!(first.fix.len(), 1);
+    assert_eq!(first.fix[0].module, "hosts_access");
     assert_eq!(
-        first.fix[0].task,
-        json!({"hosts_access": {"allow": "{{ hosts_access.denied | map(attribute='client') | list }}"}})
+        first.fix[0].args,
+        json!({"allow": "{{ hosts_access.denied | map(attribute='client') | list }}"})
     );
     assert_eq!(first.fix[0].source.to_string(), "site.yml:13:9");
     // A block scalar: at its `|`.
@@ -607,4 +608,102 @@ fn empty_and_odd_files() {
             "e.yml:5:13: `summary` must be a string (a Jinja template), found a null\nhint: quote it: `\"...\"`",
         ]
     );
+}
+
+#[test]
+fn fix_tasks_are_checked_when_loaded() {
+    let p = problems(
+        "f.yml",
+        "checks:\n  - id: a\n    severity: info\n    when: true\n    summary: s\n    fix:\n      - hosts_acess: {}\n",
+    );
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].starts_with("f.yml:7:9: unknown key `hosts_acess` in a fix task"));
+    assert!(p[0].contains("did you mean `hosts_access`?"), "{p:?}");
+
+    let p = problems(
+        "f.yml",
+        "checks:\n  - id: a\n    severity: info\n    when: true\n    summary: s\n    fix:\n      - service: {name: sshd}\n        file: {path: /x}\n",
+    );
+    assert_eq!(
+        p,
+        vec!["f.yml:8:15: a fix task names one module; `file` is a second one\nhint: write one task per module"]
+    );
+
+    let p = problems(
+        "f.yml",
+        "checks:\n  - id: a\n    severity: info\n    when: true\n    summary: s\n    fix:\n      - service: {name: \"{{ x\"}\n",
+    );
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(
+        p[0].starts_with("f.yml:7:25: invalid Jinja template in fix arguments"),
+        "{p:?}"
+    );
+
+    let p = problems(
+        "f.yml",
+        "checks:\n  - id: a\n    severity: info\n    when: true\n    summary: s\n    fix:\n      - name: x\n",
+    );
+    assert!(p[0].contains("the fix task names no fix module"), "{p:?}");
+    let p = problems(
+        "f.yml",
+        "checks:\n  - id: a\n    severity: info\n    when: true\n    summary: s\n    fix:\n      - file: {}\n        loop: [1, 2]\n",
+    );
+    assert!(p[0].contains("`loop` must be an expression giving a list"), "{p:?}");
+}
+
+#[test]
+fn fix_tasks_render_per_host_with_loop_when_and_native_values() {
+    let c = one(
+        "f.yml",
+        r#"checks:
+  - id: a
+    severity: info
+    when: true
+    summary: s
+    fix:
+      - hosts_access:
+          allow: "{{ clients | map(attribute='addr') | list }}"
+      - file:
+          path: "{{ item.path }}"
+          mode: "0600"
+          note: "key {{ item.path }} of {{ sshd.port }}"
+        loop: "{{ keys }}"
+        when: item.bad
+      - service: {name: sshd, state: reloaded}
+        when: false
+"#,
+    )
+    .unwrap();
+    let facts = json!({
+        "clients": [{"addr": "10.0.0.1"}, {"addr": "10.0.0.2"}],
+        "keys": [{"path": "/k1", "bad": true}, {"path": "/k2", "bad": false}],
+        "sshd": {"port": 22},
+    });
+    let e = c.evaluate(&facts);
+    let Fix::Calls(calls) = &e.findings[0].fix else {
+        panic!("{:?}", e.findings[0].fix)
+    };
+    assert_eq!(calls.len(), 2, "{calls:?}");
+    assert_eq!(calls[0].module, "hosts_access");
+    // a whole `{{ expr }}` keeps its type: a list
+    assert_eq!(calls[0].args, json!({"allow": ["10.0.0.1", "10.0.0.2"]}));
+    assert_eq!(
+        calls[1].args,
+        json!({"path": "/k1", "mode": "0600", "note": "key /k1 of 22"})
+    );
+    assert_eq!(calls[1].source.to_string(), "f.yml:9:9");
+
+    // an undefined variable in the arguments: the finding stands, the fix is an error
+    let e = c.evaluate(&json!({"clients": [], "keys": "nope", "sshd": {"port": 22}}));
+    match &e.findings[0].fix {
+        Fix::Error(m) => assert!(m.contains("`loop` `keys` gave a string, not a list"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // a check without fix tasks has Fix::None
+    let c = one(
+        "f.yml",
+        "checks:\n  - id: a\n    severity: info\n    when: true\n    summary: s\n",
+    )
+    .unwrap();
+    assert_eq!(c.evaluate(&json!({})).findings[0].fix, Fix::None);
 }

@@ -236,6 +236,7 @@ mod tests {
                 line: 1,
                 column: 1,
             },
+            fix: Default::default(),
         }
     }
 
