@@ -127,7 +127,7 @@ fn write_file(path: &Path, text: &str, what: &str) -> Result<(), Fatal> {
         .map_err(|e| Fatal::input(format!("writing the {what} to `{}`: {e}", path.display())))
 }
 
-/// `sshfix plan` (findings; the proposed changes come with the fix modules).
+/// `sshfix plan`: findings, proposed changes and actions, what needs a human.
 pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<Exit, Fatal> {
     let inventory = cli::load_inventory(global)?;
     let hosts = cli::selected_hosts(global, &inventory)?;
@@ -145,16 +145,29 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<Exit, Fatal> {
     let results = gather_hosts(&rt, global, &hosts)?;
     warn_failures(&results);
     let mut plan = Plan::new(now_rfc3339());
-    for (r, p) in results.iter().zip(&probes) {
+    for ((r, p), h) in results.iter().zip(&probes).zip(&hosts) {
         let mut hp = HostPlan::new(&r.gathered, p);
-        if let Some(facts) = &r.facts {
+        if let (Some(facts), Ok(frames)) = (&r.facts, &r.gathered.outcome) {
             let context = model::context(&r.gathered, Some(p), facts);
             let evaluation = catalogue.evaluate(&context);
             for e in &evaluation.errors {
                 eprintln!("warning: host `{}`: {e}", r.gathered.host);
             }
+            let files = model::files_map(frames);
+            let host = crate::modules::Host {
+                name: &r.gathered.host,
+                facts,
+                frames,
+                files: &files,
+                port: h.ssh_port(),
+                clients: &r.gathered.clients,
+            };
+            let (proposal, human) = crate::plan::propose(&host, &evaluation.findings);
             hp.findings = evaluation.findings;
             hp.check_errors = evaluation.errors.iter().map(ToString::to_string).collect();
+            hp.changes = proposal.edits;
+            hp.actions = proposal.actions;
+            hp.needs_human = human;
         }
         plan.hosts.push(hp);
     }
@@ -170,7 +183,7 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<Exit, Fatal> {
     }
     let text = match global.format {
         Format::Json => json_text(&plan.to_json())?,
-        Format::Human => report::plan::render_human(&plan),
+        Format::Human => report::plan::render_human(&plan, report::color_stdout()),
     };
     cli::print_stdout(&text)?;
     let exit = gather_exit(&results);

@@ -31,6 +31,7 @@ pub(crate) fn environment() -> Environment<'static> {
     env.add_filter("regex_replace", regex_replace);
     env.add_filter("regex_findall", regex_findall);
     env.add_filter("bool", to_bool);
+    env.add_filter("quote", quote_filter);
     env.add_test("version", version_test);
     env.add_test("match", match_test);
     env.add_test("search", search_test);
@@ -264,6 +265,22 @@ fn regex_findall(value: Value, pattern: String, kwargs: Kwargs) -> Result<Value,
 /// `true`, `1` (any case, surrounding blanks ignored) are true; `no`, `off`,
 /// `false`, `0` and the empty string are false; so are `none` and the numbers
 /// 1 and 0. Anything else is an error rather than a silent `false`.
+/// Ansible's `quote`: one word for the host's shell, through the one
+/// quoting function (`crate::transport::quote`). Fix tasks that build a
+/// `command` from facts must quote every value they insert.
+fn quote_filter(value: Value) -> Result<String, Error> {
+    let s = match value.as_str() {
+        Some(s) => s.to_string(),
+        None if value.is_undefined() || value.is_none() => {
+            return Err(invalid("quote: the value is undefined or none"))
+        }
+        None => value.to_string(),
+    };
+    crate::transport::quote::quote(&s, "a value given to `quote`")
+        .map(|q| q.into_owned())
+        .map_err(|e| invalid(format!("quote: {e}")))
+}
+
 fn to_bool(value: Value) -> Result<bool, Error> {
     if value.is_none() {
         return Ok(false);

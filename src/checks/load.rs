@@ -522,8 +522,7 @@ impl Loader {
                 Kind::Null => {}
                 Kind::Seq(items) => {
                     for (i, item) in items.iter().enumerate() {
-                        if let Some(t) = self.fix_task(f, item, &push(p, Step::Item(i)), problems)
-                        {
+                        if let Some(t) = self.fix_task(f, item, &push(p, Step::Item(i)), problems) {
                             fix.push(t);
                         }
                     }

@@ -448,7 +448,9 @@ impl Catalogue {
                         .env
                         .compile_expression(expr)
                         .and_then(|e| e.eval(scope.clone()))
-                        .map_err(|e| at(format!("`when` `{expr}`: {}", jinja::describe(&e, expr))))?;
+                        .map_err(|e| {
+                            at(format!("`when` `{expr}`: {}", jinja::describe(&e, expr)))
+                        })?;
                     if v.kind() != minijinja::value::ValueKind::Bool {
                         return Err(at(format!(
                             "`when` `{expr}` gave a {}, not a boolean",

@@ -648,7 +648,10 @@ fn fix_tasks_are_checked_when_loaded() {
         "f.yml",
         "checks:\n  - id: a\n    severity: info\n    when: true\n    summary: s\n    fix:\n      - file: {}\n        loop: [1, 2]\n",
     );
-    assert!(p[0].contains("`loop` must be an expression giving a list"), "{p:?}");
+    assert!(
+        p[0].contains("`loop` must be an expression giving a list"),
+        "{p:?}"
+    );
 }
 
 #[test]

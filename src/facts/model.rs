@@ -184,6 +184,9 @@ pub struct Banner {
     pub path: String,
     pub exists: bool,
     pub source: Option<String>,
+    /// The file and line of the `Banner` line sshd uses, when a line sets it.
+    pub file: Option<String>,
+    pub line: Option<usize>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -774,9 +777,12 @@ fn sshd_facts(
         .map(|t| files::parse(&t).entries)
         .unwrap_or_default();
     let stat_of = |p: &str| stats.iter().find(|e| e.path == p);
+    let banner_line = effective_line("banner");
     let banner = banner_path.map(|p| Banner {
         exists: stat_of(&p).is_some_and(|e| e.exists),
         source: winning("banner"),
+        file: banner_line.map(|d| d.file.clone()),
+        line: banner_line.map(|d| d.line),
         path: p,
     });
 

@@ -1,12 +1,22 @@
 //! The plan: per host, how it was reached, what the probe saw, the findings,
-//! and (with the fix modules) the proposed changes and actions. Pure data,
+//! the proposed changes and actions, and what needs a human. Pure data,
 //! serialised as `interface.md`'s plan JSON (schema version 1).
+//!
+//! [`propose`] runs the fired findings' fix tasks through the fix modules
+//! (`crate::modules`), one finding at a time on a [`Workspace`] so that two
+//! fixes of one file compose into one edit. A finding's tasks are all or
+//! nothing: if one cannot be proposed, none of that finding's are kept and
+//! the finding is listed as needing a human, with the reason.
 
+use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::checks::Finding;
+use crate::change::{Action, Edit, Op};
+use crate::checks::{Finding, Fix};
 use crate::facts::gather::Gathered;
+use crate::modules::{self, Host, Proposal, Workspace};
 use crate::probe::ProbeResult;
+use crate::report::diff;
 
 /// The plan JSON schema version.
 pub const VERSION: u32 = 1;
@@ -31,6 +41,13 @@ pub struct HostPlan {
     pub findings: Vec<Finding>,
     /// Checks that could not be evaluated on this host (named, with the reason).
     pub check_errors: Vec<String>,
+    /// File edits, one per path.
+    pub changes: Vec<Edit>,
+    /// Actions in the order `apply` takes them: commands and file
+    /// attributes first, then service actions.
+    pub actions: Vec<Action>,
+    /// Findings no change is proposed for, and why.
+    pub needs_human: Vec<NeedsHuman>,
     /// Seconds spent reaching the host and gathering its facts.
     pub seconds: f64,
 }
@@ -44,8 +61,16 @@ impl HostPlan {
             probe: probe.clone(),
             findings: Vec::new(),
             check_errors: Vec::new(),
+            changes: Vec::new(),
+            actions: Vec::new(),
+            needs_human: Vec::new(),
             seconds: gathered.seconds,
         }
+    }
+
+    /// Whether this host has edits or actions.
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty() || !self.actions.is_empty()
     }
 
     pub fn to_json(&self) -> Value {
@@ -57,8 +82,9 @@ impl HostPlan {
                 "detail": self.probe.detail,
             },
             "findings": self.findings,
-            "changes": [],
-            "actions": [],
+            "changes": self.changes.iter().map(change_json).collect::<Vec<_>>(),
+            "actions": self.actions,
+            "needs_human": self.needs_human,
         });
         if let Some(e) = &self.probe.evidence {
             v["probe"]["evidence"] = json!(e);
@@ -83,7 +109,7 @@ impl Plan {
 
     /// Whether applying the plan would change anything (`--detailed-exitcode`).
     pub fn has_changes(&self) -> bool {
-        false
+        self.hosts.iter().any(HostPlan::has_changes)
     }
 
     pub fn to_json(&self) -> Value {
@@ -92,5 +118,188 @@ impl Plan {
             "created": self.created,
             "hosts": self.hosts.iter().map(HostPlan::to_json).collect::<Vec<_>>(),
         })
+    }
+}
+
+/// A finding the plan proposes no change for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NeedsHuman {
+    /// The finding's id.
+    pub finding: String,
+    /// Why no change is proposed, and what to look at.
+    pub reason: String,
+}
+
+/// One edit as the plan JSON's `changes` entry: `path`, `before_sha256`
+/// (`null` for a new file), `after` (the whole new content; `after_hex`
+/// instead when it is not UTF-8), `after_sha256`, `diff`, `validator`,
+/// `finding`, `reason`.
+pub fn change_json(e: &Edit) -> Value {
+    let mut v = json!({
+        "path": e.path,
+        "before_sha256": e.before_sha256,
+        "after_sha256": crate::change::sha256_hex(&e.after),
+        "diff": diff::unified(e),
+        "validator": e.validator,
+        "finding": e.finding,
+        "reason": e.reason,
+    });
+    match std::str::from_utf8(&e.after) {
+        Ok(text) => v["after"] = json!(text),
+        Err(_) => v["after_hex"] = json!(hex::encode(&e.after)),
+    }
+    v
+}
+
+/// Runs each finding's fix tasks for one host (see the module docs). Pure:
+/// `host.files` are the files as gathered; the modules see them with the
+/// earlier findings' edits applied.
+pub fn propose(host: &Host, findings: &[Finding]) -> (Proposal, Vec<NeedsHuman>) {
+    let mut ws = Workspace::new(host.files.clone());
+    let mut human = Vec::new();
+    for f in findings {
+        let calls = match &f.fix {
+            Fix::None => {
+                human.push(NeedsHuman {
+                    finding: f.id.clone(),
+                    reason: "sshfix has no automatic fix for this finding; see the evidence".into(),
+                });
+                continue;
+            }
+            Fix::Error(e) => {
+                human.push(NeedsHuman {
+                    finding: f.id.clone(),
+                    reason: e.clone(),
+                });
+                continue;
+            }
+            Fix::Calls(c) => c,
+        };
+        let mut trial = ws.clone();
+        let mut failed = None;
+        let mut proposed_any = false;
+        for call in calls {
+            let h = Host {
+                files: trial.files(),
+                ..*host
+            };
+            match modules::run(&call.module, &h, &call.args, &f.id) {
+                Ok(p) => {
+                    proposed_any |= !p.is_empty();
+                    trial.add(p);
+                }
+                Err(e) => {
+                    failed = Some(format!("fix task `{}` ({}): {e}", call.module, call.source));
+                    break;
+                }
+            }
+        }
+        match failed {
+            Some(reason) => human.push(NeedsHuman {
+                finding: f.id.clone(),
+                reason,
+            }),
+            None if !proposed_any && f.severity != crate::checks::Severity::Info => {
+                human.push(NeedsHuman {
+                    finding: f.id.clone(),
+                    reason: "the fix tasks found nothing to change although the check fired; the facts and the fix disagree, look by hand".into(),
+                })
+            }
+            None => ws = trial,
+        }
+    }
+    let mut p = ws.finish();
+    p.actions = order_actions(p.actions);
+    (p, human)
+}
+
+/// Merges and orders actions: identical commands and file actions once;
+/// per service one action, the strongest asked for (restart > start >
+/// reload); commands and file actions first, then services.
+fn order_actions(actions: Vec<Action>) -> Vec<Action> {
+    fn rank(op: &Op) -> u8 {
+        match op {
+            Op::Reload { .. } => 1,
+            Op::Start { .. } => 2,
+            Op::Restart { .. } => 3,
+            _ => 0,
+        }
+    }
+    let mut other: Vec<Action> = Vec::new();
+    let mut services: Vec<Action> = Vec::new();
+    for a in actions {
+        let list = if a.op.service().is_some() {
+            &mut services
+        } else {
+            &mut other
+        };
+        let same = list
+            .iter_mut()
+            .find(|x| match (x.op.service(), a.op.service()) {
+                (Some(s1), Some(s2)) => s1 == s2,
+                _ => x.op == a.op,
+            });
+        match same {
+            None => list.push(a),
+            Some(x) => {
+                for f in a.finding.split(", ") {
+                    if !x.finding.split(", ").any(|g| g == f) {
+                        x.finding = format!("{}, {f}", x.finding);
+                    }
+                }
+                if rank(&a.op) > rank(&x.op) {
+                    x.op = a.op;
+                    x.reason = a.reason;
+                } else if a.reason != x.reason && !x.reason.contains(&a.reason) {
+                    x.reason = format!("{} {}", x.reason, a.reason);
+                }
+            }
+        }
+    }
+    other.extend(services);
+    other
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn svc(op: Op, f: &str) -> Action {
+        Action::new(op, f, format!("because {f}"))
+    }
+
+    #[test]
+    fn actions_merge_per_service_and_services_come_last() {
+        let reload = |t: &str| Op::Reload { target: t.into() };
+        let cmd = Op::Command {
+            command: "ssh-keygen -A".into(),
+            creates: None,
+            undo: None,
+        };
+        let out = order_actions(vec![
+            svc(reload("sshd"), "a"),
+            svc(cmd.clone(), "k"),
+            svc(
+                Op::Start {
+                    target: "sshd".into(),
+                },
+                "b",
+            ),
+            svc(reload("haproxy"), "c"),
+            svc(reload("sshd"), "d"),
+            svc(cmd.clone(), "k2"),
+        ]);
+        let got: Vec<(String, String)> = out
+            .iter()
+            .map(|a| (a.op.describe(), a.finding.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("run `ssh-keygen -A`".to_string(), "k, k2".to_string()),
+                ("start sshd".to_string(), "a, b, d".to_string()),
+                ("reload haproxy".to_string(), "c".to_string()),
+            ]
+        );
     }
 }

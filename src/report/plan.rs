@@ -1,11 +1,14 @@
-//! A plan for people: per host the path, the probe's symptom and the findings
-//! with their evidence, then a summary table (terminal); and the same as a
-//! Markdown review document (`--markdown`). No colour; data only.
+//! A plan for people: per host the path, the probe's symptom, the findings
+//! with their evidence, the proposed changes as unified diffs, the actions and
+//! what needs a human, then a summary table (terminal, coloured when asked);
+//! and the same as a Markdown review document (`--markdown`).
 
 use std::fmt::Write;
 
+use crate::change::{Edit, Op, Validator};
 use crate::checks::{Finding, Severity};
 use crate::plan::{HostPlan, Plan};
+use crate::report::diff;
 
 fn worst(findings: &[Finding]) -> Option<Severity> {
     findings.iter().map(|f| f.severity).min()
@@ -27,8 +30,59 @@ fn status(h: &HostPlan) -> String {
     }
 }
 
-/// The terminal rendering.
-pub fn render_human(plan: &Plan) -> String {
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// What the plan does on a host, in a few words: `1 edit, 2 actions`,
+/// `1 needs a human`, `-`.
+fn plan_cell(h: &HostPlan) -> String {
+    let mut parts = Vec::new();
+    if !h.changes.is_empty() {
+        parts.push(plural(h.changes.len(), "edit", "edits"));
+    }
+    if !h.actions.is_empty() {
+        parts.push(plural(h.actions.len(), "action", "actions"));
+    }
+    if !h.needs_human.is_empty() {
+        parts.push(format!("{} needs a human", h.needs_human.len()));
+    }
+    if parts.is_empty() {
+        "-".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// How `apply` checks a candidate, for people.
+pub fn validator_text(v: &Validator) -> String {
+    match v {
+        Validator::SshdConfig { expect } => {
+            let mut t = "`sshd -t` on the candidate".to_string();
+            if !expect.is_empty() {
+                let want: Vec<String> = expect.iter().map(|(k, v)| format!("`{k} {v}`")).collect();
+                let _ = write!(t, ", and `sshd -T` must show {}", want.join(", "));
+            }
+            t
+        }
+        Validator::Nft => "`nft -c -f` on the candidate".into(),
+        Validator::Haproxy => "`haproxy -c -f` on the candidate".into(),
+        Validator::None => "none (no checker exists for this file)".into(),
+    }
+}
+
+/// An action with its undo, for people.
+fn action_text(op: &Op) -> String {
+    match op {
+        Op::Command {
+            undo: Some(undo), ..
+        } => format!("{} (undo: `{undo}`)", op.describe()),
+        _ => op.describe(),
+    }
+}
+
+/// The terminal rendering; `color` styles the diffs.
+pub fn render_human(plan: &Plan, color: bool) -> String {
     let mut out = String::new();
     for h in &plan.hosts {
         let _ = writeln!(
@@ -69,14 +123,60 @@ pub fn render_human(plan: &Plan) -> String {
         if h.error.is_none() && h.findings.is_empty() {
             let _ = writeln!(out, "  no findings");
         }
+        if !h.changes.is_empty() {
+            let _ = writeln!(out, "  changes:");
+            for e in &h.changes {
+                human_edit(&mut out, e, color);
+            }
+        }
+        if !h.actions.is_empty() {
+            let _ = writeln!(out, "  actions:");
+            for (i, a) in h.actions.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "    {}. {} [{}]: {}",
+                    i + 1,
+                    action_text(&a.op),
+                    a.finding,
+                    a.reason
+                );
+            }
+        }
+        if !h.needs_human.is_empty() {
+            let _ = writeln!(out, "  needs a human:");
+            for n in &h.needs_human {
+                let _ = writeln!(out, "    {}: {}", n.finding, n.reason);
+            }
+        }
         out.push('\n');
     }
     out.push_str(&summary_table(plan));
     out
 }
 
+fn human_edit(out: &mut String, e: &Edit, color: bool) {
+    let _ = writeln!(
+        out,
+        "    {}{} [{}]",
+        e.path,
+        if e.before.is_none() {
+            " (new file)"
+        } else {
+            ""
+        },
+        e.finding
+    );
+    for line in e.reason.lines() {
+        let _ = writeln!(out, "      {line}");
+    }
+    let _ = writeln!(out, "      validate: {}", validator_text(&e.validator));
+    for line in diff::for_terminal(e, color).lines() {
+        let _ = writeln!(out, "      {line}");
+    }
+}
+
 fn summary_table(plan: &Plan) -> String {
-    let rows: Vec<[String; 4]> = plan
+    let rows: Vec<[String; 5]> = plan
         .hosts
         .iter()
         .map(|h| {
@@ -95,11 +195,12 @@ fn summary_table(plan: &Plan) -> String {
                 } else {
                     ids.join(", ")
                 },
+                plan_cell(h),
             ]
         })
         .collect();
-    let headers = ["HOST", "VIA", "STATUS", "CAUSES"].map(String::from);
-    let mut widths = headers.clone().map(|h| h.len());
+    let headers = ["HOST", "VIA", "STATUS", "CAUSES", "PLAN"].map(String::from);
+    let mut widths = headers.clone().map(|h| h.chars().count());
     for r in &rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
@@ -107,16 +208,14 @@ fn summary_table(plan: &Plan) -> String {
     }
     let mut out = String::new();
     for r in std::iter::once(&headers).chain(&rows) {
-        let line = format!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {}",
-            r[0],
-            r[1],
-            r[2],
-            r[3],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2]
-        );
+        let mut line = String::new();
+        for (i, (c, w)) in r.iter().zip(widths).enumerate() {
+            if i + 1 == r.len() {
+                line.push_str(c);
+            } else {
+                let _ = write!(line, "{c}{}  ", " ".repeat(w - c.chars().count()));
+            }
+        }
         let _ = writeln!(out, "{}", line.trim_end());
     }
     let count = |p: &dyn Fn(&HostPlan) -> bool| plan.hosts.iter().filter(|h| p(h)).count();
@@ -131,20 +230,70 @@ fn summary_table(plan: &Plan) -> String {
             && worst(&h.findings).is_none_or(|s| s == Severity::Info)),
         count(&|h| h.reached_via.is_none()),
     );
+    let edits: usize = plan.hosts.iter().map(|h| h.changes.len()).sum();
+    let actions: usize = plan.hosts.iter().map(|h| h.actions.len()).sum();
+    let human: usize = plan.hosts.iter().map(|h| h.needs_human.len()).sum();
+    let _ = writeln!(
+        out,
+        "plan: {} on {}, {}{}",
+        [
+            plural(edits, "edit", "edits"),
+            plural(actions, "action", "actions")
+        ]
+        .join(" and "),
+        plural(count(&HostPlan::has_changes), "host", "hosts"),
+        plural(human, "finding needs a human", "findings need a human"),
+        if plan.has_changes() {
+            "; nothing was changed: review, then `sshfix apply --plan FILE`"
+        } else {
+            "; nothing to change"
+        }
+    );
     out
 }
 
-/// The Markdown review document.
+/// The Markdown review document: one section per host with the symptom,
+/// the findings and their evidence, each change as a `diff` block, the
+/// actions, what needs a human, and how to roll back.
 pub fn render_markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# sshfix plan ({})\n", plan.created);
+    let edits: usize = plan.hosts.iter().map(|h| h.changes.len()).sum();
+    let actions: usize = plan.hosts.iter().map(|h| h.actions.len()).sum();
     let _ = writeln!(
         out,
-        "{} hosts. This plan changes nothing by itself; `sshfix apply --plan FILE` carries out the saved JSON plan.\n",
-        plan.hosts.len()
+        "{} hosts, {} and {} proposed. This document changes nothing by itself; `sshfix apply --plan FILE` carries out exactly the saved JSON plan, and refuses a host whose files changed since.\n",
+        plan.hosts.len(),
+        plural(edits, "file edit", "file edits"),
+        plural(actions, "action", "actions"),
+    );
+    let _ = writeln!(
+        out,
+        "| host | status | causes | plan |\n| --- | --- | --- | --- |"
     );
     for h in &plan.hosts {
-        let _ = writeln!(out, "## {}\n", h.host);
+        let ids: Vec<String> = h
+            .findings
+            .iter()
+            .filter(|f| f.severity != Severity::Info)
+            .map(|f| format!("`{}`", f.id))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} |",
+            md_inline(&h.host),
+            status(h),
+            if ids.is_empty() {
+                "-".into()
+            } else {
+                ids.join(", ")
+            },
+            plan_cell(h)
+        );
+    }
+    out.push('\n');
+    for h in &plan.hosts {
+        let _ = writeln!(out, "## {}\n", md_inline(&h.host));
         let _ = writeln!(
             out,
             "- Symptom (probe from the controller): `{}` — {}",
@@ -159,7 +308,11 @@ pub fn render_markdown(plan: &Plan) -> String {
                 .unwrap_or("none (host not reached)")
         );
         if let Some(e) = &h.error {
-            let _ = writeln!(out, "- Facts could not be gathered:\n\n```text\n{e}\n```");
+            let _ = writeln!(
+                out,
+                "- Facts could not be gathered:\n\n{}",
+                fenced("text", e)
+            );
         }
         out.push('\n');
         if h.findings.is_empty() && h.error.is_none() {
@@ -168,26 +321,144 @@ pub fn render_markdown(plan: &Plan) -> String {
         for f in &h.findings {
             let _ = writeln!(
                 out,
-                "### {} `{}`\n\n{}\n\n```text",
+                "### {} `{}`\n\n{}\n",
                 f.severity.as_str(),
                 f.id,
-                md_inline(&f.summary)
+                md_code_spans(&f.summary)
             );
-            for e in &f.evidence {
-                let _ = writeln!(out, "{e}");
+            if !f.evidence.is_empty() {
+                let _ = writeln!(out, "{}", fenced("text", &f.evidence.join("\n")));
             }
-            out.push_str("```\n\n");
         }
-        out.push_str("Changes: none proposed (fix modules are not part of this release).\n\n");
+        if h.error.is_some() {
+            continue;
+        }
+        if h.changes.is_empty() && h.actions.is_empty() {
+            out.push_str("### Changes\n\nNone.\n\n");
+        }
+        if !h.changes.is_empty() {
+            out.push_str("### Changes\n\n");
+            for e in &h.changes {
+                let _ =
+                    writeln!(
+                    out,
+                    "#### `{}`{} (fixes `{}`)\n\n{}\n\nValidated before it is installed: {}.\n\n{}",
+                    e.path,
+                    if e.before.is_none() { ", a new file" } else { "" },
+                    e.finding,
+                    md_code_spans(&e.reason.replace('\n', " ")),
+                    validator_text(&e.validator),
+                    fenced("diff", &diff::unified(e)),
+                );
+            }
+        }
+        if !h.actions.is_empty() {
+            out.push_str("### Actions\n\nIn this order, after the files are in place:\n\n");
+            for (i, a) in h.actions.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "{}. {} (for `{}`): {}",
+                    i + 1,
+                    md_code_spans(&action_text(&a.op)),
+                    a.finding,
+                    md_code_spans(&a.reason)
+                );
+            }
+            out.push('\n');
+        }
+        if !h.needs_human.is_empty() {
+            out.push_str("### Needs a human\n\n");
+            for n in &h.needs_human {
+                let _ = writeln!(out, "- `{}`: {}", n.finding, md_code_spans(&n.reason));
+            }
+            out.push('\n');
+        }
+        if h.has_changes() {
+            out.push_str("### How to roll back\n\n");
+            out.push_str("`sshfix apply` backs up every file it touches (on the host under `/var/backups/sshfix/RUN-ID/`, and in the local state directory), validates each candidate before installing it, and arms a dead-man timer on the host that restores the backups unless the repaired SSH path is verified in time. After a run, `sshfix rollback --run RUN-ID -l ");
+            out.push_str(&md_inline(&h.host));
+            out.push_str(
+                "` restores the backups (checked by hash) and reloads the services. By hand:\n\n",
+            );
+            for e in &h.changes {
+                match e.before {
+                    Some(_) => {
+                        let _ = writeln!(
+                            out,
+                            "- `{}`: copy back `/var/backups/sshfix/RUN-ID{}`",
+                            e.path, e.path
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(out, "- `{}`: new file, remove it", e.path);
+                    }
+                }
+            }
+            for a in &h.actions {
+                match &a.op {
+                    Op::Command { undo: Some(u), .. } => {
+                        let _ = writeln!(out, "- run `{u}`");
+                    }
+                    Op::Command {
+                        command,
+                        undo: None,
+                        ..
+                    } => {
+                        let _ = writeln!(out, "- `{command}` has no automatic undo");
+                    }
+                    Op::File {
+                        path, was: Some(w), ..
+                    } => {
+                        let _ = writeln!(out, "- `{path}`: was {}", md_inline(w));
+                    }
+                    _ => {}
+                }
+            }
+            if h.actions.iter().any(|a| a.op.service().is_some()) {
+                out.push_str("- then reload the services named above\n");
+            }
+            out.push('\n');
+        }
     }
     out
+}
+
+/// A fenced code block that no backtick run inside `text` can close early.
+fn fenced(lang: &str, text: &str) -> String {
+    let mut longest = 0;
+    let mut run = 0;
+    for c in text.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat(longest.max(2) + 1);
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    format!("{fence}{lang}\n{body}\n{fence}\n")
+}
+
+/// Text with `code spans` kept and everything else escaped.
+fn md_code_spans(s: &str) -> String {
+    s.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("`{part}`")
+            } else {
+                md_inline(part)
+            }
+        })
+        .collect()
 }
 
 /// Text safe inside a Markdown paragraph (no HTML, no stray emphasis).
 fn md_inline(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if matches!(c, '<' | '>' | '*' | '_' | '[' | ']' | '\\' | '|') {
+        if matches!(c, '<' | '>' | '*' | '_' | '[' | ']' | '\\' | '|' | '`') {
             out.push('\\');
         }
         out.push(c);
@@ -198,6 +469,7 @@ fn md_inline(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::change::Validator;
     use crate::checks::Source;
     use crate::probe::{ProbeResult, Symptom, Timings};
 
@@ -221,6 +493,9 @@ mod tests {
             },
             findings,
             check_errors: Vec::new(),
+            changes: Vec::new(),
+            actions: Vec::new(),
+            needs_human: Vec::new(),
             seconds: 0.5,
         }
     }
@@ -241,18 +516,39 @@ mod tests {
     }
 
     fn plan() -> Plan {
+        let mut web1 = host(
+            "web1",
+            Some("jump"),
+            Symptom::ResetBeforeBanner,
+            vec![
+                finding("tcp-wrappers-deny", Severity::Critical),
+                finding("port-wrong-service", Severity::Critical),
+                finding("banner-file-missing", Severity::Info),
+            ],
+        );
+        web1.changes = vec![Edit::new(
+            "/etc/hosts.allow",
+            Some(b"# hosts.allow\nALL: LOCAL\n"),
+            b"# hosts.allow\nsshd: 10.0.0.1\nALL: LOCAL\n".to_vec(),
+            Validator::None,
+            "tcp-wrappers-deny",
+            "add `sshd: 10.0.0.1` before /etc/hosts.allow:2",
+        )];
+        web1.actions = vec![crate::change::Action::new(
+            Op::Reload {
+                target: "sshd".into(),
+            },
+            "banner-file-missing",
+            "sshd reads its configuration on reload",
+        )];
+        web1.needs_human = vec![crate::plan::NeedsHuman {
+            finding: "port-wrong-service".into(),
+            reason: "sshfix has no automatic fix for this finding; see the evidence".into(),
+        }];
         Plan {
             created: "2026-11-24T10:00:00Z".into(),
             hosts: vec![
-                host(
-                    "web1",
-                    Some("jump"),
-                    Symptom::ResetBeforeBanner,
-                    vec![
-                        finding("tcp-wrappers-deny", Severity::Critical),
-                        finding("banner-file-missing", Severity::Info),
-                    ],
-                ),
+                web1,
                 host("web2", Some("direct"), Symptom::Ok, vec![]),
                 host("web3", None, Symptom::ConnectTimeout, vec![]),
             ],
@@ -261,42 +557,93 @@ mod tests {
 
     #[test]
     fn human_rendering() {
-        let text = render_human(&plan());
-        let want = "\
-web1: reached via jump (probe: reset-before-banner — kex_exchange_identification: read: Connection reset by peer)
-  CRITICAL tcp-wrappers-deny: tcp-wrappers-deny <summary> *x*
-      /etc/hosts.deny:3: sshd: ALL
-  INFO banner-file-missing: banner-file-missing <summary> *x*
-      /etc/hosts.deny:3: sshd: ALL
-
-web2: reached via direct (probe: ok)
-  no findings
-
-web3: not reached (probe: connect-timeout — kex_exchange_identification: read: Connection reset by peer)
-  host `web3`: no working path
-
-HOST  VIA     STATUS       CAUSES
-web1  jump    1 critical   tcp-wrappers-deny
-web2  direct  ok           -
-web3  -       unreachable  -
-
-3 hosts: 1 with critical findings, 0 with warnings only, 1 without problems, 1 not reached
-";
-        pretty_assertions::assert_eq!(text, want);
+        let text = render_human(&plan(), false);
+        assert!(!text.contains('\u{1b}'));
+        insta::assert_snapshot!("plan_human", text);
+        let colored = render_human(&plan(), true);
+        assert!(colored.contains("\u{1b}[32m+sshd: 10.0.0.1"), "{colored}");
     }
 
     #[test]
-    fn markdown_escapes_and_sections() {
+    fn markdown_document() {
         let md = render_markdown(&plan());
-        assert!(md.starts_with("# sshfix plan (2026-11-24T10:00:00Z)\n"));
-        assert!(md.contains("## web1\n"));
-        assert!(md.contains(
-            "### critical `tcp-wrappers-deny`\n\ntcp-wrappers-deny \\<summary\\> \\*x\\*\n"
-        ));
-        assert!(md.contains("```text\n/etc/hosts.deny:3: sshd: ALL\n```"));
-        assert!(md.contains("## web2\n\n- Symptom (probe from the controller): `ok`"));
-        assert!(md.contains("No findings."));
-        assert!(md.contains("- Working path: none (host not reached)"));
+        insta::assert_snapshot!("plan_markdown", md);
+    }
+
+    /// The review document parsed by a real Markdown parser: one level-2
+    /// section per host, the findings as level-3 headings, each change's
+    /// diff as a `diff` code block holding exactly the unified diff, and no
+    /// raw HTML (escaped summaries stay text).
+    #[test]
+    fn markdown_parses_into_the_expected_sections() {
+        use pulldown_cmark::{CodeBlockKind, Event, HeadingLevel, Parser, Tag, TagEnd};
+        let p = plan();
+        let md = render_markdown(&p);
+        let mut headings: Vec<(HeadingLevel, String)> = Vec::new();
+        let mut code: Vec<(String, String)> = Vec::new();
+        let mut cur_heading: Option<(HeadingLevel, String)> = None;
+        let mut cur_code: Option<(String, String)> = None;
+        let mut tables = 0;
+        for ev in Parser::new_ext(&md, pulldown_cmark::Options::ENABLE_TABLES) {
+            match ev {
+                Event::Start(Tag::Heading { level, .. }) => {
+                    cur_heading = Some((level, String::new()))
+                }
+                Event::End(TagEnd::Heading(_)) => headings.extend(cur_heading.take()),
+                Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(lang))) => {
+                    cur_code = Some((lang.to_string(), String::new()))
+                }
+                Event::End(TagEnd::CodeBlock) => code.extend(cur_code.take()),
+                Event::Start(Tag::Table(_)) => tables += 1,
+                Event::Text(t) | Event::Code(t) => {
+                    if let Some((_, h)) = cur_heading.as_mut() {
+                        h.push_str(&t);
+                    }
+                    if let Some((_, c)) = cur_code.as_mut() {
+                        c.push_str(&t);
+                    }
+                }
+                Event::Html(h) | Event::InlineHtml(h) => panic!("raw HTML in the document: {h}"),
+                _ => {}
+            }
+        }
+        let h2: Vec<&str> = headings
+            .iter()
+            .filter(|(l, _)| *l == HeadingLevel::H2)
+            .map(|(_, t)| t.as_str())
+            .collect();
+        assert_eq!(h2, ["web1", "web2", "web3"]);
+        let h3: Vec<&str> = headings
+            .iter()
+            .filter(|(l, _)| *l == HeadingLevel::H3)
+            .map(|(_, t)| t.as_str())
+            .collect();
+        assert_eq!(
+            h3,
+            [
+                "critical tcp-wrappers-deny",
+                "critical port-wrong-service",
+                "info banner-file-missing",
+                "Changes",
+                "Actions",
+                "Needs a human",
+                "How to roll back",
+                "Changes",
+            ]
+        );
+        assert_eq!(tables, 1);
+        let diffs: Vec<&str> = code
+            .iter()
+            .filter(|(l, _)| l == "diff")
+            .map(|(_, c)| c.as_str())
+            .collect();
+        assert_eq!(diffs, [diff::unified(&p.hosts[0].changes[0]).as_str()]);
+    }
+
+    #[test]
+    fn fences_outlast_backticks_in_the_content() {
+        assert_eq!(fenced("text", "a\n"), "```text\na\n```\n");
+        assert_eq!(fenced("diff", "+x ```` y"), "`````diff\n+x ```` y\n`````\n");
     }
 
     #[test]
@@ -314,12 +661,34 @@ web3  -       unreachable  -
                 "summary": "tcp-wrappers-deny <summary> *x*",
                 "evidence": ["/etc/hosts.deny:3: sshd: ALL"]})
         );
-        assert_eq!(h["changes"], serde_json::json!([]));
-        assert_eq!(h["actions"], serde_json::json!([]));
+        let c = &h["changes"][0];
+        assert_eq!(c["path"], "/etc/hosts.allow");
+        assert_eq!(
+            c["before_sha256"],
+            crate::change::sha256_hex(b"# hosts.allow\nALL: LOCAL\n")
+        );
+        assert_eq!(c["after"], "# hosts.allow\nsshd: 10.0.0.1\nALL: LOCAL\n");
+        assert!(c["diff"]
+            .as_str()
+            .unwrap()
+            .starts_with("--- a/etc/hosts.allow\n+++ b/etc/hosts.allow\n"));
+        assert_eq!(c["validator"], serde_json::json!({"kind": "none"}));
+        assert_eq!(
+            h["actions"][0],
+            serde_json::json!({"kind": "reload", "target": "sshd",
+                "finding": "banner-file-missing", "reason": "sshd reads its configuration on reload"})
+        );
+        assert_eq!(h["needs_human"][0]["finding"], "port-wrong-service");
+        assert_eq!(v["hosts"][1]["changes"], serde_json::json!([]));
         assert_eq!(v["hosts"][2]["reached_via"], serde_json::Value::Null);
         assert!(v["hosts"][2]["error"]
             .as_str()
             .unwrap()
             .contains("no working path"));
+        // a file that is not UTF-8 travels as hex
+        let e = Edit::new("/x", None, vec![0xff, b'\n'], Validator::None, "f", "r");
+        let j = crate::plan::change_json(&e);
+        assert_eq!(j["after_hex"], "ff0a");
+        assert!(j.get("after").is_none());
     }
 }
