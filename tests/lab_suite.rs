@@ -11,6 +11,8 @@
 mod common;
 #[path = "lab_suite/diagnosis.rs"]
 mod diagnosis;
+#[path = "lab_suite/plans.rs"]
+mod plans;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -1055,7 +1057,7 @@ fn ctrl_c_stops_every_master(ctx: &Ctx) -> Result<(), Failed> {
 
 type Plain = fn(&Ctx) -> Result<(), Failed>;
 
-const PLAIN: [(&str, Plain); 26] = [
+const PLAIN: [(&str, Plain); 30] = [
     ("paths::healthy_host_reached_directly", reach_healthy_direct),
     (
         "paths::hosts_deny_for_controller_reached_via_jump",
@@ -1150,6 +1152,22 @@ const PLAIN: [(&str, Plain); 26] = [
     (
         "diagnosis::unreachable_host_exits_4_with_each_path_explained",
         diagnosis::unreachable_host_exits_4_with_each_path_explained,
+    ),
+    (
+        "plans::every_fixable_finding_has_its_change",
+        plans::every_fixable_finding_has_its_change,
+    ),
+    (
+        "plans::no_finding_is_silently_dropped",
+        plans::no_finding_is_silently_dropped,
+    ),
+    (
+        "plans::healthy_hosts_get_no_changes",
+        plans::healthy_hosts_get_no_changes,
+    ),
+    (
+        "plans::detailed_exitcode_out_and_markdown",
+        plans::detailed_exitcode_out_and_markdown,
     ),
 ];
 

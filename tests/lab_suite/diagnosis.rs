@@ -31,7 +31,7 @@ pub const FAULTS: [(&str, &str); 12] = [
 pub const LB: (&str, &str) = ("h17", "h1");
 
 /// Hosts with no fault: no critical or warning finding allowed.
-const HEALTHY: [&str; 5] = ["jump", "h1", "h2", "h3", "h22"];
+pub(super) const HEALTHY: [&str; 5] = ["jump", "h1", "h2", "h3", "h22"];
 
 /// What one faulty host must show: the path it is reached through, the
 /// finding, and text every one of which some evidence line must contain.
@@ -203,7 +203,7 @@ checks:
 "#;
 
 /// `sshfix COMMAND -i INVENTORY --ssh-config LAB/ssh_config ARGS…`.
-fn sshfix_lab(
+pub(super) fn sshfix_lab(
     ctx: &Ctx,
     command: &str,
     inventory: &std::path::Path,
@@ -220,7 +220,7 @@ fn sshfix_lab(
 static PLAN: OnceLock<Result<Value, String>> = OnceLock::new();
 
 /// `sshfix plan --format json` over the whole lab, run once for every trial here.
-fn plan(ctx: &Ctx) -> Result<&'static Value, Failed> {
+pub(super) fn plan(ctx: &Ctx) -> Result<&'static Value, Failed> {
     PLAN.get_or_init(|| {
         let inv = ctx.lab_dir.join("inventory.ini");
         // a user playbook rides along: its check must fire where its condition holds
@@ -245,7 +245,7 @@ fn plan(ctx: &Ctx) -> Result<&'static Value, Failed> {
     .map_err(|e| e.clone().into())
 }
 
-fn host<'a>(plan: &'a Value, name: &str) -> Result<&'a Value, Failed> {
+pub(super) fn host<'a>(plan: &'a Value, name: &str) -> Result<&'a Value, Failed> {
     plan["hosts"]
         .as_array()
         .and_then(|a| a.iter().find(|h| h["host"] == name))
