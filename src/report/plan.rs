@@ -221,8 +221,8 @@ fn summary_table(plan: &Plan) -> String {
     let count = |p: &dyn Fn(&HostPlan) -> bool| plan.hosts.iter().filter(|h| p(h)).count();
     let _ = writeln!(
         out,
-        "\n{} hosts: {} with critical findings, {} with warnings only, {} without problems, {} not reached",
-        plan.hosts.len(),
+        "\n{}: {} with critical findings, {} with warnings only, {} without problems, {} not reached",
+        plural(plan.hosts.len(), "host", "hosts"),
         count(&|h| worst(&h.findings) == Some(Severity::Critical)),
         count(&|h| worst(&h.findings) == Some(Severity::Warning)),
         count(&|h| h.reached_via.is_some()

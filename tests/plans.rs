@@ -1,0 +1,326 @@
+//! Plans from real captured facts: each lab fault's script output
+//! (`tests/fixtures/facts/frames/`) run through the built-in catalogue and the
+//! fix modules, as `sshfix plan` does. The rendered plan of each capture is a
+//! snapshot (reviewed by eye); the assertions say what must be in it; and
+//! planning again on the files the plan produces proposes no edit
+//! (idempotency).
+
+use std::net::IpAddr;
+
+use sshfix::checks::Catalogue;
+use sshfix::facts::frame::{self, Frames, Item};
+use sshfix::facts::gather::{ClientsFrom, Gathered};
+use sshfix::facts::model;
+use sshfix::facts::script::ITEM_CAP;
+use sshfix::modules::Host;
+use sshfix::plan::{self, HostPlan, Plan};
+use sshfix::probe::{ProbeResult, Symptom, Timings};
+use sshfix::report;
+use sshfix::transport::PathKind;
+
+const MARKER: &str = "sshfix-fixture-0123456789abcdef";
+const CONTROLLER: &str = "10.77.0.1";
+
+fn fixture(name: &str) -> Frames {
+    let path = format!(
+        "{}/tests/fixtures/facts/frames/{name}.out",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    frame::parse(&bytes, MARKER, ITEM_CAP).unwrap()
+}
+
+fn probe(symptom: Symptom) -> ProbeResult {
+    ProbeResult {
+        host: "h".into(),
+        address: "10.77.1.9".into(),
+        port: 22,
+        symptom,
+        detail: "(probe detail)".into(),
+        evidence: None,
+        banner: None,
+        peer: None,
+        timings: Timings::default(),
+    }
+}
+
+/// The plan of one host from its frames, as `sshfix plan` makes it.
+fn plan_of(frames: &Frames, symptom: Symptom) -> HostPlan {
+    let clients: Vec<IpAddr> = vec![CONTROLLER.parse().unwrap()];
+    let facts = model::build(
+        frames,
+        &model::Input {
+            port: 22,
+            clients: &clients,
+            server_addr: Some("10.77.1.9".parse().unwrap()),
+        },
+    );
+    let gathered = Gathered {
+        host: "h".into(),
+        reached_via: Some(PathKind::Console),
+        attempts: Vec::new(),
+        clients: clients.clone(),
+        clients_from: ClientsFrom::Controller,
+        outcome: Ok(frames.clone()),
+        seconds: 0.0,
+    };
+    let p = probe(symptom);
+    let context = model::context(&gathered, Some(&p), &facts);
+    let eval = Catalogue::builtin().unwrap().evaluate(&context);
+    assert!(eval.errors.is_empty(), "check errors: {:#?}", eval.errors);
+    let files = model::files_map(frames);
+    let host = Host {
+        name: "h",
+        facts: &facts,
+        frames,
+        files: &files,
+        port: 22,
+        clients: &clients,
+    };
+    let (proposal, human) = plan::propose(&host, &eval.findings);
+    let mut hp = HostPlan::new(&gathered, &p);
+    hp.findings = eval.findings;
+    hp.changes = proposal.edits;
+    hp.actions = proposal.actions;
+    hp.needs_human = human;
+    hp
+}
+
+fn rendered(hp: &HostPlan) -> String {
+    let plan = Plan {
+        created: "2026-11-24T10:00:00Z".into(),
+        hosts: vec![hp.clone()],
+    };
+    report::plan::render_human(&plan, false)
+}
+
+/// The frames with every edit of the plan installed (what the facts script
+/// would read after `apply`).
+fn after_apply(frames: &Frames, hp: &HostPlan) -> Frames {
+    let mut out = frames.clone();
+    for e in &hp.changes {
+        let key = format!("file {}", e.path);
+        match out.items.iter_mut().find(|i| i.key == key) {
+            Some(i) => {
+                i.body = e.after.clone();
+                i.rc = Some(0);
+            }
+            None => out.items.push(Item {
+                key,
+                body: e.after.clone(),
+                rc: Some(0),
+                truncated: false,
+                seconds: None,
+            }),
+        }
+    }
+    out
+}
+
+fn ids<T>(list: &[T], f: impl Fn(&T) -> &str) -> Vec<String> {
+    list.iter().map(|x| f(x).to_string()).collect()
+}
+
+/// The plan for a capture: snapshot, then the checks `check` makes, then
+/// idempotency.
+fn case(name: &str, symptom: Symptom, check: impl Fn(&HostPlan)) {
+    let frames = fixture(name);
+    let hp = plan_of(&frames, symptom);
+    insta::assert_snapshot!(format!("plan_{name}"), rendered(&hp));
+    check(&hp);
+    // every fired critical/warning finding is covered: changed, or for a human
+    for f in &hp.findings {
+        if f.severity == sshfix::checks::Severity::Info {
+            continue;
+        }
+        let covered = hp.changes.iter().any(|c| c.finding.contains(&f.id))
+            || hp.actions.iter().any(|a| a.finding.contains(&f.id))
+            || hp.needs_human.iter().any(|n| n.finding == f.id);
+        assert!(covered, "{name}: `{}` is silently dropped", f.id);
+    }
+    if !hp.changes.is_empty() {
+        let again = plan_of(&after_apply(&frames, &hp), symptom);
+        assert!(
+            again.changes.is_empty(),
+            "{name}: planning on the edited files proposes more edits:\n{}",
+            rendered(&again)
+        );
+    }
+}
+
+fn edit<'a>(hp: &'a HostPlan, path: &str) -> &'a sshfix::change::Edit {
+    hp.changes
+        .iter()
+        .find(|e| e.path == path)
+        .unwrap_or_else(|| panic!("no edit of {path}:\n{}", rendered(hp)))
+}
+
+fn diff_of(hp: &HostPlan, path: &str) -> String {
+    report::diff::unified(edit(hp, path))
+}
+
+fn actions(hp: &HostPlan) -> Vec<String> {
+    hp.actions.iter().map(|a| a.op.describe()).collect()
+}
+
+#[test]
+fn healthy_host_gets_no_changes() {
+    case("healthy", Symptom::Ok, |hp| {
+        assert!(
+            hp.changes.is_empty() && hp.actions.is_empty(),
+            "{}",
+            rendered(hp)
+        );
+        assert!(hp.needs_human.is_empty(), "{:?}", hp.needs_human);
+    });
+}
+
+#[test]
+fn wrappers_deny_adds_the_client_to_hosts_allow() {
+    case("wrappers-deny", Symptom::ResetBeforeBanner, |hp| {
+        let d = diff_of(hp, "/etc/hosts.allow");
+        assert!(d.contains("\n+sshd: 10.77.0.1\n"), "{d}");
+        assert_eq!(ids(&hp.changes, |c| &c.path), ["/etc/hosts.allow"]);
+        // libwrap reads hosts.allow per connection: nothing to reload
+        assert!(hp.actions.is_empty(), "{:?}", actions(hp));
+    });
+}
+
+#[test]
+fn maxstartups_is_raised_where_it_takes_effect() {
+    case("maxstartups", Symptom::ClosedBeforeBanner, |hp| {
+        let d = diff_of(hp, "/etc/ssh/sshd_config");
+        assert!(d.contains("+MaxStartups 100:30:200"), "{d}");
+        assert_eq!(actions(hp), ["reload sshd"]);
+    });
+    // the trap: a CRLF drop-in sets it, and in 9.2 the last line wins
+    case("maxstartups-trap", Symptom::ClosedBeforeBanner, |hp| {
+        let d = diff_of(hp, "/etc/ssh/sshd_config.d/10-trap.conf");
+        assert!(d.contains("+maxstartups=100:30:200\r\n"), "{d}");
+        assert_eq!(hp.changes.len(), 1);
+    });
+}
+
+#[test]
+fn invalid_config_line_is_commented_out() {
+    case("config-invalid-trap", Symptom::Refused, |hp| {
+        let e = hp
+            .changes
+            .iter()
+            .find(|e| e.path.starts_with("/etc/ssh/sshd_config.d/"))
+            .unwrap_or_else(|| panic!("{}", rendered(hp)));
+        let d = report::diff::unified(e);
+        assert!(d.contains("+# sshfix: disabled ("), "{d}");
+        assert!(
+            actions(hp).iter().any(|a| a == "start sshd"),
+            "{:?}",
+            actions(hp)
+        );
+    });
+}
+
+#[test]
+fn banner_line_is_commented_out() {
+    case("banner-missing", Symptom::Ok, |hp| {
+        let d = diff_of(hp, "/etc/ssh/sshd_config");
+        assert!(
+            d.contains(
+                "+# sshfix: disabled (Banner file /etc/ssh/no-such-banner does not exist): "
+            ),
+            "{d}"
+        );
+    });
+}
+
+#[test]
+fn use_dns_is_turned_off() {
+    case("dns-slow", Symptom::Ok, |hp| {
+        let d = diff_of(hp, "/etc/ssh/sshd_config");
+        assert!(d.contains("UseDNS no"), "{d}");
+        assert_eq!(actions(hp), ["reload sshd"]);
+    });
+}
+
+#[test]
+fn host_keys_are_generated_and_sshd_started() {
+    case("hostkeys-missing", Symptom::Refused, |hp| {
+        let a = actions(hp);
+        assert!(a.iter().any(|a| a.contains("ssh-keygen -A")), "{a:?}");
+        assert_eq!(a.last().map(String::as_str), Some("start sshd"), "{a:?}");
+    });
+}
+
+#[test]
+fn host_key_modes_are_fixed() {
+    case("hostkey-perms", Symptom::Refused, |hp| {
+        let a = actions(hp);
+        assert!(
+            a.iter()
+                .any(|a| a.starts_with("/etc/ssh/ssh_host_") && a.contains("mode 0600")),
+            "{a:?}"
+        );
+    });
+}
+
+#[test]
+fn privsep_directory_is_created() {
+    case("privsep-missing", Symptom::Refused, |hp| {
+        let a = actions(hp);
+        assert!(
+            a.iter().any(|a| a.starts_with("/run/sshd: directory")),
+            "{a:?}"
+        );
+    });
+}
+
+#[test]
+fn inetd_is_started() {
+    case("inetd", Symptom::Refused, |hp| {
+        let a = actions(hp);
+        assert!(a.iter().any(|a| a.starts_with("start ")), "{a:?}");
+    });
+}
+
+#[test]
+fn wrong_service_needs_a_human() {
+    case("http-on-22", Symptom::NotSsh, |hp| {
+        assert!(
+            hp.needs_human
+                .iter()
+                .any(|n| n.finding == "port-wrong-service"),
+            "{:?}",
+            hp.needs_human
+        );
+    });
+}
+
+#[test]
+fn firewall_drops_get_an_accept_rule_before_them() {
+    case("iptables-drop", Symptom::ConnectTimeout, |hp| {
+        let d = diff_of(hp, "/etc/iptables/rules.v4");
+        assert!(d.contains("10.77.0.1") && d.contains("ACCEPT"), "{d}");
+        assert!(
+            actions(hp).iter().any(|a| a.contains("iptables")),
+            "{:?}",
+            actions(hp)
+        );
+    });
+    case("nft-drop", Symptom::ConnectTimeout, |hp| {
+        assert!(
+            actions(hp)
+                .iter()
+                .any(|a| a.contains("nft") && a.contains("10.77.0.1")),
+            "{:?}",
+            actions(hp)
+        );
+    });
+}
+
+#[test]
+fn load_balancer_gets_mode_tcp() {
+    case("lb-http", Symptom::Ok, |hp| {
+        let d = diff_of(hp, "/etc/haproxy/haproxy.cfg");
+        assert!(d.contains("mode tcp"), "{d}");
+        assert_eq!(actions(hp), ["reload haproxy"]);
+    });
+}
