@@ -324,3 +324,116 @@ fn load_balancer_gets_mode_tcp() {
         assert_eq!(actions(hp), ["reload haproxy"]);
     });
 }
+
+/// `propose` on hand-made findings over the healthy capture: a finding's
+/// tasks are all or nothing; two findings editing one file give one edit;
+/// a critical finding whose tasks do not apply, or without tasks, needs a
+/// human; an info finding without tasks is only reported.
+#[test]
+fn propose_is_all_or_nothing_per_finding_and_merges_edits_per_file() {
+    use serde_json::json;
+    use sshfix::change::Validator;
+    use sshfix::checks::{Finding, Fix, FixCall, Severity, Source};
+
+    let frames = fixture("healthy");
+    let clients: Vec<IpAddr> = vec![CONTROLLER.parse().unwrap()];
+    let facts = model::build(
+        &frames,
+        &model::Input {
+            port: 22,
+            clients: &clients,
+            server_addr: None,
+        },
+    );
+    let files = model::files_map(&frames);
+    let host = Host {
+        name: "h",
+        facts: &facts,
+        frames: &frames,
+        files: &files,
+        port: 22,
+        clients: &clients,
+    };
+    let src = Source {
+        file: "t.yml".into(),
+        line: 1,
+        column: 1,
+    };
+    let call = |module: &str, args: serde_json::Value| FixCall {
+        module: module.into(),
+        args,
+        name: None,
+        source: src.clone(),
+    };
+    let finding = |id: &str, severity: Severity, fix: Fix| Finding {
+        id: id.into(),
+        severity,
+        summary: id.into(),
+        evidence: Vec::new(),
+        source: src.clone(),
+        fix,
+    };
+    let findings = vec![
+        finding(
+            "a",
+            Severity::Critical,
+            Fix::Calls(vec![
+                call("sshd_config", json!({"set": {"LoginGraceTime": "30"}})),
+                call("hosts_access", json!({"allow": ["not-an-ip"]})),
+            ]),
+        ),
+        finding(
+            "d",
+            Severity::Warning,
+            Fix::Calls(vec![call("sshd_config", json!({"set": {"UseDNS": "yes"}}))]),
+        ),
+        finding(
+            "e",
+            Severity::Warning,
+            Fix::Calls(vec![call(
+                "sshd_config",
+                json!({"set": {"MaxStartups": "100:30:200"}}),
+            )]),
+        ),
+        finding("b", Severity::Info, Fix::None),
+        finding("c", Severity::Critical, Fix::Calls(Vec::new())),
+        finding("f", Severity::Critical, Fix::None),
+    ];
+    let (p, human) = plan::propose(&host, &findings);
+    // a's first task worked, its second did not: nothing of a is kept
+    assert_eq!(p.edits.len(), 1, "{:#?}", p.edits);
+    let e = &p.edits[0];
+    assert_eq!(e.path, "/etc/ssh/sshd_config");
+    assert_eq!(e.finding, "d, e");
+    let text = String::from_utf8_lossy(&e.after);
+    assert!(!text.contains("LoginGraceTime 30"), "{text}");
+    assert!(
+        text.contains("UseDNS yes") && text.contains("MaxStartups 100:30:200"),
+        "{text}"
+    );
+    assert_eq!(
+        e.before_sha256.as_deref(),
+        Some(sshfix::change::sha256_hex(&files["/etc/ssh/sshd_config"]).as_str())
+    );
+    match &e.validator {
+        Validator::SshdConfig { expect } => {
+            let keys: Vec<&str> = expect.iter().map(|(k, _)| k.as_str()).collect();
+            assert_eq!(keys, ["usedns", "maxstartups"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let h: Vec<(&str, &str)> = human
+        .iter()
+        .map(|n| (n.finding.as_str(), n.reason.as_str()))
+        .collect();
+    assert_eq!(h.len(), 3, "{h:#?}");
+    assert_eq!(h[0].0, "a");
+    assert!(
+        h[0].1.contains("not-an-ip") && h[0].1.contains("t.yml:1:1"),
+        "{}",
+        h[0].1
+    );
+    assert_eq!(h[1].0, "c");
+    assert!(h[1].1.contains("none of the check's fix tasks applies"));
+    assert_eq!(h[2].0, "f");
+}

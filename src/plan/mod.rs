@@ -158,12 +158,24 @@ pub fn propose(host: &Host, findings: &[Finding]) -> (Proposal, Vec<NeedsHuman>)
     let mut ws = Workspace::new(host.files.clone());
     let mut human = Vec::new();
     for f in findings {
+        let serious = f.severity != crate::checks::Severity::Info;
         let calls = match &f.fix {
+            // info findings are not causes: reported, not listed for a human
+            Fix::None if !serious => continue,
             Fix::None => {
                 human.push(NeedsHuman {
                     finding: f.id.clone(),
                     reason: "sshfix has no automatic fix for this finding; see the evidence".into(),
                 });
+                continue;
+            }
+            Fix::Calls(c) if c.is_empty() => {
+                if serious {
+                    human.push(NeedsHuman {
+                        finding: f.id.clone(),
+                        reason: "none of the check's fix tasks applies on this host (their `when` conditions are false); see the evidence".into(),
+                    });
+                }
                 continue;
             }
             Fix::Error(e) => {
@@ -199,7 +211,7 @@ pub fn propose(host: &Host, findings: &[Finding]) -> (Proposal, Vec<NeedsHuman>)
                 finding: f.id.clone(),
                 reason,
             }),
-            None if !proposed_any && f.severity != crate::checks::Severity::Info => {
+            None if !proposed_any && serious => {
                 human.push(NeedsHuman {
                     finding: f.id.clone(),
                     reason: "the fix tasks found nothing to change although the check fired; the facts and the fix disagree, look by hand".into(),
