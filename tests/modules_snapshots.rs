@@ -889,3 +889,79 @@ fn hosts_access_new_file() {
         &edit,
     );
 }
+
+#[test]
+fn hosts_access_trailing_backslash_comment() {
+    if ha_skip("hosts_access_trailing_backslash_comment") {
+        return;
+    }
+    // A last comment ending in `\` continues onto the next line for libwrap: a line
+    // appended after it would be part of the comment. The new line goes before it.
+    let allow = format!(
+        "{}# sshd: 10.0.0.0/255.0.0.0 \\\n",
+        ha_fixture("debian.allow")
+    );
+    let deny = ha_fixture("deny-sshd-all.deny");
+    let clients = ["192.0.2.10"];
+    let edit = allow_edit(Some(&allow), &deny, &clients);
+    check_hosts_access(
+        "hosts_access_trailing_backslash_comment",
+        Some(&allow),
+        &deny,
+        &clients,
+        &["10.0.0.1", "192.0.2.11"],
+        &edit,
+    );
+}
+
+#[test]
+fn hosts_access_continued_deny_rule() {
+    if ha_skip("hosts_access_continued_deny_rule") {
+        return;
+    }
+    // A `: DENY` rule continued over two lines with `\`: the new line goes before its
+    // first line, not between the two.
+    let allow = format!(
+        "{}sshd: 10.1.1.1, \\\n\t10.1.1.2 : DENY\nsshd: ALL : ALLOW\n",
+        ha_fixture("debian.allow")
+    );
+    let deny = ha_fixture("deny-all-all.deny");
+    let clients = ["10.1.1.2"];
+    let edit = allow_edit(Some(&allow), &deny, &clients);
+    check_hosts_access(
+        "hosts_access_continued_deny_rule",
+        Some(&allow),
+        &deny,
+        &clients,
+        &["10.1.1.1", "10.1.1.3"],
+        &edit,
+    );
+}
+
+#[test]
+fn sshd_debian12_lowercase_match_maxstartups() {
+    if skip_or_fail("sshd_debian12_lowercase_match_maxstartups") {
+        return;
+    }
+    // Debian 12 with a lowercase `match user backup` block appended after the
+    // commented `#Match User anoncvs` example: the global line goes above the comment
+    // lines attached to the Match (the example), not between them and the block.
+    let mut files = module_tree("debian12");
+    files
+        .get_mut(MAIN)
+        .unwrap()
+        .extend_from_slice(b"match user backup\n\tX11Forwarding no\n");
+    let edits = set(&files, (9, 2), "MaxStartups", "100:30:200");
+    check_sshd(
+        "sshd_debian12_lowercase_match_maxstartups",
+        &files,
+        &edits,
+        &[MAIN],
+        &[
+            expect(None, "maxstartups", Some("10:30:100"), "100:30:200"),
+            expect(Some(BACKUP), "maxstartups", Some("10:30:100"), "100:30:200"),
+            expect(Some(BACKUP), "x11forwarding", Some("no"), "no"),
+        ],
+        None,
+    );
+}
