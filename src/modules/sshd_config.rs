@@ -21,8 +21,10 @@
 //!   with the file's line ending. First-wins keywords go directly before the main
 //!   file's first global `Include` (so a drop-in added later cannot silently undo
 //!   the fix); last-wins keywords (and first-wins ones when there is no Include) go
-//!   before the first `Match` line — above the comment lines attached to it — or at
-//!   the end of the file, never into a trailing Match block. A last line without a
+//!   before the first `Match` line — above the comment lines attached to it — or,
+//!   without one, above a trailing commented-out `#Match` example (Debian's and
+//!   RHEL's `#Match User anoncvs`, which an admin may uncomment) or at the end of
+//!   the file; never into a trailing Match block. A last line without a
 //!   newline gets one first. The keyword is spelled as a commented-out default in
 //!   the main file spells it (`#MaxStartups 10:30:100` → `MaxStartups`), else as any
 //!   other line of the tree spells it, else as the caller wrote it.
@@ -887,12 +889,56 @@ fn insertion_point(tree: &ConfigTree, bytes: &[u8], prec: Precedence) -> (usize,
             format!("{after_inc}before the first `Match` block, so it stays global"),
         );
     }
+    // No Match block, but the file may end with a commented-out example of
+    // one (Debian's and RHEL's `#Match User anoncvs`): a line appended after
+    // it would read as part of the example and fall inside the block if an
+    // admin uncommented it. Insert above the example (and the comments
+    // directly above it) instead.
+    if let Some(idx) = commented_match_example(&lines) {
+        let why = if matches!(prec, Precedence::Last) {
+            "above the commented-out `Match` example at the end of the file (the last value wins; there is no Match block)"
+        } else {
+            "above the commented-out `Match` example at the end of the file (there is no Include or Match block)"
+        };
+        return (idx, why.to_string());
+    }
     let why = if matches!(prec, Precedence::Last) {
         "at the end of the file (the last value wins; there is no Match block)"
     } else {
         "at the end of the file (there is no Include or Match block)"
     };
     (lines.len(), why.to_string())
+}
+
+/// Where a trailing commented-out `Match` example starts (the first of the
+/// comment lines directly above `#Match …`), when only comments and blank
+/// lines follow it.
+fn commented_match_example(lines: &[(&[u8], &[u8])]) -> Option<usize> {
+    let text = |i: usize| String::from_utf8_lossy(lines[i].0).trim().to_string();
+    let is_comment = |i: usize| text(i).starts_with('#');
+    let mut found = None;
+    for i in (0..lines.len()).rev() {
+        let t = text(i);
+        if t.is_empty() {
+            continue;
+        }
+        if !t.starts_with('#') {
+            break;
+        }
+        let body = t.trim_start_matches('#').trim_start();
+        let word: String = body
+            .chars()
+            .take_while(|c| c.is_ascii_alphabetic())
+            .collect();
+        if word.eq_ignore_ascii_case("match") && body.len() > word.len() {
+            found = Some(i);
+        }
+    }
+    let mut idx = found?;
+    while idx > 0 && is_comment(idx - 1) {
+        idx -= 1;
+    }
+    Some(idx)
 }
 
 /// `bytes` with `text` inserted as a new line before physical line `index`.
