@@ -377,7 +377,7 @@ pub fn tcp_for_ssh(path: &str, text: &str, port: u16) -> Result<Option<(String, 
                 _ => {}
             }
         }
-        let indent = indent.unwrap_or_else(|| "\t".into());
+        let indent = indent.unwrap_or_else(|| file_indent(text));
         let mut new_lines = Vec::new();
         let mode = cfg.effective_mode(i);
         if !own_mode {
@@ -439,6 +439,15 @@ pub fn tcp_for_ssh(path: &str, text: &str, port: u16) -> Result<Option<(String, 
         )));
     }
     Ok(Some((after, reason)))
+}
+
+/// The indentation of the file's first indented directive (a tab if none).
+fn file_indent(text: &str) -> String {
+    text.lines()
+        .map(|l| l.trim_end_matches('\r'))
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#') && l.starts_with([' ', '\t']))
+        .map(|l| l[..l.len() - l.trim_start().len()].to_string())
+        .unwrap_or_else(|| "\t".into())
 }
 
 /// The words of a line, as the facts parser splits them (first two only matter here).
