@@ -152,7 +152,11 @@ fn the_web_frontend_and_defaults_stay_untouched() {
         t[start..end].to_string()
     };
     for header in ["defaults\n", "frontend web\n", "backend webfarm\n"] {
-        assert_eq!(section(&before, header), section(&after, header), "{header}");
+        assert_eq!(
+            section(&before, header),
+            section(&after, header),
+            "{header}"
+        );
     }
 }
 
@@ -186,7 +190,12 @@ fn haproxy_check(text: &[u8]) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("candidate.cfg");
     std::fs::write(&f, text).unwrap();
-    let out = Command::new(HAPROXY).arg("-c").arg("-f").arg(&f).output().unwrap();
+    let out = Command::new(HAPROXY)
+        .arg("-c")
+        .arg("-f")
+        .arg(&f)
+        .output()
+        .unwrap();
     (
         out.status.success(),
         format!(
@@ -231,7 +240,9 @@ fn candidates_pass_haproxy_c_and_carry_ssh_in_tcp() {
 #[test]
 fn a_tcp_config_needs_nothing() {
     let tcp = fixture("defaults-http-listen22.cfg");
-    let tcp = String::from_utf8(tcp).unwrap().replace("mode\thttp", "mode\ttcp");
+    let tcp = String::from_utf8(tcp)
+        .unwrap()
+        .replace("mode\thttp", "mode\ttcp");
     let tcp = tcp.replace("option\thttplog", "option\ttcplog");
     assert!(propose(tcp.as_bytes(), 22).is_empty());
 }

@@ -44,7 +44,11 @@ fn check_line(arg: &str, s: &str) -> Result<String, FixError> {
 pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixError> {
     let a: TaskArgs = super::args("command", args)?;
     let cmd = check_line("cmd", &a.cmd)?;
-    let undo = a.undo.as_deref().map(|u| check_line("undo", u)).transpose()?;
+    let undo = a
+        .undo
+        .as_deref()
+        .map(|u| check_line("undo", u))
+        .transpose()?;
     if let Some(c) = &a.creates {
         check_path("command", "creates", c)?;
         if c.contains(['*', '?', '[']) {
@@ -90,7 +94,12 @@ mod tests {
     #[test]
     fn generates_missing_host_keys() {
         let f = Fixture::load("hostkeys-missing");
-        let p = task(&f.host(), &json!({"cmd": " ssh-keygen -A ", "creates": KEY}), "host-keys-missing").unwrap();
+        let p = task(
+            &f.host(),
+            &json!({"cmd": " ssh-keygen -A ", "creates": KEY}),
+            "host-keys-missing",
+        )
+        .unwrap();
         assert!(p.edits.is_empty());
         assert_eq!(
             p.actions,
@@ -109,10 +118,20 @@ mod tests {
     #[test]
     fn nothing_to_do_when_creates_exists() {
         let f = Fixture::load("healthy");
-        let p = task(&f.host(), &json!({"cmd": "ssh-keygen -A", "creates": KEY}), "f").unwrap();
+        let p = task(
+            &f.host(),
+            &json!({"cmd": "ssh-keygen -A", "creates": KEY}),
+            "f",
+        )
+        .unwrap();
         assert!(p.is_empty());
         // a file the facts script read counts too
-        let p = task(&f.host(), &json!({"cmd": "touch /etc/hosts.allow", "creates": "/etc/hosts.allow"}), "f").unwrap();
+        let p = task(
+            &f.host(),
+            &json!({"cmd": "touch /etc/hosts.allow", "creates": "/etc/hosts.allow"}),
+            "f",
+        )
+        .unwrap();
         assert!(p.is_empty());
     }
 
@@ -123,11 +142,16 @@ mod tests {
         match &p.actions[0].op {
             Op::Command { creates, undo, .. } => {
                 assert_eq!(*creates, None);
-                assert_eq!(undo.as_deref(), Some("fail2ban-client set sshd banip 10.77.0.1"));
+                assert_eq!(
+                    undo.as_deref(),
+                    Some("fail2ban-client set sshd banip 10.77.0.1")
+                );
             }
             o => panic!("{o:?}"),
         }
-        assert!(p.actions[0].reason.ends_with("rollback runs `fail2ban-client set sshd banip 10.77.0.1`"));
+        assert!(p.actions[0]
+            .reason
+            .ends_with("rollback runs `fail2ban-client set sshd banip 10.77.0.1`"));
     }
 
     #[test]
@@ -175,8 +199,7 @@ pub(super) mod test_host {
                 env!("CARGO_MANIFEST_DIR")
             );
             let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-            let frames =
-                frame::parse(&bytes, "sshfix-fixture-0123456789abcdef", ITEM_CAP).unwrap();
+            let frames = frame::parse(&bytes, "sshfix-fixture-0123456789abcdef", ITEM_CAP).unwrap();
             assert!(frames.done, "{name}: the capture did not finish");
             let mut f = Fixture {
                 facts: build(&frames),

@@ -49,11 +49,7 @@ pub fn stat_of(host: &Host, path: &str) -> Option<FileEntry> {
 
 /// `path` is absolute and normalised (a module never guesses what `a/../b` means on the host).
 pub fn check_path(module: &str, arg: &str, path: &str) -> Result<(), FixError> {
-    let bad = |why: &str| {
-        Err(FixError::new(format!(
-            "`{module}`: `{arg}: {path}` {why}"
-        )))
-    };
+    let bad = |why: &str| Err(FixError::new(format!("`{module}`: `{arg}: {path}` {why}")));
     if !path.starts_with('/') {
         return bad("is not an absolute path");
     }
@@ -63,7 +59,11 @@ pub fn check_path(module: &str, arg: &str, path: &str) -> Result<(), FixError> {
     if path.chars().any(|c| c.is_control()) {
         return bad("contains a control character");
     }
-    if path.ends_with('/') || path[1..].split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+    if path.ends_with('/')
+        || path[1..]
+            .split('/')
+            .any(|c| c.is_empty() || c == "." || c == "..")
+    {
         return bad("is not a normalised path (no `.`, `..`, `//` or trailing `/`)");
     }
     Ok(())
@@ -266,7 +266,11 @@ mod tests {
         .unwrap();
         assert!(p.is_empty());
         // but another mode is a change, recorded with what was there
-        let p = run(&f, json!({"path": "/run/sshd", "state": "directory", "mode": "0711"})).unwrap();
+        let p = run(
+            &f,
+            json!({"path": "/run/sshd", "state": "directory", "mode": "0711"}),
+        )
+        .unwrap();
         match op(&p) {
             Op::File { was, mode, .. } => {
                 assert_eq!(was.as_deref(), Some("mode 0755 uid 0 gid 0"));
@@ -279,7 +283,11 @@ mod tests {
     #[test]
     fn world_readable_host_key_gets_0600() {
         let f = Fixture::load("hostkey-perms");
-        let p = run(&f, json!({"path": "/etc/ssh/ssh_host_ed25519_key", "mode": "0600"})).unwrap();
+        let p = run(
+            &f,
+            json!({"path": "/etc/ssh/ssh_host_ed25519_key", "mode": "0600"}),
+        )
+        .unwrap();
         match op(&p) {
             Op::File {
                 state, mode, was, ..
@@ -304,12 +312,20 @@ mod tests {
     fn wrong_owner_is_a_change() {
         let mut f = Fixture::load("healthy");
         f.set_item("stat", "755\t1000\t0\t40\tdirectory\t/run/sshd\n");
-        let p = run(&f, json!({"path": "/run/sshd", "state": "directory", "mode": "0755", "owner": "root"})).unwrap();
+        let p = run(
+            &f,
+            json!({"path": "/run/sshd", "state": "directory", "mode": "0755", "owner": "root"}),
+        )
+        .unwrap();
         match op(&p) {
             Op::File { was, .. } => assert_eq!(was.as_deref(), Some("mode 0755 uid 1000 gid 0")),
             o => panic!("{o:?}"),
         }
-        let p = run(&f, json!({"path": "/run/sshd", "state": "directory", "owner": "1000"})).unwrap();
+        let p = run(
+            &f,
+            json!({"path": "/run/sshd", "state": "directory", "owner": "1000"}),
+        )
+        .unwrap();
         assert!(p.is_empty());
     }
 
@@ -323,7 +339,11 @@ mod tests {
         .unwrap();
         assert_eq!(p.actions.len(), 1);
         // a numeric group that differs is a change too
-        let p = run(&h, json!({"path": "/etc/ssh/ssh_host_ed25519_key", "group": "4"})).unwrap();
+        let p = run(
+            &h,
+            json!({"path": "/etc/ssh/ssh_host_ed25519_key", "group": "4"}),
+        )
+        .unwrap();
         assert_eq!(p.actions.len(), 1);
     }
 
@@ -335,7 +355,9 @@ mod tests {
             Op::File { was, .. } => assert_eq!(*was, None),
             o => panic!("{o:?}"),
         }
-        assert!(p.actions[0].reason.contains("a rollback cannot restore them"));
+        assert!(p.actions[0]
+            .reason
+            .contains("a rollback cannot restore them"));
     }
 
     #[test]
@@ -343,20 +365,46 @@ mod tests {
         let h = Fixture::load("privsep-missing");
         let err = |args: Value| run(&h, args).unwrap_err().message;
         assert!(err(json!({"path": "/run/sshd"})).contains("does not exist on the host"));
-        assert!(err(json!({"path": "/etc/ssh", "mode": "0755"})).contains("is a directory on the host, not a file"));
-        assert!(err(json!({"path": "/etc/ssh/sshd_config", "state": "directory"})).contains("is a regular file on the host, not a directory"));
-        assert!(err(json!({"path": "run/sshd", "state": "directory"})).contains("not an absolute path"));
-        assert!(err(json!({"path": "/run/../etc", "state": "directory"})).contains("not a normalised path"));
-        assert!(err(json!({"path": "/run//sshd", "state": "directory"})).contains("not a normalised path"));
-        assert!(err(json!({"path": "/run/sshd/", "state": "directory"})).contains("not a normalised path"));
+        assert!(err(json!({"path": "/etc/ssh", "mode": "0755"}))
+            .contains("is a directory on the host, not a file"));
+        assert!(
+            err(json!({"path": "/etc/ssh/sshd_config", "state": "directory"}))
+                .contains("is a regular file on the host, not a directory")
+        );
+        assert!(
+            err(json!({"path": "run/sshd", "state": "directory"})).contains("not an absolute path")
+        );
+        assert!(err(json!({"path": "/run/../etc", "state": "directory"}))
+            .contains("not a normalised path"));
+        assert!(err(json!({"path": "/run//sshd", "state": "directory"}))
+            .contains("not a normalised path"));
+        assert!(err(json!({"path": "/run/sshd/", "state": "directory"}))
+            .contains("not a normalised path"));
         assert!(err(json!({"path": "/", "state": "directory"})).contains("root directory"));
         assert!(err(json!({"path": "/a\nb", "state": "directory"})).contains("control character"));
-        assert!(err(json!({"path": "/x", "state": "directory", "mode": 600})).contains("quoted octal string"));
-        assert!(err(json!({"path": "/x", "state": "directory", "mode": "u=rw"})).contains("symbolic"));
-        assert!(err(json!({"path": "/x", "state": "directory", "mode": "0800"})).contains("not an octal mode"));
-        assert!(err(json!({"path": "/x", "state": "directory", "mode": true})).contains("not an octal string"));
-        assert!(err(json!({"path": "/x", "state": "directory", "owner": "-rf"})).contains("not a user or group name"));
-        assert!(err(json!({"path": "/x", "state": "directory", "group": "a b"})).contains("`group: a b`"));
+        assert!(
+            err(json!({"path": "/x", "state": "directory", "mode": 600}))
+                .contains("quoted octal string")
+        );
+        assert!(
+            err(json!({"path": "/x", "state": "directory", "mode": "u=rw"})).contains("symbolic")
+        );
+        assert!(
+            err(json!({"path": "/x", "state": "directory", "mode": "0800"}))
+                .contains("not an octal mode")
+        );
+        assert!(
+            err(json!({"path": "/x", "state": "directory", "mode": true}))
+                .contains("not an octal string")
+        );
+        assert!(
+            err(json!({"path": "/x", "state": "directory", "owner": "-rf"}))
+                .contains("not a user or group name")
+        );
+        assert!(
+            err(json!({"path": "/x", "state": "directory", "group": "a b"}))
+                .contains("`group: a b`")
+        );
         assert!(err(json!({"path": "/x", "state": "socket"})).contains("bad arguments"));
         assert!(err(json!({"path": "/x", "recurse": true})).contains("bad arguments"));
     }

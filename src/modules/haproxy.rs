@@ -151,11 +151,7 @@ fn backend_named(cfg: &HaproxyConfig, name: &str) -> Option<usize> {
 }
 
 /// The backends frontend/listen `i` routes to (and whether any name is dynamic).
-fn backends_of(
-    path: &str,
-    cfg: &HaproxyConfig,
-    i: usize,
-) -> Result<Vec<usize>, FixError> {
+fn backends_of(path: &str, cfg: &HaproxyConfig, i: usize) -> Result<Vec<usize>, FixError> {
     let s = &cfg.sections[i];
     let mut out = Vec::new();
     for b in s.default_backend.iter().chain(s.use_backends.iter()) {
@@ -206,7 +202,11 @@ pub fn sections_to_switch(
     // every frontend routing to an ssh backend carries SSH too
     let mut fronts: BTreeSet<usize> = entries.clone();
     for (i, _) in cfg.sections.iter().enumerate() {
-        if is_front(cfg, i) && backends_of(path, cfg, i)?.iter().any(|b| ssh_backends.contains(b)) {
+        if is_front(cfg, i)
+            && backends_of(path, cfg, i)?
+                .iter()
+                .any(|b| ssh_backends.contains(b))
+        {
             fronts.insert(i);
         }
     }
@@ -302,7 +302,13 @@ fn replace_directive(body: &str, new_second: &str) -> String {
         &rest[..word_end],
         &after_word[..sep_len],
         new_second,
-        if comment.is_empty() { "" } else if tail_ws.is_empty() { " " } else { tail_ws },
+        if comment.is_empty() {
+            ""
+        } else if tail_ws.is_empty() {
+            " "
+        } else {
+            tail_ws
+        },
         comment
     )
 }
@@ -319,7 +325,11 @@ fn split_ending(line: &str) -> (&str, &str) {
 }
 
 /// The candidate text and the reason, or `None` when nothing carries SSH in `mode http`.
-pub fn tcp_for_ssh(path: &str, text: &str, port: u16) -> Result<Option<(String, String)>, FixError> {
+pub fn tcp_for_ssh(
+    path: &str,
+    text: &str,
+    port: u16,
+) -> Result<Option<(String, String)>, FixError> {
     let cfg = hp::parse(text);
     let switch = sections_to_switch(path, &cfg, port)?;
     if switch.is_empty() {
@@ -445,7 +455,9 @@ pub fn tcp_for_ssh(path: &str, text: &str, port: u16) -> Result<Option<(String, 
 fn file_indent(text: &str) -> String {
     text.lines()
         .map(|l| l.trim_end_matches('\r'))
-        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#') && l.starts_with([' ', '\t']))
+        .find(|l| {
+            !l.trim().is_empty() && !l.trim_start().starts_with('#') && l.starts_with([' ', '\t'])
+        })
         .map(|l| l[..l.len() - l.trim_start().len()].to_string())
         .unwrap_or_else(|| "\t".into())
 }
@@ -454,4 +466,170 @@ fn file_indent(text: &str) -> String {
 fn words_of(body: &str) -> Vec<String> {
     let (code, _) = split_comment(body);
     code.split_whitespace().map(str::to_string).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::command::test_host::Fixture;
+    use super::*;
+    use serde_json::json;
+
+    const P: &str = "/etc/haproxy/haproxy.cfg";
+    const DEF: &str = "defaults\n\tmode http\n\toption httplog\n\n";
+
+    fn fix(text: &str) -> Result<Option<(String, String)>, FixError> {
+        tcp_for_ssh(P, text, 22)
+    }
+
+    fn after(text: &str) -> String {
+        fix(text).unwrap().expect("a change").0
+    }
+
+    #[test]
+    fn own_mode_line_changes_in_place_with_its_comment() {
+        let t = "frontend ssh\n  bind :22\n  mode\thttp   # was web\n  option httplog clf\n  default_backend b\nbackend b\n  mode HTTP\n  server s 10.0.0.1:22\n";
+        assert_eq!(
+            after(t),
+            "frontend ssh\n  bind :22\n  mode\ttcp   # was web\n  option tcplog\n  default_backend b\nbackend b\n  mode tcp\n  server s 10.0.0.1:22\n"
+        );
+    }
+
+    #[test]
+    fn inherited_mode_gets_a_line_after_the_header() {
+        let t = format!("{DEF}listen ssh # bastion\n    bind :22\n    server s 10.0.0.1\n");
+        let a = after(&t);
+        assert_eq!(
+            a,
+            format!("{DEF}listen ssh # bastion\n    mode tcp\n    option tcplog\n    bind :22\n    server s 10.0.0.1\n")
+        );
+        assert!(fix(&a).unwrap().is_none(), "idempotent");
+    }
+
+    #[test]
+    fn an_empty_last_section_without_newline() {
+        // the backend has no lines: the file's first indentation (the tab of
+        // `defaults`), and a newline added
+        let t = format!("{DEF}frontend f\n  bind :22\n  default_backend b\nbackend b");
+        assert_eq!(
+            after(&t),
+            format!("{DEF}frontend f\n  mode tcp\n  option tcplog\n  bind :22\n  default_backend b\nbackend b\n\tmode tcp\n")
+        );
+    }
+
+    #[test]
+    fn httpslog_and_a_backend_own_httplog() {
+        let t = "frontend f\n\tbind :22\n\tmode http\n\toption httpslog\n\tdefault_backend b\nbackend b\n\tmode http\n\toption httplog\n\tserver s 10.0.0.1:22\n";
+        let a = after(t);
+        assert_eq!(a.matches("option tcplog").count(), 2, "{a}");
+        assert!(!a.contains("httpslog"));
+    }
+
+    #[test]
+    fn nothing_to_do() {
+        // tcp already, by builtin default or own line
+        assert!(fix("listen ssh\n bind :22\n server s 10.0.0.1:22\n")
+            .unwrap()
+            .is_none());
+        assert!(fix(&format!("{DEF}listen ssh\n mode tcp\n bind :22\n"))
+            .unwrap()
+            .is_none());
+        // http proxies not carrying SSH are left alone
+        assert!(fix(&format!("{DEF}frontend web\n bind :80\n default_backend w\nbackend w\n server a 10.0.0.1:8080\n")).unwrap().is_none());
+        // an empty file
+        assert!(fix("").unwrap().is_none());
+    }
+
+    #[test]
+    fn another_port_serves_ssh_when_asked() {
+        let t = format!("{DEF}listen ssh\n bind :2200\n server s 10.0.0.1:2200\n");
+        assert!(tcp_for_ssh(P, &t, 22).unwrap().is_none());
+        assert!(tcp_for_ssh(P, &t, 2200).unwrap().is_some());
+    }
+
+    #[test]
+    fn http_only_lines_are_listed_not_refused() {
+        let t = format!("{DEF}listen ssh\n bind :22\n http-request deny if {{ path /x }}\n option forwardfor\n cookie SRV insert\n server s 10.0.0.1:22\n");
+        let (_, reason) = fix(&t).unwrap().unwrap();
+        assert!(reason.contains(&format!("{P}:7: http-request deny if {{ path /x }}; {P}:8: option forwardfor; {P}:9: cookie SRV insert")), "{reason}");
+    }
+
+    #[test]
+    fn refuses_a_section_that_also_serves_other_ports() {
+        let t = format!("{DEF}listen mixed\n bind :22\n bind :80\n server s 10.0.0.1\n");
+        let e = fix(&t).unwrap_err().message;
+        assert_eq!(
+            e,
+            format!("{P}:7: `listen mixed` serves SSH port 22 but also `bind :80`; `mode tcp` would break the HTTP it serves there — move the SSH `bind` into a `listen` or `frontend` of its own")
+        );
+    }
+
+    #[test]
+    fn refuses_a_frontend_routing_to_ssh_and_to_web() {
+        let t = format!("{DEF}frontend web\n bind :80\n use_backend ssh if {{ path /ssh }}\n default_backend w\nbackend w\n server a 10.0.0.1:8080\nbackend ssh\n server b 10.0.0.2:22\n");
+        let e = fix(&t).unwrap_err().message;
+        assert!(
+            e.starts_with(&format!(
+                "{P}:5: `frontend web` routes to SSH and also to `backend w`"
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn refuses_a_dynamic_backend() {
+        let t = format!("{DEF}frontend f\n bind :22\n use_backend %[req.hdr(host),lower]\n");
+        let e = fix(&t).unwrap_err().message;
+        assert!(
+            e.starts_with(&format!(
+                "{P}:7: `frontend f` picks its backend at run time"
+            )),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn task_reads_the_host_and_its_arguments() {
+        // the real lab load balancer: frontend :2222 → backend server h1:22
+        let mut f = Fixture::load("lb-http");
+        let p = task(&f.host(), &json!({}), "lb-http-mode").unwrap();
+        assert_eq!(p.edits.len(), 1);
+        assert_eq!(p.edits[0].validator, Validator::Haproxy);
+        assert_eq!(p.edits[0].finding, "lb-http-mode");
+        assert_eq!(
+            p.actions[0].op,
+            Op::Reload {
+                target: "haproxy".into()
+            }
+        );
+        // port 2222 alone: the frontend binds it, its backend follows
+        let p2 = task(&f.host(), &json!({"port": 2222}), "lb-http-mode").unwrap();
+        assert_eq!(p2.edits[0].after, p.edits[0].after);
+        // another config path
+        let text = f.files.remove(P).unwrap();
+        let e = task(&f.host(), &json!({}), "x").unwrap_err().message;
+        assert!(
+            e.contains("`/etc/haproxy/haproxy.cfg` was not read on the host"),
+            "{e}"
+        );
+        f.files.insert("/etc/haproxy/lb.cfg".into(), text);
+        assert_eq!(
+            task(&f.host(), &json!({"config": "/etc/haproxy/lb.cfg"}), "x")
+                .unwrap()
+                .edits[0]
+                .path,
+            "/etc/haproxy/lb.cfg"
+        );
+        f.files
+            .insert("/etc/haproxy/bad.cfg".into(), vec![0xff, 0xfe]);
+        assert!(
+            task(&f.host(), &json!({"config": "/etc/haproxy/bad.cfg"}), "x")
+                .unwrap_err()
+                .message
+                .contains("not UTF-8")
+        );
+        assert!(task(&f.host(), &json!({"ports": [22]}), "x")
+            .unwrap_err()
+            .message
+            .contains("bad arguments"));
+    }
 }

@@ -109,11 +109,21 @@ mod tests {
         let stopped = Fixture::load("hostkeys-missing");
         assert!(!stopped.facts.sshd.running);
         let p = run(&stopped, json!({"name": "sshd"})).unwrap();
-        assert_eq!(op(&p), &Op::Start { target: "sshd".into() });
-        assert_eq!(p.actions[0].reason, "start `sshd`: the facts show it is not running");
+        assert_eq!(
+            op(&p),
+            &Op::Start {
+                target: "sshd".into()
+            }
+        );
+        assert_eq!(
+            p.actions[0].reason,
+            "start `sshd`: the facts show it is not running"
+        );
         let healthy = Fixture::load("healthy");
         assert!(healthy.facts.sshd.running);
-        assert!(run(&healthy, json!({"name": "sshd", "state": "started"})).unwrap().is_empty());
+        assert!(run(&healthy, json!({"name": "sshd", "state": "started"}))
+            .unwrap()
+            .is_empty());
     }
 
     #[test]
@@ -121,7 +131,12 @@ mod tests {
         let inetd = Fixture::load("inetd");
         assert!(inetd.facts.inetd.serves_ssh && !inetd.facts.inetd.running_for_ssh);
         let p = run(&inetd, json!({"name": "inetd"})).unwrap();
-        assert_eq!(op(&p), &Op::Start { target: "inetd".into() });
+        assert_eq!(
+            op(&p),
+            &Op::Start {
+                target: "inetd".into()
+            }
+        );
         let lb = Fixture::load("lb-http");
         assert!(lb.facts.haproxy.running);
         assert!(run(&lb, json!({"name": "haproxy"})).unwrap().is_empty());
@@ -135,9 +150,23 @@ mod tests {
     fn reload_and_restart_are_always_proposed() {
         let h = Fixture::load("healthy");
         let p = run(&h, json!({"name": "sshd", "state": "reloaded"})).unwrap();
-        assert_eq!(op(&p), &Op::Reload { target: "sshd".into() });
-        let p = run(&h, json!({"name": "getty@tty1.service", "state": "restarted"})).unwrap();
-        assert_eq!(op(&p), &Op::Restart { target: "getty@tty1.service".into() });
+        assert_eq!(
+            op(&p),
+            &Op::Reload {
+                target: "sshd".into()
+            }
+        );
+        let p = run(
+            &h,
+            json!({"name": "getty@tty1.service", "state": "restarted"}),
+        )
+        .unwrap();
+        assert_eq!(
+            op(&p),
+            &Op::Restart {
+                target: "getty@tty1.service".into()
+            }
+        );
         assert_eq!(p.actions[0].finding, "sshd-not-running");
     }
 

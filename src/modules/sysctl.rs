@@ -116,9 +116,8 @@ fn masked(host: &Host, path: &str, target: &str) -> bool {
     };
     let dir_rank = |p: &str| SYSCTL_DIRS.iter().position(|d| p.starts_with(d));
     let rank = dir_rank(path);
-    let hidden_by = |p: &str| {
-        p != path && order_key(p) == Some((0, base.clone())) && dir_rank(p) < rank
-    };
+    let hidden_by =
+        |p: &str| p != path && order_key(p) == Some((0, base.clone())) && dir_rank(p) < rank;
     hidden_by(target) || host.files.keys().any(|p| hidden_by(p))
 }
 
@@ -133,9 +132,9 @@ fn value_arg(v: &Value) -> Result<String, FixError> {
         }
     };
     if s.is_empty()
-        || !s
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '_' | ':' | '/' | '+' | '-' | ','))
+        || !s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, ' ' | '.' | '_' | ':' | '/' | '+' | '-' | ',')
+        })
     {
         return Err(FixError::new(format!(
             "`sysctl`: `value: {s:?}` must be non-empty words of letters, digits and `. _ : / + - ,`"
@@ -173,9 +172,9 @@ pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixErr
     let value = value_arg(&a.value)?;
     let file = a.file.unwrap_or_else(|| DEFAULT_FILE.to_string());
     check_path("sysctl", "file", &file)?;
-    let Some(our_order) = order_key(&file).filter(|_| {
-        file == SYSCTL_CONF || file.starts_with("/etc/sysctl.d/")
-    }) else {
+    let Some(our_order) =
+        order_key(&file).filter(|_| file == SYSCTL_CONF || file.starts_with("/etc/sysctl.d/"))
+    else {
         return Err(FixError::new(format!(
             "`sysctl`: `file: {file}` is not read at boot; use a `.conf` file in `/etc/sysctl.d/` or `/etc/sysctl.conf`"
         )));
@@ -236,7 +235,13 @@ pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixErr
 
     let before = host.files.get(&file);
     let text = before.map(|b| String::from_utf8_lossy(b).into_owned());
-    if text.as_deref().and_then(|t| value_in(t, &name)).map(|x| x.1).as_deref() != Some(value.as_str()) {
+    if text
+        .as_deref()
+        .and_then(|t| value_in(t, &name))
+        .map(|x| x.1)
+        .as_deref()
+        != Some(value.as_str())
+    {
         let (after, how) = persist(text.as_deref(), &name, &value, finding);
         proposal.edits.push(Edit::new(
             &file,
@@ -338,8 +343,13 @@ mod tests {
     #[test]
     fn nothing_to_do_when_live_and_persisted_agree() {
         let mut f = Fixture::load("healthy");
-        f.files.insert(DEFAULT_FILE.into(), b"net/netfilter/nf_conntrack_max=262144\n".to_vec());
-        assert!(run(&f, json!({"name": MAX, "value": "262144"})).unwrap().is_empty());
+        f.files.insert(
+            DEFAULT_FILE.into(),
+            b"net/netfilter/nf_conntrack_max=262144\n".to_vec(),
+        );
+        assert!(run(&f, json!({"name": MAX, "value": "262144"}))
+            .unwrap()
+            .is_empty());
         // only the live value differs: only the command
         let p = run(&f, json!({"name": MAX, "value": 262145})).unwrap();
         assert_eq!(p.actions.len(), 1);
@@ -348,7 +358,10 @@ mod tests {
         f.files.insert(PROC.into(), b"262145\n".to_vec());
         let p = run(&f, json!({"name": MAX, "value": 262145})).unwrap();
         assert!(p.actions.is_empty());
-        assert_eq!(String::from_utf8_lossy(&p.edits[0].after), "net/netfilter/nf_conntrack_max = 262145\n");
+        assert_eq!(
+            String::from_utf8_lossy(&p.edits[0].after),
+            "net/netfilter/nf_conntrack_max = 262145\n"
+        );
     }
 
     #[test]
@@ -389,15 +402,29 @@ mod tests {
     #[test]
     fn multi_word_values_are_compared_as_words_and_quoted() {
         let mut f = Fixture::load("healthy");
-        f.files.insert("/proc/sys/net/ipv4/ip_local_port_range".into(), b"32768\t60999\n".to_vec());
-        f.files.insert(DEFAULT_FILE.into(), b"net.ipv4.ip_local_port_range = 32768  60999\n".to_vec());
+        f.files.insert(
+            "/proc/sys/net/ipv4/ip_local_port_range".into(),
+            b"32768\t60999\n".to_vec(),
+        );
+        f.files.insert(
+            DEFAULT_FILE.into(),
+            b"net.ipv4.ip_local_port_range = 32768  60999\n".to_vec(),
+        );
         let range = "net.ipv4.ip_local_port_range";
-        assert!(run(&f, json!({"name": range, "value": "32768 60999"})).unwrap().is_empty());
+        assert!(run(&f, json!({"name": range, "value": "32768 60999"}))
+            .unwrap()
+            .is_empty());
         let p = run(&f, json!({"name": range, "value": "1024 65000"})).unwrap();
         match &p.actions[0].op {
             Op::Command { command, undo, .. } => {
-                assert_eq!(command, "sysctl -w 'net.ipv4.ip_local_port_range=1024 65000'");
-                assert_eq!(undo.as_deref(), Some("sysctl -w 'net.ipv4.ip_local_port_range=32768 60999'"));
+                assert_eq!(
+                    command,
+                    "sysctl -w 'net.ipv4.ip_local_port_range=1024 65000'"
+                );
+                assert_eq!(
+                    undo.as_deref(),
+                    Some("sysctl -w 'net.ipv4.ip_local_port_range=32768 60999'")
+                );
             }
             o => panic!("{o:?}"),
         }
@@ -406,21 +433,37 @@ mod tests {
     #[test]
     fn a_later_file_with_another_value_is_refused() {
         let mut f = Fixture::load("healthy");
-        f.files.insert("/usr/lib/sysctl.d/95-vendor.conf".into(), b"# vendor\nnet.netfilter.nf_conntrack_max = 65536\n".to_vec());
+        f.files.insert(
+            "/usr/lib/sysctl.d/95-vendor.conf".into(),
+            b"# vendor\nnet.netfilter.nf_conntrack_max = 65536\n".to_vec(),
+        );
         assert_eq!(
             run(&f, json!({"name": MAX, "value": 524288})).unwrap_err().message,
             "/usr/lib/sysctl.d/95-vendor.conf:2: sets `net.netfilter.nf_conntrack_max = 65536` and is applied after `/etc/sysctl.d/90-sshfix.conf`, so `524288` would be lost at the next boot; give `file: /usr/lib/sysctl.d/95-vendor.conf` to change it there, or remove that line"
         );
         // the same value later is fine; an /etc file of the same name hides it
-        f.files.insert("/etc/sysctl.d/95-vendor.conf".into(), b"\n".to_vec());
+        f.files
+            .insert("/etc/sysctl.d/95-vendor.conf".into(), b"\n".to_vec());
         assert!(run(&f, json!({"name": MAX, "value": 524288})).is_ok());
-        f.files.insert(SYSCTL_CONF.into(), b"net.netfilter.nf_conntrack_max=524288\n".to_vec());
+        f.files.insert(
+            SYSCTL_CONF.into(),
+            b"net.netfilter.nf_conntrack_max=524288\n".to_vec(),
+        );
         assert!(run(&f, json!({"name": MAX, "value": 524288})).is_ok());
-        f.files.insert(SYSCTL_CONF.into(), b"net.netfilter.nf_conntrack_max=1\n".to_vec());
-        assert!(run(&f, json!({"name": MAX, "value": 524288})).unwrap_err().message.starts_with("/etc/sysctl.conf:1: "));
+        f.files.insert(
+            SYSCTL_CONF.into(),
+            b"net.netfilter.nf_conntrack_max=1\n".to_vec(),
+        );
+        assert!(run(&f, json!({"name": MAX, "value": 524288}))
+            .unwrap_err()
+            .message
+            .starts_with("/etc/sysctl.conf:1: "));
         // an earlier file loses to ours
         let mut f = Fixture::load("healthy");
-        f.files.insert("/etc/sysctl.d/10-early.conf".into(), b"net.netfilter.nf_conntrack_max=1\n".to_vec());
+        f.files.insert(
+            "/etc/sysctl.d/10-early.conf".into(),
+            b"net.netfilter.nf_conntrack_max=1\n".to_vec(),
+        );
         assert!(run(&f, json!({"name": MAX, "value": 524288})).is_ok());
     }
 
@@ -428,22 +471,40 @@ mod tests {
     fn refusals() {
         let f = Fixture::load("healthy");
         let err = |a: Value| run(&f, a).unwrap_err().message;
-        assert!(err(json!({"name": "net..x", "value": 1})).contains("not a dotted kernel parameter"));
-        assert!(err(json!({"name": "net.x; reboot", "value": 1})).contains("not a dotted kernel parameter"));
+        assert!(
+            err(json!({"name": "net..x", "value": 1})).contains("not a dotted kernel parameter")
+        );
+        assert!(err(json!({"name": "net.x; reboot", "value": 1}))
+            .contains("not a dotted kernel parameter"));
         assert!(err(json!({"name": MAX, "value": 1.5})).contains("not an integer or a string"));
         assert!(err(json!({"name": MAX, "value": "1; reboot"})).contains("must be non-empty words"));
         assert!(err(json!({"name": MAX, "value": ""})).contains("must be non-empty words"));
-        assert!(err(json!({"name": MAX, "value": 1, "file": "/etc/sysctl.d/x.txt"})).contains("is not read at boot"));
-        assert!(err(json!({"name": MAX, "value": 1, "file": "/usr/lib/sysctl.d/x.conf"})).contains("is not read at boot"));
-        assert!(err(json!({"name": MAX, "value": 1, "file": "/etc/sysctl.d/../x.conf"})).contains("not a normalised path"));
+        assert!(
+            err(json!({"name": MAX, "value": 1, "file": "/etc/sysctl.d/x.txt"}))
+                .contains("is not read at boot")
+        );
+        assert!(
+            err(json!({"name": MAX, "value": 1, "file": "/usr/lib/sysctl.d/x.conf"}))
+                .contains("is not read at boot")
+        );
+        assert!(
+            err(json!({"name": MAX, "value": 1, "file": "/etc/sysctl.d/../x.conf"}))
+                .contains("not a normalised path")
+        );
         assert!(err(json!({"name": MAX})).contains("bad arguments"));
         assert!(err(json!({"name": MAX, "value": 1, "persist": false})).contains("bad arguments"));
     }
 
     #[test]
     fn keys_as_systemd_reads_them() {
-        assert_eq!(normalise_key("-net/ipv4/conf/eth0.1/rp_filter"), "net.ipv4.conf.eth0/1.rp_filter");
-        assert_eq!(normalise_key(" net.ipv4.ip_forward "), "net.ipv4.ip_forward");
+        assert_eq!(
+            normalise_key("-net/ipv4/conf/eth0.1/rp_filter"),
+            "net.ipv4.conf.eth0/1.rp_filter"
+        );
+        assert_eq!(
+            normalise_key(" net.ipv4.ip_forward "),
+            "net.ipv4.ip_forward"
+        );
         assert_eq!(order_key("/etc/sysctl.d/a/b.conf"), None);
     }
 }
