@@ -26,7 +26,7 @@
 //! it serves there; split the section); a frontend to switch that also routes
 //! to a backend that does not carry SSH (which is also how a backend shared
 //! by SSH and an HTTP frontend is caught: that frontend routes to SSH and to
-//! its web backends); a dynamic `use_backend %[…]`.
+//! its web backends); a run-time `use_backend %[…]` in a section to switch.
 //!
 //! HTTP-only directives (`http-request`, `redirect`, `cookie`,
 //! `option forwardfor`, …) left in a switched section are not a refusal:
@@ -150,12 +150,22 @@ fn backend_named(cfg: &HaproxyConfig, name: &str) -> Option<usize> {
     })
 }
 
-/// The backends frontend/listen `i` routes to (and whether any name is dynamic).
-fn backends_of(path: &str, cfg: &HaproxyConfig, i: usize) -> Result<Vec<usize>, FixError> {
+/// The backends frontend/listen `i` routes to. A name chosen at run time
+/// (`%[…]`) is an error when `strict` (the section is to be switched), and
+/// skipped otherwise (an unrelated frontend must not block the fix).
+fn backends_of(
+    path: &str,
+    cfg: &HaproxyConfig,
+    i: usize,
+    strict: bool,
+) -> Result<Vec<usize>, FixError> {
     let s = &cfg.sections[i];
     let mut out = Vec::new();
     for b in s.default_backend.iter().chain(s.use_backends.iter()) {
         if b.value.contains("%[") {
+            if !strict {
+                continue;
+            }
             return Err(FixError::new(format!(
                 "{path}:{}: `{}` picks its backend at run time (`{}`), so which backends carry SSH cannot be known; set `mode tcp` by hand",
                 b.line,
@@ -197,13 +207,13 @@ pub fn sections_to_switch(
         .map(|f| f.section)
         .collect();
     for &e in &entries {
-        ssh_backends.extend(backends_of(path, cfg, e)?);
+        ssh_backends.extend(backends_of(path, cfg, e, true)?);
     }
     // every frontend routing to an ssh backend carries SSH too
     let mut fronts: BTreeSet<usize> = entries.clone();
     for (i, _) in cfg.sections.iter().enumerate() {
         if is_front(cfg, i)
-            && backends_of(path, cfg, i)?
+            && backends_of(path, cfg, i, false)?
                 .iter()
                 .any(|b| ssh_backends.contains(b))
         {
@@ -216,7 +226,7 @@ pub fn sections_to_switch(
             continue;
         }
         switch.insert(f);
-        for b in backends_of(path, cfg, f)? {
+        for b in backends_of(path, cfg, f, false)? {
             if is_http(cfg, b) {
                 switch.insert(b);
             }
@@ -245,7 +255,8 @@ pub fn sections_to_switch(
         }
         // a switched frontend must not route to an HTTP backend that does not carry SSH
         if is_front(cfg, i) && !entries.contains(&i) {
-            for b in backends_of(path, cfg, i)? {
+            // strict: a run-time choice may pick an HTTP backend
+            for b in backends_of(path, cfg, i, true)? {
                 if b != i && !ssh_backends.contains(&b) && is_http(cfg, b) {
                     return Err(FixError::new(format!(
                         "{path}:{}: `{}` routes to SSH and also to `{}`, which serves HTTP; `mode tcp` would break it — give SSH a frontend of its own",
