@@ -246,3 +246,51 @@ fn a_tcp_config_needs_nothing() {
     let tcp = tcp.replace("option\thttplog", "option\ttcplog");
     assert!(propose(tcp.as_bytes(), 22).is_empty());
 }
+
+/// Why a frontend that sends traffic to an SSH backend is switched with it:
+/// haproxy refuses an http frontend with a tcp backend, so switching the
+/// backend alone would make the config invalid. The module switches both;
+/// with a web backend behind the same frontend it refuses instead.
+#[test]
+fn a_backend_is_never_switched_without_its_frontends() {
+    if skip_or_fail("a_backend_is_never_switched_without_its_frontends") {
+        return;
+    }
+    let shared = "defaults\n\tmode http\n\ttimeout connect 5s\n\ttimeout client 5s\n\ttimeout server 5s\n\nfrontend f\n\tbind :2222\n\tdefault_backend ssh\n\nbackend ssh\n\tserver s 10.0.0.1:22\n";
+    let backend_only = shared.replace("\nbackend ssh\n", "\nbackend ssh\n\tmode tcp\n");
+    let (ok, out) = haproxy_check(backend_only.as_bytes());
+    assert!(
+        !ok,
+        "haproxy accepted an http frontend with a tcp backend:\n{out}"
+    );
+    assert!(out.contains("incompatible tcp backend"), "{out}");
+    let p = propose(shared.as_bytes(), 22);
+    let after = String::from_utf8(p.edits[0].after.clone()).unwrap();
+    assert_eq!(mode_of(&after, "f"), Mode::Tcp);
+    assert_eq!(mode_of(&after, "ssh"), Mode::Tcp);
+    assert!(haproxy_check(after.as_bytes()).0);
+    // the same frontend also routing to a web backend: refused
+    let mixed = shared.replace(
+        "\tdefault_backend ssh\n",
+        "\tdefault_backend ssh\n\tuse_backend web if { dst_port 80 }\n\nbackend web\n\tserver w 10.0.0.2:80\n",
+    );
+    assert!(haproxy_check(mixed.as_bytes()).0);
+    let mut lb = lb();
+    lb.files.insert(CFG.into(), mixed.into_bytes());
+    let clients = ["10.77.0.1".parse().unwrap()];
+    let host = Host {
+        name: "lb",
+        facts: &lb.facts,
+        frames: &lb.frames,
+        files: &lb.files,
+        port: 22,
+        clients: &clients,
+    };
+    let e = modules::run("haproxy", &host, &json!({}), "lb-http-mode").unwrap_err();
+    assert!(
+        e.message.starts_with(
+            "/etc/haproxy/haproxy.cfg:7: `frontend f` routes to SSH and also to `backend web`"
+        ),
+        "{e}"
+    );
+}

@@ -21,12 +21,15 @@
 //! ignores an added one).
 //! New lines use the section's indentation and the header line's ending.
 //!
-//! Refusals (a [`FixError`] naming file:line): a section to switch that also
-//! binds something other than the SSH port (`mode tcp` would break the HTTP
-//! it serves there; split the section); a frontend to switch that also routes
-//! to a backend that does not carry SSH (which is also how a backend shared
-//! by SSH and an HTTP frontend is caught: that frontend routes to SSH and to
-//! its web backends); a run-time `use_backend %[…]` in a section to switch.
+//! Refusals (a [`FixError`] naming file:line):
+//! - a section to switch that also binds something other than the SSH port
+//!   (`mode tcp` would break the HTTP it serves there; split the section);
+//! - a frontend to switch that also routes to a backend that does not carry
+//!   SSH. The frontend must be tcp (haproxy 2.6 refuses an http frontend
+//!   with a tcp backend, checked with `-c`), and in tcp its HTTP rules no
+//!   longer apply to the web traffic. This is also how a backend shared by
+//!   SSH and a web frontend is caught: that frontend routes to both;
+//! - a run-time `use_backend %[…]` in a section to switch.
 //!
 //! HTTP-only directives (`http-request`, `redirect`, `cookie`,
 //! `option forwardfor`, …) left in a switched section are not a refusal:
@@ -259,7 +262,7 @@ pub fn sections_to_switch(
             for b in backends_of(path, cfg, i, true)? {
                 if b != i && !ssh_backends.contains(&b) && is_http(cfg, b) {
                     return Err(FixError::new(format!(
-                        "{path}:{}: `{}` routes to SSH and also to `{}`, which serves HTTP; `mode tcp` would break it — give SSH a frontend of its own",
+                        "{path}:{}: `{}` routes to SSH and also to `{}`, which serves HTTP; the frontend must be `mode tcp` for SSH (haproxy refuses an http frontend with a tcp backend), which would end its HTTP processing (`http-request` rules, HTTP conditions) for the web traffic too — give SSH a frontend of its own",
                         cfg.sections[i].line,
                         label(cfg, i),
                         label(cfg, b)
