@@ -1,10 +1,184 @@
-//! The `service` fix module (not written yet).
+//! The `service` fix module: start, reload or restart a service by its logical name (`sshd`, `haproxy`, `inetd`), as an [`Op::Start`]/[`Op::Reload`]/[`Op::Restart`] action.
+//!
+//! Arguments: `name` (a plain service name, `[A-Za-z0-9@._-]+`, not starting
+//! with `-`; `apply` maps logical names such as `sshd` to the host's unit),
+//! `state` (`started`, `reloaded` or `restarted`; default `started`).
+//!
+//! `started` is nothing to do when the facts show the service running; the
+//! facts know the processes of `sshd`, `haproxy`, `inetd`/`xinetd`
+//! ([`crate::facts::model::HostFacts`]), so for any other name, and for
+//! `reloaded`/`restarted` (asked for because something changed), the action
+//! is always proposed.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::{FixError, Host, Proposal};
+use crate::change::{Action, Op};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum State {
+    Started,
+    Reloaded,
+    Restarted,
+}
+
+/// The arguments of a `service` fix task.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskArgs {
+    name: String,
+    #[serde(default)]
+    state: Option<State>,
+}
+
+/// Whether the facts saw service `name` running (`None`: they cannot tell).
+fn running(host: &Host, name: &str) -> Option<bool> {
+    let f = host.facts;
+    match name {
+        "sshd" | "ssh" => Some(f.sshd.running),
+        "haproxy" => Some(f.haproxy.running),
+        // known only when an inetd entry serves ssh
+        "inetd" | "xinetd" | "openbsd-inetd" if f.inetd.serves_ssh => Some(f.inetd.running_for_ssh),
+        _ => None,
+    }
+}
 
 /// Runs a `service` fix task.
-pub fn task(_host: &Host, _args: &Value, _finding: &str) -> Result<Proposal, FixError> {
-    Err(FixError::new("the `service` fix module is not written yet"))
+pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixError> {
+    let a: TaskArgs = super::args("service", args)?;
+    let name = a.name.as_str();
+    let plain = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with('-')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '@' | '.' | '_' | '-'));
+    if !plain {
+        return Err(FixError::new(format!(
+            "`service`: `name: {name}` is not a plain service name (letters, digits, `@`, `.`, `_`, `-`)"
+        )));
+    }
+    let state = a.state.unwrap_or(State::Started);
+    let target = name.to_string();
+    let (op, reason) = match state {
+        State::Started => {
+            if running(host, name) == Some(true) {
+                return Ok(Proposal::default());
+            }
+            let why = match running(host, name) {
+                Some(_) => "the facts show it is not running",
+                None => "the facts cannot tell whether it runs; starting a running service changes nothing",
+            };
+            (Op::Start { target }, format!("start `{name}`: {why}"))
+        }
+        State::Reloaded => (
+            Op::Reload { target },
+            format!("reload `{name}` so it reads its changed configuration"),
+        ),
+        State::Restarted => (
+            Op::Restart { target },
+            format!("restart `{name}` so the change takes effect"),
+        ),
+    };
+    Ok(Proposal {
+        edits: Vec::new(),
+        actions: vec![Action::new(op, finding, reason)],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::command::test_host::Fixture;
+    use super::*;
+    use serde_json::json;
+
+    fn run(f: &Fixture, args: Value) -> Result<Proposal, FixError> {
+        task(&f.host(), &args, "sshd-not-running")
+    }
+
+    fn op(p: &Proposal) -> &Op {
+        assert!(p.edits.is_empty());
+        assert_eq!(p.actions.len(), 1, "{p:?}");
+        &p.actions[0].op
+    }
+
+    #[test]
+    fn starts_a_stopped_sshd_and_not_a_running_one() {
+        let stopped = Fixture::load("hostkeys-missing");
+        assert!(!stopped.facts.sshd.running);
+        let p = run(&stopped, json!({"name": "sshd"})).unwrap();
+        assert_eq!(
+            op(&p),
+            &Op::Start {
+                target: "sshd".into()
+            }
+        );
+        assert_eq!(
+            p.actions[0].reason,
+            "start `sshd`: the facts show it is not running"
+        );
+        let healthy = Fixture::load("healthy");
+        assert!(healthy.facts.sshd.running);
+        assert!(run(&healthy, json!({"name": "sshd", "state": "started"}))
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn inetd_and_haproxy_from_the_facts() {
+        let inetd = Fixture::load("inetd");
+        assert!(inetd.facts.inetd.serves_ssh && !inetd.facts.inetd.running_for_ssh);
+        let p = run(&inetd, json!({"name": "inetd"})).unwrap();
+        assert_eq!(
+            op(&p),
+            &Op::Start {
+                target: "inetd".into()
+            }
+        );
+        let lb = Fixture::load("lb-http");
+        assert!(lb.facts.haproxy.running);
+        assert!(run(&lb, json!({"name": "haproxy"})).unwrap().is_empty());
+        // the healthy host has no inetd entry for ssh: cannot tell, so start
+        let h = Fixture::load("healthy");
+        let p = run(&h, json!({"name": "inetd"})).unwrap();
+        assert!(p.actions[0].reason.contains("cannot tell"));
+    }
+
+    #[test]
+    fn reload_and_restart_are_always_proposed() {
+        let h = Fixture::load("healthy");
+        let p = run(&h, json!({"name": "sshd", "state": "reloaded"})).unwrap();
+        assert_eq!(
+            op(&p),
+            &Op::Reload {
+                target: "sshd".into()
+            }
+        );
+        let p = run(
+            &h,
+            json!({"name": "getty@tty1.service", "state": "restarted"}),
+        )
+        .unwrap();
+        assert_eq!(
+            op(&p),
+            &Op::Restart {
+                target: "getty@tty1.service".into()
+            }
+        );
+        assert_eq!(p.actions[0].finding, "sshd-not-running");
+    }
+
+    #[test]
+    fn refusals() {
+        let h = Fixture::load("healthy");
+        let err = |a: Value| run(&h, a).unwrap_err().message;
+        assert!(err(json!({"name": "ssh; reboot"})).contains("not a plain service name"));
+        assert!(err(json!({"name": "-sshd"})).contains("not a plain service name"));
+        assert!(err(json!({"name": ""})).contains("not a plain service name"));
+        assert!(err(json!({"name": "a/b"})).contains("not a plain service name"));
+        assert!(err(json!({"name": "sshd", "state": "stopped"})).contains("bad arguments"));
+        assert!(err(json!({"name": "sshd", "enabled": true})).contains("bad arguments"));
+    }
 }
