@@ -210,7 +210,10 @@ fn invalid_config_line_is_commented_out() {
             .find(|e| e.path.starts_with("/etc/ssh/sshd_config.d/"))
             .unwrap_or_else(|| panic!("{}", rendered(hp)));
         let d = report::diff::unified(e);
-        assert!(d.contains("+# sshfix: disabled ("), "{d}");
+        assert!(
+            d.contains("+\t# sshfix: disabled (Directive 'MaxStartups' is not allowed within a Match block): MaxStartups 5\r\n"),
+            "{d}"
+        );
         assert!(
             actions(hp).iter().any(|a| a == "start sshd"),
             "{:?}",

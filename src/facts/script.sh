@@ -272,6 +272,13 @@ file /etc/ufw/ufw.conf
 # ---- kernel: conntrack table, kernel log
 file /proc/sys/net/netfilter/nf_conntrack_count
 file /proc/sys/net/netfilter/nf_conntrack_max
+# the sysctl files, in every directory sysctl reads (the sysctl fix must know
+# whether a later file overrides what it writes)
+file /etc/sysctl.conf
+for sshfix_f in /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.d/*.conf \
+	/usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf; do
+	[ -f "$sshfix_f" ] && file "$sshfix_f"
+done
 sshfix_has dmesg && item dmesg sh -c 'dmesg 2>/dev/null | grep -a -i -e conntrack | tail -n 50'
 
 # ---- super-servers

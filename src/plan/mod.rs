@@ -259,11 +259,13 @@ fn order_actions(actions: Vec<Action>) -> Vec<Action> {
                         x.finding = format!("{}, {f}", x.finding);
                     }
                 }
+                // the stronger action subsumes the weaker one, and its
+                // reason is the one that holds
                 if rank(&a.op) > rank(&x.op) {
                     x.op = a.op;
                     x.reason = a.reason;
-                } else if a.reason != x.reason && !x.reason.contains(&a.reason) {
-                    x.reason = format!("{} {}", x.reason, a.reason);
+                } else if rank(&a.op) == rank(&x.op) && !x.reason.contains(&a.reason) {
+                    x.reason = format!("{}; {}", x.reason, a.reason);
                 }
             }
         }

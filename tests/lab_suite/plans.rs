@@ -83,7 +83,7 @@ const WANT: &[(&str, &str, Want)] = &[
     (
         "h14",
         "sshd-config-invalid",
-        Want::Edit("/etc/ssh/sshd_config", &["+# sshfix: disabled ("]),
+        Want::Edit("/etc/ssh/sshd_config", &["# sshfix: disabled ("]),
     ),
     (
         "h15",
@@ -118,12 +118,12 @@ const WANT: &[(&str, &str, Want)] = &[
     (
         "h20",
         "banner-file-missing",
-        Want::Edit("/etc/ssh/sshd_config.d/", &["+# sshfix: disabled ("]),
+        Want::Edit("/etc/ssh/sshd_config.d/", &["# sshfix: disabled ("]),
     ),
     (
         "h21",
         "sshd-config-invalid",
-        Want::Edit("/etc/ssh/sshd_config.d/", &["+# sshfix: disabled ("]),
+        Want::Edit("/etc/ssh/sshd_config.d/", &["# sshfix: disabled ("]),
     ),
 ];
 
