@@ -180,6 +180,8 @@ struct Planner<'a> {
     port: u16,
     finding: &'a str,
     rules: HostRules,
+    /// The rules as captured, without the proposal's simulated inserts.
+    pristine: HostRules,
     /// Current content of the files edited so far (path → text).
     files: BTreeMap<String, Vec<u8>>,
     /// Edited paths in order, with their validator and reasons.
@@ -236,11 +238,13 @@ fn quote(r: &RuleRef) -> String {
 
 impl<'a> Planner<'a> {
     fn new(host: &'a Host<'a>, port: u16, finding: &'a str) -> Planner<'a> {
+        let rules = host_rules(host.frames);
         Planner {
             host,
             port,
             finding,
-            rules: host_rules(host.frames),
+            pristine: rules.clone(),
+            rules,
             files: BTreeMap::new(),
             edited: Vec::new(),
             actions: Vec::new(),
@@ -280,7 +284,9 @@ impl<'a> Planner<'a> {
         self.files.insert(path.to_string(), text.into_bytes());
         match self.edited.iter_mut().find(|(p, _, _)| p == path) {
             Some((_, _, reasons)) => reasons.push(reason),
-            None => self.edited.push((path.to_string(), validator, vec![reason])),
+            None => self
+                .edited
+                .push((path.to_string(), validator, vec![reason])),
         }
     }
 
@@ -297,11 +303,7 @@ impl<'a> Planner<'a> {
     }
 
     fn frame_text(&self, key: &str) -> Option<String> {
-        self.host
-            .frames
-            .get(key)
-            .filter(|i| i.ok())
-            .map(Item::text)
+        self.host.frames.get(key).filter(|i| i.ok()).map(Item::text)
     }
 
     fn firewalld_running(&self) -> bool {
@@ -328,11 +330,11 @@ impl<'a> Planner<'a> {
     /// Propose what `addr` needs to get through.
     fn client(&mut self, addr: IpAddr) -> Result<(), FixError> {
         let packet = Packet::new(addr, self.port);
-        let first = self.rules.evaluate(&packet);
+        // as the facts saw it (the working copy has this proposal's rules)
+        let first = self.pristine.evaluate(&packet);
         if self.port == self.host.port {
             if let Some(c) = self.host.facts.clients.iter().find(|c| c.addr == addr) {
-                if c.firewall.action != first.action || c.firewall.decided_by != first.decided_by
-                {
+                if c.firewall.action != first.action || c.firewall.decided_by != first.decided_by {
                     return Err(refuse(format!(
                         "the facts say {addr} is {:?} by {}, but the raw rules the facts script captured say {:?} by {} (re-gather the facts)",
                         c.firewall.action,
@@ -395,15 +397,16 @@ impl<'a> Planner<'a> {
             )));
         }
         let firewalld = self.firewalld_running();
-        if r.source == "nft" && r.iptables_text.is_none() {
+        let managed = self.rules.nft.as_ref().is_some_and(|rs| {
+            rs.iptables_nft_tables()
+                .contains(&(r.family.clone(), r.table.clone()))
+        });
+        // the policy of an iptables-nft chain is iptables' to set and save,
+        // so it is handled like the iptables rules below
+        if r.source == "nft" && r.iptables_text.is_none() && !(managed && r.is_policy) {
             if firewalld && r.table == "firewalld" {
                 return self.firewalld(addr, r, note);
             }
-            let managed = self
-                .rules
-                .nft
-                .as_ref()
-                .is_some_and(|rs| rs.iptables_nft_tables().contains(&(r.family.clone(), r.table.clone())));
             if managed {
                 return Err(refuse(format!(
                     "{} blocks {addr}; table {} {} belongs to iptables-nft but its rules could not be paired with `iptables-save`, so sshfix cannot tell how to insert before it",
@@ -437,10 +440,10 @@ impl<'a> Planner<'a> {
             ("inet" | "netdev", Family::V6) => "ip6 saddr",
             _ => {
                 return Err(refuse(format!(
-                    "{} blocks {addr}, but sshfix does not write rules for an nft table of family {}",
-                    quote(r),
-                    r.family
-                )))
+                "{} blocks {addr}, but sshfix does not write rules for an nft table of family {}",
+                quote(r),
+                r.family
+            )))
             }
         };
         let port = self.port;
@@ -507,17 +510,14 @@ impl<'a> Planner<'a> {
                 continue;
             };
             looked.push(path.clone());
-            let Ok(text) = String::from_utf8(bytes.clone()) else {
-                return Err(refuse(format!(
-                    "{path} is not UTF-8 text; sshfix cannot edit it"
-                )));
-            };
+            let text = persisted_text(&path, bytes, "nft -c -f")?;
             let scopes = nft_scopes(&text);
             let lines: Vec<&str> = text.split_inclusive('\n').collect();
             let in_chain = |i: usize| {
-                scopes.get(i).and_then(Option::as_ref).is_some_and(|(f, t, c)| {
-                    f == &r.family && t == &r.table && c == &r.chain
-                })
+                scopes
+                    .get(i)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|(f, t, c)| f == &r.family && t == &r.table && c == &r.chain)
             };
             let c = comment(addr, self.port);
             let cmd_prefix = format!("add rule {} {} {} ", r.family, r.table, r.chain);
@@ -552,23 +552,31 @@ impl<'a> Planner<'a> {
             };
             let Some((i, line)) = spot else { continue };
             let new = insert_line(&lines, i, &line);
-            let at = i + 1;
             let what = if r.is_policy {
-                format!("the end of chain {} (its policy drops)", r.chain)
+                format!("at the end of chain {} in {path}", r.chain)
             } else {
-                format!("before line {at} (`{}`)", lines[i].trim())
+                let orig = self
+                    .host
+                    .files
+                    .get(&path)
+                    .and_then(|b| nft::find_rule_in_file(&String::from_utf8_lossy(b), r));
+                format!(
+                    "on the line before it ({path}:{}: `{}`)",
+                    orig.map_or("?".to_string(), |n| n.to_string()),
+                    lines[i].trim()
+                )
             };
             self.set_file(
                 &path,
                 new,
                 Validator::Nft,
                 format!(
-                    "{} blocks {addr} from port {}; the same accept rule for {addr} only goes to {what} in {path}, so the fix survives a reload or reboot",
+                    "{} blocks {addr} from port {}; the same accept for {addr} only goes {what}, so the fix survives a reload or reboot",
                     quote(r),
                     self.port
                 ),
             );
-            return Ok(format!("; and in {path}"));
+            return Ok(format!("; {path} gets the same rule (see its edit)"));
         }
         Ok(if looked.is_empty() {
             format!(
@@ -601,9 +609,10 @@ impl<'a> Planner<'a> {
         cmd_prefix: &str,
     ) -> Result<Option<(usize, String)>, FixError> {
         let in_chain = |i: usize| {
-            scopes.get(i).and_then(Option::as_ref).is_some_and(|(f, t, c)| {
-                f == &r.family && t == &r.table && c == &r.chain
-            })
+            scopes
+                .get(i)
+                .and_then(Option::as_ref)
+                .is_some_and(|(f, t, c)| f == &r.family && t == &r.table && c == &r.chain)
         };
         if let Some(last) = (0..lines.len()).rev().find(|&i| in_chain(i)) {
             // the last in-scope line is the chain's closing brace
@@ -864,11 +873,7 @@ impl<'a> Planner<'a> {
                 continue;
             };
             looked.push(path);
-            let Ok(text) = String::from_utf8(bytes.clone()) else {
-                return Err(refuse(format!(
-                    "{path} is not UTF-8 text; sshfix cannot edit it"
-                )));
-            };
+            let text = persisted_text(path, bytes, "iptables-restore --test")?;
             let save = iptables::parse(&text).map_err(|e| {
                 refuse(format!(
                     "{path}: {e}: sshfix does not understand this file, so it cannot persist the accept rule for {addr}"
@@ -882,8 +887,9 @@ impl<'a> Planner<'a> {
                 ));
             }
             let spot = match &blocking {
-                Some(b) => iptables::find_rule_line(&text, &r.table, &r.chain, b)
-                    .map(|n| n as usize - 1),
+                Some(b) => {
+                    iptables::find_rule_line(&text, &r.table, &r.chain, b).map(|n| n as usize - 1)
+                }
                 None => {
                     let Some(t) = save.tables.iter().find(|t| t.name == r.table) else {
                         continue;
@@ -901,16 +907,30 @@ impl<'a> Planner<'a> {
                     }
                     match ch.rules.last() {
                         Some(last) => Some(last.line as usize),
-                        None => (t.line as usize..lines.len())
-                            .find(|&i| lines[i].trim() == "COMMIT"),
+                        None => {
+                            (t.line as usize..lines.len()).find(|&i| lines[i].trim() == "COMMIT")
+                        }
                     }
                 }
             };
             let Some(i) = spot else { continue };
             let new = insert_line(&lines, i, line);
             let what = match &blocking {
-                Some(_) => format!("before line {} (`{}`)", i + 1, lines[i].trim()),
-                None => format!("after the last rule of chain {}", r.chain),
+                Some(b) => {
+                    let orig = self.host.files.get(path).and_then(|o| {
+                        iptables::find_rule_line(&String::from_utf8_lossy(o), &r.table, &r.chain, b)
+                    });
+                    format!(
+                        "on the line before it in table {} ({path}:{}: `{}`)",
+                        r.table,
+                        orig.map_or("?".to_string(), |n| n.to_string()),
+                        lines[i].trim()
+                    )
+                }
+                None => format!(
+                    "after the last rule of chain {} in table {} of {path}",
+                    r.chain, r.table
+                ),
             };
             self.set_file(
                 path,
@@ -919,13 +939,12 @@ impl<'a> Planner<'a> {
                     family: family.into(),
                 },
                 format!(
-                    "{} blocks {addr} from port {}; `{line}` goes {what} in table {} of {path}, so the fix survives a reboot",
+                    "{} blocks {addr} from port {}; `{line}` goes {what}, so the fix survives a reboot",
                     quote(r),
                     self.port,
-                    r.table
                 ),
             );
-            return Ok(format!("; and in {path}"));
+            return Ok(format!("; {path} gets the same rule (see its edit)"));
         }
         Ok(if looked.is_empty() {
             format!(
@@ -966,9 +985,7 @@ impl<'a> Planner<'a> {
         } else {
             "/etc/ufw/user.rules"
         };
-        let ufw_line = format!(
-            "-A {user_chain} -p tcp --dport {port} -s {addr} -j ACCEPT"
-        );
+        let ufw_line = format!("-A {user_chain} -p tcp --dport {port} -s {addr} -j ACCEPT");
         let want = parse_rule("filter", &ufw_line)?;
         if let Some(text) = self
             .file(user_rules)
@@ -1071,19 +1088,33 @@ fn firewalld_zone_of_chain(chain: &str) -> Option<String> {
     (!zone.is_empty()).then(|| zone.to_string())
 }
 
+/// What the reviewer must know when rules sshfix cannot evaluate might
+/// block the client too (empty when none can).
 fn uncertain_note(v: &Verdict) -> String {
-    if v.uncertain.is_empty() {
+    if !v.could_block {
         return String::new();
     }
     format!(
-        " (rules sshfix cannot evaluate are on the way too and {}: {})",
-        if v.could_block {
-            "may still block it"
-        } else {
-            "cannot block it"
-        },
+        " (rules sshfix cannot evaluate are on the way too and may still block it: {})",
         v.uncertain.join("; ")
     )
+}
+
+/// A persisted ruleset as text, refusing what its loader cannot read
+/// (`checker` names the tool that would reject it).
+fn persisted_text(path: &str, bytes: &[u8], checker: &str) -> Result<String, FixError> {
+    let Ok(text) = String::from_utf8(bytes.to_vec()) else {
+        return Err(refuse(format!(
+            "{path} is not UTF-8 text; sshfix cannot edit it"
+        )));
+    };
+    if let Some(i) = text.find("\r\n") {
+        let line = text[..i].matches('\n').count() + 1;
+        return Err(refuse(format!(
+            "{path}:{line} ends with CRLF, which the loader cannot read (`{checker}` fails on the file as it is), so the persisted rules are broken already"
+        )));
+    }
+    Ok(text)
 }
 
 /// One `-A` line as a parsed rule.
@@ -1268,6 +1299,7 @@ mod tests {
         let mut v = Verdict::open();
         assert_eq!(uncertain_note(&v), "");
         v.uncertain.push("u".into());
+        assert_eq!(uncertain_note(&v), "", "harmless uncertainty is not noise");
         v.could_block = true;
         assert!(uncertain_note(&v).contains("may still block it: u"));
     }
