@@ -631,17 +631,45 @@ fn ufw_uses_its_own_command() {
         "file /etc/ufw/ufw.conf",
         b"ENABLED=yes\nLOGLEVEL=low\n",
     );
-    let b = build(f, &["10.77.0.1", "192.0.2.1", "10.77.0.2"]);
+    // ufw's own `deny from 10.77.0.1 to any port 22 proto tcp`: an allow for
+    // the same tuple is "the same rule" to ufw, so only a human can change it
+    let b = build(f.clone(), &["10.77.0.1"]);
+    let e = b.run(json!({})).unwrap_err();
+    assert!(
+        e.contains("ufw treats an allow for the same client and port as the same rule"),
+        "{e}"
+    );
+    assert!(
+        e.contains("`ufw delete deny proto tcp from 10.77.0.1 to any port 22`"),
+        "{e}"
+    );
+    // the default deny (INPUT policy) and a client ufw already allows
+    let b = build(f, &["192.0.2.1", "10.77.0.2"]);
     let p = b.propose();
     insta::assert_snapshot!("ufw", render(&p));
     assert_eq!(
         commands(&p),
+        ["ufw prepend allow proto tcp from 192.0.2.1 to any port 22"]
+    );
+    assert!(p.edits.is_empty(), "ufw saves its own rules");
+}
+
+#[test]
+fn ufw_captured_in_a_namespace() {
+    let b = build(
+        frames("ufw"),
+        &["10.77.0.1", "2001:db8:77::1", "192.0.2.1", "10.77.1.1"],
+    );
+    let p = b.propose();
+    insta::assert_snapshot!("ufw_netns", render(&p));
+    assert_eq!(
+        commands(&p),
         [
             "ufw prepend allow proto tcp from 10.77.0.1 to any port 22",
+            "ufw prepend allow proto tcp from 2001:db8:77::1 to any port 22",
             "ufw prepend allow proto tcp from 192.0.2.1 to any port 22",
         ]
     );
-    assert!(p.edits.is_empty(), "ufw saves its own rules");
 }
 
 #[test]
@@ -704,8 +732,10 @@ mod real {
         }
     }
 
-    /// A network namespace deleted on drop (also when the test panics).
-    struct Netns(String);
+    /// A network namespace deleted on drop (also when the test panics);
+    /// with `ufw` set, every command runs in a private mount namespace with
+    /// that directory bind-mounted over `/etc/ufw`.
+    struct Netns(String, Option<PathBuf>);
 
     impl Netns {
         fn new(tag: &str) -> Netns {
@@ -720,16 +750,28 @@ mod real {
                 "ip netns add: {}",
                 String::from_utf8_lossy(&o.stderr)
             );
-            Netns(name)
+            Netns(name, None)
         }
 
         /// `sh -c script` in the namespace, in `cwd`; (status, stdout+stderr).
         fn sh(&self, script: &str, cwd: &Path) -> (bool, String) {
-            let o = Command::new("ip")
-                .args(["netns", "exec", &self.0, "sh", "-c", script])
-                .current_dir(cwd)
-                .output()
-                .unwrap();
+            let mut cmd = Command::new("ip");
+            cmd.args(["netns", "exec", &self.0]);
+            match &self.1 {
+                None => cmd.args(["sh", "-c", script]),
+                Some(ufw) => cmd
+                    .args([
+                        "unshare",
+                        "-m",
+                        "sh",
+                        "-c",
+                        "mount --bind \"$1\" /etc/ufw && exec sh -c \"$2\"",
+                        "sh",
+                    ])
+                    .arg(ufw)
+                    .arg(script),
+            };
+            let o = cmd.current_dir(cwd).output().unwrap();
             let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
             s.push_str(&String::from_utf8_lossy(&o.stderr));
             (o.status.success(), s)
@@ -764,6 +806,12 @@ mod real {
         fn state(&self) -> String {
             let tmp = std::env::temp_dir();
             let mut s = self.ok("nft list ruleset", &tmp);
+            if let Some(ufw) = &self.1 {
+                for f in ["user.rules", "user6.rules"] {
+                    s.push_str(&format!("--- {f}\n"));
+                    s.push_str(&std::fs::read_to_string(ufw.join(f)).unwrap());
+                }
+            }
             for cmd in ["iptables-legacy-save", "ip6tables-legacy-save"] {
                 let out = self.ok(cmd, &tmp);
                 s.push_str(&format!("--- {cmd}\n"));
@@ -813,8 +861,11 @@ mod real {
             return;
         }
         let root = copy_scenario(name, &[], "orig");
-        let ns = Netns::new(&format!("{name}-a"));
+        let mut ns = Netns::new(&format!("{name}-a"));
         ns.ok("sh -e setup.sh", &root);
+        if root.join("etc/ufw").is_dir() {
+            ns.1 = Some(root.join("etc/ufw"));
+        }
         let before = ns.state();
         let b = build(ns.capture(&root), clients);
         assert!(
@@ -934,6 +985,28 @@ mod real {
     }
 
     #[test]
+    fn real_ufw() {
+        let has_ufw = Command::new("sh")
+            .args(["-c", "command -v ufw && command -v unshare"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !has_ufw && cannot_run().is_none() {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("CI=true: real_ufw needs `ufw` (apt-get install ufw)");
+            }
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!!!!!!! SKIPPED real_ufw: `ufw` is missing; the ufw fix was NOT checked against the real ufw !!!!!!!!\n"
+            );
+            return;
+        }
+        check(
+            "ufw",
+            &["10.77.0.1", "2001:db8:77::1", "192.0.2.1", "10.77.1.1"],
+        );
+    }
+
+    #[test]
     fn real_legacy() {
         check("legacy", &["10.77.0.1"]);
     }
@@ -1008,4 +1081,41 @@ fn command_form_nft_files() {
     let p = build(f, &["10.77.0.1"]).propose();
     let after = String::from_utf8(p.edits[0].after.clone()).unwrap();
     assert!(after.contains("22 accept\nadd rule inet filter input ip saddr 10.77.0.1 tcp dport 22 accept comment \"sshfix: allow 10.77.0.1 port 22\"\nadd chain inet filter output"), "{after}");
+}
+
+#[test]
+fn firewalld_with_the_iptables_backend() {
+    // the chains firewalld's iptables backend makes (no nft output)
+    let v4 = "*filter\n:INPUT ACCEPT [0:0]\n:INPUT_ZONES - [0:0]\n:IN_public - [0:0]\n:IN_public_pre - [0:0]\n:IN_public_deny - [0:0]\n:IN_public_allow - [0:0]\n-A INPUT -j INPUT_ZONES\n-A INPUT_ZONES -g IN_public\n-A IN_public -j IN_public_pre\n-A IN_public -j IN_public_deny\n-A IN_public -j IN_public_allow\n-A IN_public -j REJECT --reject-with icmp-host-prohibited\n-A IN_public_deny -s 10.77.0.1/32 -p tcp -m tcp --dport 22 -j DROP\n-A IN_public_allow -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
+    let mut f = save_only(v4);
+    set(&mut f, "firewalld-state", b"running\n");
+    let p = build(f.clone(), &["10.77.0.1"]).propose();
+    assert_eq!(p.actions.len(), 2);
+    assert!(commands(&p)[0].starts_with("firewall-cmd --zone=public --add-rich-rule='rule priority=\"-32768\" family=\"ipv4\" source address=\"10.77.0.1\""));
+    // the zone's final reject (port 2222 is not open), zone from its chain
+    let b = build(f.clone(), &["192.0.2.1"]);
+    assert!(b.facts.firewall.blocked.is_empty());
+    let p = b.run(json!({"port": 2222})).unwrap();
+    assert!(
+        p.actions[0]
+            .reason
+            .starts_with("`iptables: table filter chain IN_public rule 4: -A IN_public -j REJECT"),
+        "{}",
+        p.actions[0].reason
+    );
+    assert!(
+        commands(&p)[1].contains("--permanent --zone=public")
+            && commands(&p)[1].contains("port port=\"2222\"")
+    );
+    // no `_pre` chain: sshfix cannot show the rich rule would work
+    let mut f = save_only(
+        &v4.replace(":IN_public_pre - [0:0]\n", "")
+            .replace("-A IN_public -j IN_public_pre\n", ""),
+    );
+    set(&mut f, "firewalld-state", b"running\n");
+    let e = build(f, &["10.77.0.1"]).run(json!({})).unwrap_err();
+    assert!(
+        e.contains("chain IN_public_pre of table filter is not in the iptables rules"),
+        "{e}"
+    );
 }

@@ -998,6 +998,29 @@ impl<'a> Planner<'a> {
                 )));
             }
         }
+        // ufw counts an allow with the same addresses, port and protocol as
+        // a deny as the same rule: `ufw prepend` would skip it (exit 0)
+        let blocking = r.iptables_text.as_deref().unwrap_or(&r.text);
+        let own_deny = ["DROP", "REJECT", "REJECT --reject-with tcp-reset"]
+            .iter()
+            .any(|target| {
+                let deny = format!("-A {user_chain} -p tcp --dport {port} -s {addr} -j {target}");
+                parse_rule("filter", &deny).is_ok_and(|d| {
+                    iptables::find_rule_line(
+                        &format!("*filter\n{blocking}\nCOMMIT\n"),
+                        "filter",
+                        user_chain,
+                        &d,
+                    )
+                    .is_some()
+                })
+            });
+        if own_deny {
+            return Err(refuse(format!(
+                "{} blocks {addr}: it is ufw's own `deny proto tcp from {addr} to any port {port}`, and ufw treats an allow for the same client and port as the same rule (`ufw prepend` skips it), so only changing that deny would help (`ufw delete deny proto tcp from {addr} to any port {port}`), which sshfix never does by itself",
+                quote(r)
+            )));
+        }
         let (view, _) = self.iptables_view(addr, r)?;
         let reason = format!(
             "{} blocks {addr} from port {port}; `ufw prepend` puts an allow for {addr} only at the top of ufw's user rules, which ufw also saves in {user_rules}{note}",
@@ -1051,8 +1074,9 @@ impl<'a> Planner<'a> {
                 },
             );
         }
-        // simulate in the zone's _pre chain
-        if r.source == "nft" {
+        // simulate in the zone's _pre chain: `filter_IN_ZONE_pre` in the nft
+        // backend's own table, `IN_ZONE_pre` in the iptables backend's
+        if r.source == "nft" && r.table == "firewalld" {
             let pre = format!("filter_IN_{zone}_pre");
             let kw = if is_v6(addr) { "ip6" } else { "ip" };
             let expr = vec![
