@@ -1119,3 +1119,45 @@ fn firewalld_with_the_iptables_backend() {
         "{e}"
     );
 }
+
+#[test]
+fn a_definite_block_with_uncertain_rules_before_it_is_fixed_and_says_so() {
+    // iptables-nft fixture: a `-m recent` drop (unevaluable) in SSH_CHECK
+    // may hit 10.77.0.1 before the definite `-s 10.77.0.1/32 ... -j DROP`
+    let f = facts_fixture_frames(
+        "iptables-nft",
+        &[
+            ("iptables-nft-save", "iptables-nft.rules.v4"),
+            ("ip6tables-nft-save", "iptables-nft.rules.v6"),
+        ],
+    );
+    let b = build(f, &["10.77.0.1"]);
+    let p = b.propose();
+    assert_eq!(p.actions.len(), 1);
+    let r = &p.actions[0].reason;
+    assert!(
+        r.contains("rules sshfix cannot evaluate are on the way too and may still block it"),
+        "{r}"
+    );
+    assert!(r.contains("-m recent"), "{r}");
+    assert!(commands(&p)[0].starts_with("iptables-nft -t filter -I INPUT 4 -s 10.77.0.1/32 "));
+}
+
+#[test]
+fn facts_that_disagree_with_the_raw_rules_are_refused() {
+    let b = build(frames("nft-nonewline"), &["10.77.0.1"]);
+    // the same facts, but raw items from a host without that drop
+    let other = frames("nft-policy");
+    let host = Host {
+        frames: &other,
+        ..b.host()
+    };
+    let e = firewall::task(&host, &json!({}), FINDING)
+        .unwrap_err()
+        .message;
+    assert!(
+        e.contains("the facts say 10.77.0.1 is Drop by nft: table ip filter chain input handle 2"),
+        "{e}"
+    );
+    assert!(e.contains("re-gather the facts"), "{e}");
+}
