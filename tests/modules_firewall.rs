@@ -11,8 +11,12 @@
 //! (where the clients must then pass), run the live commands, re-capture
 //! and evaluate (every client passes, and the module now proposes nothing),
 //! run the undo commands and compare the ruleset with the original byte for
-//! byte. They need root and nft/iptables: without them they say loudly that
-//! they skipped, and fail when `CI=true`.
+//! byte (and ufw's `user*.rules`, firewalld's `zones/public.xml`). ufw and
+//! firewalld (with a private dbus-daemon) run on copies of their `/etc`
+//! directories bind-mounted in private mount namespaces; the daemons are
+//! killed by pid and the namespaces deleted even when a test fails. They
+//! need root and nft/iptables (ufw, firewalld): without them they say loudly
+//! that they skipped, and fail when `CI=true`.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -114,7 +118,7 @@ fn add_files(frames: &mut Frames, root: &Path) {
 fn frames(name: &str) -> Frames {
     let d = scenario_dir(name);
     let mut f = base();
-    for k in KEYS {
+    for k in KEYS.iter().chain(&["firewalld-state", "firewalld-list"]) {
         if let Ok(b) = std::fs::read(d.join("captured").join(k)) {
             set(&mut f, k, &b);
         }
@@ -673,6 +677,20 @@ fn ufw_captured_in_a_namespace() {
 }
 
 #[test]
+fn firewalld_captured_in_a_namespace() {
+    let b = build(
+        frames("firewalld"),
+        &["10.77.0.1", "2001:db8:77::1", "10.99.0.1"],
+    );
+    let p = b.propose();
+    insta::assert_snapshot!("firewalld_netns", render(&p));
+    let cmds = commands(&p);
+    assert_eq!(cmds.len(), 4, "live and --permanent for two clients");
+    assert!(cmds[2].contains("family=\"ipv6\" source address=\"2001:db8:77::1\""));
+    assert!(p.edits.is_empty(), "firewalld writes its own zone files");
+}
+
+#[test]
 fn firewalld_uses_a_rich_rule_in_the_zone_pre_chain() {
     let mut f = facts_fixture_frames("firewalld", &[]);
     set(&mut f, "firewalld-state", b"running\n");
@@ -732,10 +750,17 @@ mod real {
         }
     }
 
-    /// A network namespace deleted on drop (also when the test panics);
-    /// with `ufw` set, every command runs in a private mount namespace with
-    /// that directory bind-mounted over `/etc/ufw`.
-    struct Netns(String, Option<PathBuf>);
+    /// A network namespace deleted on drop (also when the test panics).
+    /// With `binds` (a scenario's `binds` file: `FROM TO` per line, FROM
+    /// relative to the scenario), every command runs in a private mount
+    /// namespace with those bind mounts (ufw's and firewalld's state); the
+    /// processes in `pids` (firewalld and its dbus-daemon, started by the
+    /// scenario's setup) are killed by id on drop.
+    struct Netns {
+        name: String,
+        binds: Vec<(PathBuf, String)>,
+        pids: Vec<String>,
+    }
 
     impl Netns {
         fn new(tag: &str) -> Netns {
@@ -750,27 +775,46 @@ mod real {
                 "ip netns add: {}",
                 String::from_utf8_lossy(&o.stderr)
             );
-            Netns(name, None)
+            Netns {
+                name,
+                binds: Vec::new(),
+                pids: Vec::new(),
+            }
+        }
+
+        /// Takes the scenario's bind mounts and daemons after its setup ran.
+        fn adopt(&mut self, root: &Path) {
+            if let Ok(text) = std::fs::read_to_string(root.join("binds")) {
+                for l in text.lines() {
+                    if let Some((from, to)) = l.split_once(' ') {
+                        self.binds.push((root.join(from), to.to_string()));
+                    }
+                }
+            }
+            if let Ok(pids) = std::fs::read_to_string(root.join("state/pids")) {
+                self.pids = pids.split_whitespace().map(str::to_string).collect();
+            }
         }
 
         /// `sh -c script` in the namespace, in `cwd`; (status, stdout+stderr).
         fn sh(&self, script: &str, cwd: &Path) -> (bool, String) {
             let mut cmd = Command::new("ip");
-            cmd.args(["netns", "exec", &self.0]);
-            match &self.1 {
-                None => cmd.args(["sh", "-c", script]),
-                Some(ufw) => cmd
-                    .args([
-                        "unshare",
-                        "-m",
-                        "sh",
-                        "-c",
-                        "mount --bind \"$1\" /etc/ufw && exec sh -c \"$2\"",
-                        "sh",
-                    ])
-                    .arg(ufw)
-                    .arg(script),
-            };
+            cmd.args(["netns", "exec", &self.name]);
+            if self.binds.is_empty() {
+                cmd.args(["sh", "-c", script]);
+            } else {
+                // mount --bind "$1" TO1 && mount --bind "$2" TO2 && exec sh -c "$N"
+                let mut wrap = String::new();
+                for (i, (_, to)) in self.binds.iter().enumerate() {
+                    wrap.push_str(&format!("mount --bind \"${}\" {to} && ", i + 1));
+                }
+                wrap.push_str(&format!("exec sh -c \"${}\"", self.binds.len() + 1));
+                cmd.args(["unshare", "-m", "sh", "-c", &wrap, "sh"]);
+                for (from, _) in &self.binds {
+                    cmd.arg(from);
+                }
+                cmd.arg(script);
+            }
             let o = cmd.current_dir(cwd).output().unwrap();
             let mut s = String::from_utf8_lossy(&o.stdout).into_owned();
             s.push_str(&String::from_utf8_lossy(&o.stderr));
@@ -779,7 +823,7 @@ mod real {
 
         fn ok(&self, script: &str, cwd: &Path) -> String {
             let (ok, out) = self.sh(script, cwd);
-            assert!(ok, "in {}: `{script}` failed:\n{out}", self.0);
+            assert!(ok, "in {}: `{script}` failed:\n{out}", self.name);
             out
         }
 
@@ -797,6 +841,15 @@ mod real {
                 let out = self.ok(&format!("{cmd} 2>&1"), root);
                 set(&mut f, key, out.as_bytes());
             }
+            if !self.pids.is_empty() {
+                for (key, cmd) in [
+                    ("firewalld-state", "firewall-cmd --state"),
+                    ("firewalld-list", "firewall-cmd --list-all"),
+                ] {
+                    let out = self.ok(cmd, root);
+                    set(&mut f, key, out.as_bytes());
+                }
+            }
             add_files(&mut f, root);
             f
         }
@@ -806,10 +859,12 @@ mod real {
         fn state(&self) -> String {
             let tmp = std::env::temp_dir();
             let mut s = self.ok("nft list ruleset", &tmp);
-            if let Some(ufw) = &self.1 {
-                for f in ["user.rules", "user6.rules"] {
-                    s.push_str(&format!("--- {f}\n"));
-                    s.push_str(&std::fs::read_to_string(ufw.join(f)).unwrap());
+            // the state ufw and firewalld persist themselves
+            for (from, to) in &self.binds {
+                for f in ["user.rules", "user6.rules", "zones/public.xml"] {
+                    if let Ok(text) = std::fs::read_to_string(from.join(f)) {
+                        s.push_str(&format!("--- {to}/{f}\n{text}"));
+                    }
                 }
             }
             for cmd in ["iptables-legacy-save", "ip6tables-legacy-save"] {
@@ -826,15 +881,27 @@ mod real {
 
     impl Drop for Netns {
         fn drop(&mut self) {
+            for pid in &self.pids {
+                let _ = Command::new("kill").arg(pid).output();
+            }
             let _ = Command::new("ip")
-                .args(["netns", "delete", &self.0])
+                .args(["netns", "delete", &self.name])
                 .output();
         }
     }
 
     /// A copy of the scenario directory (setup.sh and etc/) in a temp dir,
     /// with `files` (absolute path → content) written over its etc/.
-    fn copy_scenario(name: &str, files: &[(String, Vec<u8>)], tag: &str) -> PathBuf {
+    /// A temporary directory removed on drop (also when the test panics).
+    struct Scratch(PathBuf);
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn copy_scenario(name: &str, files: &[(String, Vec<u8>)], tag: &str) -> Scratch {
         let to =
             std::env::temp_dir().join(format!("sshfix-fwt-{name}-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&to);
@@ -852,7 +919,7 @@ mod real {
             std::fs::create_dir_all(dst.parent().unwrap()).unwrap();
             std::fs::write(dst, b).unwrap();
         }
-        to
+        Scratch(to)
     }
 
     fn check(name: &str, clients: &[&str]) {
@@ -860,12 +927,16 @@ mod real {
         if skip_or_fail(&test) {
             return;
         }
-        let root = copy_scenario(name, &[], "orig");
+        // declared before the namespaces, so dropped after them
+        let scratch = copy_scenario(name, &[], "orig");
+        let root = scratch.0.clone();
+        let cand = Scratch(
+            std::env::temp_dir().join(format!("sshfix-fwt-cand-{name}-{}", std::process::id())),
+        );
+        let cand_dir = cand.0.clone();
         let mut ns = Netns::new(&format!("{name}-a"));
         ns.ok("sh -e setup.sh", &root);
-        if root.join("etc/ufw").is_dir() {
-            ns.1 = Some(root.join("etc/ufw"));
-        }
+        ns.adopt(&root);
         let before = ns.state();
         let b = build(ns.capture(&root), clients);
         assert!(
@@ -876,8 +947,6 @@ mod real {
         assert!(!p.actions.is_empty(), "{name}: no live change proposed");
 
         // 1. each candidate file passes its validator
-        let cand_dir =
-            std::env::temp_dir().join(format!("sshfix-fwt-cand-{name}-{}", std::process::id()));
         std::fs::create_dir_all(&cand_dir).unwrap();
         for (i, e) in p.edits.iter().enumerate() {
             let file = cand_dir.join(format!("candidate-{i}"));
@@ -901,9 +970,11 @@ mod real {
                 .iter()
                 .map(|e| (e.path.clone(), e.after.clone()))
                 .collect();
-            let root2 = copy_scenario(name, &files, "persisted");
-            let ns2 = Netns::new(&format!("{name}-b"));
+            let scratch2 = copy_scenario(name, &files, "persisted");
+            let root2 = scratch2.0.clone();
+            let mut ns2 = Netns::new(&format!("{name}-b"));
             ns2.ok("sh -e setup.sh", &root2);
+            ns2.adopt(&root2);
             let b2 = build(ns2.capture(&root2), clients);
             assert_eq!(
                 b2.all_pass(),
@@ -914,7 +985,6 @@ mod real {
                 b2.propose().is_empty(),
                 "{name}: proposal after loading the persisted fix"
             );
-            let _ = std::fs::remove_dir_all(root2);
         }
         // 3. the live commands, then evaluate and propose again
         for c in commands(&p) {
@@ -928,7 +998,7 @@ mod real {
         );
         let again = after.run(json!({})).unwrap();
         assert!(
-            again.actions.is_empty(),
+            again.is_empty(),
             "{name}: not idempotent: {}",
             render(&again)
         );
@@ -944,8 +1014,6 @@ mod real {
             before,
             "{name}: undo did not restore the ruleset"
         );
-        let _ = std::fs::remove_dir_all(root);
-        let _ = std::fs::remove_dir_all(cand_dir);
     }
 
     #[test]
@@ -1004,6 +1072,27 @@ mod real {
             "ufw",
             &["10.77.0.1", "2001:db8:77::1", "192.0.2.1", "10.77.1.1"],
         );
+    }
+
+    #[test]
+    fn real_firewalld() {
+        let has = Command::new("sh")
+            .args(["-c", "command -v firewalld && command -v firewall-cmd && command -v dbus-daemon && command -v unshare"])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if !has && cannot_run().is_none() {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!(
+                    "CI=true: real_firewalld needs firewalld and dbus (apt-get install firewalld)"
+                );
+            }
+            let _ = writeln!(
+                std::io::stderr(),
+                "\n!!!!!!!! SKIPPED real_firewalld: firewalld or dbus-daemon is missing; the rich rule was NOT checked against the real firewalld !!!!!!!!\n"
+            );
+            return;
+        }
+        check("firewalld", &["10.77.0.1", "2001:db8:77::1", "10.99.0.1"]);
     }
 
     #[test]
