@@ -244,12 +244,31 @@ fn render(p: &Proposal) -> String {
     out
 }
 
-fn commands(p: &Proposal) -> Vec<String> {
+/// The commands exactly as `apply` runs them.
+fn full_commands(p: &Proposal) -> Vec<String> {
     p.actions
         .iter()
         .map(|a| match &a.op {
             Op::Command { command, .. } => command.clone(),
             other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+/// The commands without their "still as planned" guard
+/// (`if CHECK; then COMMAND; else …; fi`).
+fn commands(p: &Proposal) -> Vec<String> {
+    full_commands(p)
+        .into_iter()
+        .map(|c| match c.strip_prefix("if ") {
+            Some(rest) => {
+                let (_, then) = rest.split_once("; then ").unwrap();
+                then.split_once("; else echo 'sshfix: ")
+                    .unwrap()
+                    .0
+                    .to_string()
+            }
+            None => c,
         })
         .collect()
 }
@@ -425,10 +444,11 @@ fn iptables_rule_drop_several_clients_one_rule_each() {
     assert!(cmds[1].starts_with("iptables-nft -t filter -I INPUT 4 -s 10.77.0.2/32 "));
     assert!(cmds[2].starts_with("iptables-nft -t filter -I INPUT 6 -s 10.88.1.1/32 "));
     assert_eq!(cmds.len(), 3);
-    for a in &p.actions {
-        let Op::Command { command, undo, .. } = &a.op else {
+    for (a, command) in p.actions.iter().zip(&cmds) {
+        let Op::Command { undo, .. } = &a.op else {
             unreachable!()
         };
+        // the undo deletes by the identical rule spec
         let spec = command.split_once(" -s ").unwrap().1;
         assert_eq!(undo.as_deref().unwrap().split_once(" -s ").unwrap().1, spec);
         assert!(undo.as_deref().unwrap().contains(" -D INPUT -s "));
@@ -452,6 +472,25 @@ fn iptables_legacy_rule_next_to_an_nft_ruleset() {
     insta::assert_snapshot!("legacy", render(&p));
     assert!(commands(&p)[0].starts_with("iptables-legacy -t filter -I INPUT 1 "));
     assert_eq!(p.edits[0].path, "/etc/iptables/rules.v4");
+}
+
+#[test]
+fn inserts_are_guarded_against_a_changed_ruleset() {
+    let p = build(frames("nft-nonewline"), &["10.77.0.1"]).propose();
+    assert_eq!(
+        full_commands(&p)[0],
+        format!(
+            "if nft -a list chain ip filter input | sed 's/ counter packets [0-9]* bytes [0-9]*/ counter/' | grep -qF -- 'ip saddr 10.77.0.1 tcp dport 22 drop # handle 2'; then {}; else echo 'sshfix: chain ip filter input no longer has rule handle 2 as planned; re-run sshfix plan' >&2; exit 1; fi",
+            commands(&p)[0]
+        )
+    );
+    let p = build(frames("ipt-rule"), &["10.88.1.1"]).propose();
+    assert!(full_commands(&p)[0].starts_with(
+        "if [ \"$(iptables-nft -t filter -S INPUT | sed -n '5p')\" = '-A INPUT -s 10.88.0.0/16 -p tcp -m multiport --dports 21:23 -j REJECT --reject-with tcp-reset' ]; then iptables-nft -t filter -I INPUT 4 "
+    ), "{}", full_commands(&p)[0]);
+    // appends (policies) need no guard
+    let p = build(frames("ipt-policy"), &["10.77.0.1"]).propose();
+    assert!(full_commands(&p)[0].starts_with("iptables-nft -t filter -A INPUT "));
 }
 
 #[test]
@@ -987,7 +1026,7 @@ mod real {
             );
         }
         // 3. the live commands, then evaluate and propose again
-        for c in commands(&p) {
+        for c in full_commands(&p) {
             ns.ok(&c, &root);
         }
         let after = build(ns.capture(&root), clients);
@@ -1014,6 +1053,48 @@ mod real {
             before,
             "{name}: undo did not restore the ruleset"
         );
+    }
+
+    /// Between plan and apply the rules change: the guarded inserts refuse
+    /// (exit 1, with the reason on stderr) and change nothing.
+    #[test]
+    fn real_guards_refuse_a_changed_ruleset() {
+        if skip_or_fail("real_guards_refuse_a_changed_ruleset") {
+            return;
+        }
+        // iptables: a rule inserted at the top shifts the positions
+        let scratch = copy_scenario("ipt-rule", &[], "guard");
+        let root = scratch.0.clone();
+        let ns = Netns::new("guard-ipt");
+        ns.ok("sh -e setup.sh", &root);
+        let p = build(ns.capture(&root), &["10.77.0.1"]).propose();
+        ns.ok("iptables -I INPUT 1 -p tcp --dport 81 -j ACCEPT", &root);
+        let changed = ns.state();
+        let (ok, out) = ns.sh(&full_commands(&p)[0], &root);
+        assert!(!ok, "{out}");
+        assert!(out.contains("sshfix: rule 3 of chain INPUT (table filter) is no longer the one planned; re-run sshfix plan"), "{out}");
+        assert_eq!(ns.state(), changed);
+        // nft: the ruleset reloaded, handle 2 is now another rule
+        let scratch2 = copy_scenario("nft-nonewline", &[], "guard");
+        let root2 = scratch2.0.clone();
+        let ns2 = Netns::new("guard-nft");
+        ns2.ok("sh -e setup.sh", &root2);
+        let p = build(ns2.capture(&root2), &["10.77.0.1"]).propose();
+        ns2.ok(
+            "printf 'flush ruleset\ntable ip filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t\ttcp dport 80 accept\n\t\tip saddr 10.77.0.1 tcp dport 22 drop\n\t}\n}\n' | nft -f -",
+            &root2,
+        );
+        let changed = ns2.state();
+        assert!(ns2
+            .ok("nft -a list ruleset", &root2)
+            .contains("tcp dport 80 accept # handle 2"));
+        let (ok, out) = ns2.sh(&full_commands(&p)[0], &root2);
+        assert!(!ok, "{out}");
+        assert!(
+            out.contains("sshfix: chain ip filter input no longer has rule handle 2 as planned"),
+            "{out}"
+        );
+        assert_eq!(ns2.state(), changed);
     }
 
     #[test]

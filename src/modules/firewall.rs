@@ -455,10 +455,19 @@ impl<'a> Planner<'a> {
                 format!("nft 'add rule {at} {body}'"),
                 format!("at the end of chain {}", r.chain),
             ),
-            (false, Some(h)) => (
-                format!("nft 'insert rule {at} position {h} {body}'"),
-                format!("right before it (handle {h})"),
-            ),
+            (false, Some(h)) => {
+                // insert only while handle h is still the rule the plan saw
+                // (handles restart when the ruleset is reloaded)
+                let listed = sh_quote(&format!("{} # handle {h}", r.text));
+                (
+                    guarded(
+                        &format!("nft -a list chain {at} | sed 's/ counter packets [0-9]* bytes [0-9]*/ counter/' | grep -qF -- {listed}"),
+                        &format!("nft 'insert rule {at} position {h} {body}'"),
+                        &format!("chain {at} no longer has rule handle {h} as planned; re-run sshfix plan"),
+                    ),
+                    format!("right before it (handle {h})"),
+                )
+            }
             (false, None) => {
                 return Err(refuse(format!(
                     "{} blocks {addr}, but the nft output gives no handle to insert before",
@@ -788,8 +797,19 @@ impl<'a> Planner<'a> {
             )
         } else {
             let n = r.position + 1;
+            // `-S` prints the chain's `-P`/`-N` line first, then its rules
+            // as iptables-save does: insert only while rule n is the one the
+            // plan saw
+            let want = sh_quote(r.iptables_text.as_deref().unwrap_or(&r.text));
             (
-                format!("{bin} -t {table} -I {chain} {n} {spec_sh}"),
+                guarded(
+                    &format!(
+                        "[ \"$({bin} -t {table} -S {chain} | sed -n '{}p')\" = {want} ]",
+                        n + 1
+                    ),
+                    &format!("{bin} -t {table} -I {chain} {n} {spec_sh}"),
+                    &format!("rule {n} of chain {chain} (table {table}) is no longer the one planned; re-run sshfix plan"),
+                ),
                 format!("right before it (as rule {n} of {chain})"),
             )
         };
@@ -1141,6 +1161,20 @@ fn persisted_text(path: &str, bytes: &[u8], checker: &str) -> Result<String, Fix
     Ok(text)
 }
 
+/// `s` as one word for `sh`: single-quoted, `'` as `'\''`.
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+/// `command` run only when `check` succeeds; otherwise `message` on stderr
+/// and exit status 1 (the host changed since the plan).
+fn guarded(check: &str, command: &str, message: &str) -> String {
+    format!(
+        "if {check}; then {command}; else echo {} >&2; exit 1; fi",
+        sh_quote(&format!("sshfix: {message}"))
+    )
+}
+
 /// One `-A` line as a parsed rule.
 fn parse_rule(table: &str, line: &str) -> Result<iptables::Rule, FixError> {
     iptables::parse(&format!("*{table}\n{line}\nCOMMIT\n"))
@@ -1316,6 +1350,22 @@ mod tests {
         assert_eq!(c(5), Some("fwd"));
         assert_eq!(c(6), Some("fwd"));
         assert_eq!(c(7), None);
+    }
+
+    #[test]
+    fn shell_quoting() {
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), "'it'\\''s'");
+        let out = std::process::Command::new("sh")
+            .args(["-c", &format!("printf %s {}", sh_quote("x'y \"$z\" `w`"))])
+            .output();
+        if let Ok(o) = out {
+            assert_eq!(String::from_utf8_lossy(&o.stdout), "x'y \"$z\" `w`");
+        }
+        assert_eq!(
+            guarded("true", "echo hi", "it changed"),
+            "if true; then echo hi; else echo 'sshfix: it changed' >&2; exit 1; fi"
+        );
     }
 
     #[test]
