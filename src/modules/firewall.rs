@@ -33,7 +33,11 @@
 //!   from A to any port P` (top of the user rules of the client's family;
 //!   unlike `ufw insert 1` it also works for IPv6), undone by `ufw delete
 //!   allow …`. ufw persists its rules itself, so no file is edited. A rule
-//!   in ufw's `before` chains runs before the user rules and is refused.
+//!   in ufw's `before` chains runs before the user rules and is refused, and
+//!   so is ufw's own `deny proto tcp from A to any port P`: ufw takes an
+//!   allow of the same client, port and protocol for the same rule and
+//!   silently skips `ufw prepend` (exit 0), so only changing that deny would
+//!   help, which this module never does.
 //! - **firewalld** (running, and the blocking rule is in its `inet
 //!   firewalld` table or its iptables chains): a rich rule
 //!   `rule priority="-32768" family="ipv4" source address="A" port port="P" protocol="tcp" accept`
@@ -41,6 +45,13 @@
 //!   each undone by `--remove-rich-rule`). A negative priority puts it in the
 //!   zone's `_pre` chain, before the zone's deny rules; a plain accept rich
 //!   rule would land in `_allow`, after them, and change nothing.
+//!
+//! Every insert before a rule is guarded against a ruleset that changed
+//! since the plan: `if CHECK; then INSERT; else echo 'sshfix: …' >&2; exit
+//! 1; fi`, where CHECK is that handle still listing the same rule text (`nft
+//! -a list chain`; handles restart when a ruleset is reloaded) or position N
+//! still holding the same `-A` line (`iptables -S CHAIN`). Appends for a
+//! policy need no guard.
 //!
 //! One accept rule per client (never a set, never a network): each rule can
 //! be undone on its own and reads as "this client, this port". After each
