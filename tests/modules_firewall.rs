@@ -1326,7 +1326,9 @@ fn facts_that_disagree_with_the_raw_rules_are_refused() {
         .unwrap_err()
         .message;
     assert!(
-        e.contains("the facts say 10.77.0.1 is Drop by nft: table ip filter chain input handle 2"),
+        e.contains(
+            "the facts say 10.77.0.1 is dropped by nft: table ip filter chain input handle 2"
+        ),
         "{e}"
     );
     assert!(e.contains("re-gather the facts"), "{e}");

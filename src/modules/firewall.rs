@@ -347,10 +347,10 @@ impl<'a> Planner<'a> {
             if let Some(c) = self.host.facts.clients.iter().find(|c| c.addr == addr) {
                 if c.firewall.action != first.action || c.firewall.decided_by != first.decided_by {
                     return Err(refuse(format!(
-                        "the facts say {addr} is {:?} by {}, but the raw rules the facts script captured say {:?} by {} (re-gather the facts)",
-                        c.firewall.action,
+                        "the facts say {addr} is {} by {}, but the raw rules the facts script captured say {} by {} (re-gather the facts)",
+                        done_by(c.firewall.action),
                         c.firewall.decided_by.as_ref().map_or("no rule".into(), RuleRef::evidence),
-                        first.action,
+                        done_by(first.action),
                         first.decided_by.as_ref().map_or("no rule".into(), RuleRef::evidence),
                     )));
                 }
@@ -1141,6 +1141,16 @@ fn firewalld_zone_of_chain(chain: &str) -> Option<String> {
         .find_map(|s| rest.strip_suffix(s))
         .unwrap_or(rest);
     (!zone.is_empty()).then(|| zone.to_string())
+}
+
+/// `accepted`, `dropped`, `rejected`.
+fn done_by(a: crate::facts::firewall::Action) -> &'static str {
+    use crate::facts::firewall::Action as A;
+    match a {
+        A::Accept => "accepted",
+        A::Drop => "dropped",
+        A::Reject => "rejected",
+    }
 }
 
 /// What the reviewer must know when rules sshfix cannot evaluate might
