@@ -549,6 +549,9 @@ fn arguments() {
     assert!(b.propose().is_empty());
     let p = b.run(json!({"allow": ["10.77.0.2"], "port": 22})).unwrap();
     assert_eq!(p.actions.len(), 1);
+    // an IPv4-mapped client is the IPv4 packet it arrives as
+    let p = b.run(json!({"allow": ["::ffff:10.77.0.2"]})).unwrap();
+    assert!(commands(&p)[0].contains("iptables-nft -t filter -I INPUT 3 -s 10.77.0.2/32 "));
     let e = b.run(json!({"allow": ["10.77.0.0/24"]})).unwrap_err();
     assert!(
         e.contains("`10.77.0.0/24` in `allow` is not an IP address"),

@@ -1,7 +1,9 @@
 //! The `firewall` fix module: lets each allowed client reach the SSH port past the rule (or chain policy) that blocks it, with the narrowest accept rule placed right before that rule, in the running firewall and in its persisted ruleset.
 //!
 //! Arguments: `{allow: [addresses], port: N}`, both optional (default: the
-//! host's clients and SSH port). Pure: the proposal is data, nothing runs.
+//! host's clients and SSH port); single addresses only, an IPv4-mapped one
+//! taken as the IPv4 address it arrives as. Pure: the proposal is data,
+//! nothing runs.
 //!
 //! What it proposes, per client the firewall blocks (the rules are rebuilt
 //! from the facts script's raw output, `nft-json`/`nft-text` and the
@@ -126,6 +128,15 @@ pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixErr
             })
             .collect::<Result<_, _>>()?,
     };
+    // an IPv4-mapped address (`::ffff:10.0.0.1`) reaches the firewall as an
+    // IPv4 packet
+    let clients: Vec<IpAddr> = clients
+        .into_iter()
+        .map(|c| match c {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(c, IpAddr::V4),
+            v4 => v4,
+        })
+        .collect();
     let port = a.port.unwrap_or(host.port);
     if port == 0 {
         return Err(FixError::new("`firewall`: `port` 0 is not a TCP port"));
