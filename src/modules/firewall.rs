@@ -510,11 +510,7 @@ impl<'a> Planner<'a> {
         );
         self.action(command, undo, reason);
         // simulate
-        let expr = vec![
-            json!({"match": {"op": "==", "left": {"payload": {"protocol": kw.split(' ').next().unwrap_or("ip"), "field": "saddr"}}, "right": addr.to_string()}}),
-            json!({"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": port}}),
-            json!({"accept": null}),
-        ];
+        let expr = accept_expr(kw.split(' ').next().unwrap_or("ip"), addr, port);
         let pos = (!r.is_policy).then_some(r.position);
         self.sim_nft(&r.family, &r.table, &r.chain, pos, expr, rule_text, None)
     }
@@ -860,12 +856,7 @@ impl<'a> Planner<'a> {
     ) -> Result<(), FixError> {
         if view == View::Nft {
             let family = if is_v6(addr) { "ip6" } else { "ip" };
-            let proto = family;
-            let expr = vec![
-                json!({"match": {"op": "==", "left": {"payload": {"protocol": proto, "field": "saddr"}}, "right": addr.to_string()}}),
-                json!({"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": self.port}}),
-                json!({"accept": null}),
-            ];
+            let expr = accept_expr(family, addr, self.port);
             let text = rule.text.clone();
             return self.sim_nft(family, table, chain, pos, expr, text, Some(rule));
         }
@@ -1121,11 +1112,7 @@ impl<'a> Planner<'a> {
         if r.source == "nft" && r.table == "firewalld" {
             let pre = format!("filter_IN_{zone}_pre");
             let kw = if is_v6(addr) { "ip6" } else { "ip" };
-            let expr = vec![
-                json!({"match": {"op": "==", "left": {"payload": {"protocol": kw, "field": "saddr"}}, "right": addr.to_string()}}),
-                json!({"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": port}}),
-                json!({"accept": null}),
-            ];
+            let expr = accept_expr(kw, addr, port);
             let text = format!("{kw} saddr {addr} tcp dport {port} accept");
             self.sim_nft(&r.family, &r.table, &pre, Some(0), expr, text, None)
         } else {
@@ -1152,6 +1139,16 @@ fn firewalld_zone_of_chain(chain: &str) -> Option<String> {
         .find_map(|s| rest.strip_suffix(s))
         .unwrap_or(rest);
     (!zone.is_empty()).then(|| zone.to_string())
+}
+
+/// nft JSON of `PROTO saddr ADDR tcp dport PORT accept` (`PROTO`: `ip` or
+/// `ip6`), as `nft -j` prints it, for the simulation.
+fn accept_expr(proto: &str, addr: IpAddr, port: u16) -> Vec<Value> {
+    vec![
+        json!({"match": {"op": "==", "left": {"payload": {"protocol": proto, "field": "saddr"}}, "right": addr.to_string()}}),
+        json!({"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": port}}),
+        json!({"accept": null}),
+    ]
 }
 
 /// `accepted`, `dropped`, `rejected`.
@@ -1382,6 +1379,17 @@ mod tests {
         assert_eq!(c(5), Some("fwd"));
         assert_eq!(c(6), Some("fwd"));
         assert_eq!(c(7), None);
+    }
+
+    #[test]
+    fn simulated_rule_is_what_nft_prints() {
+        // `nft -j list chain` after `nft insert rule inet filter ssh_in ...
+        // ip saddr 10.77.0.1 tcp dport 22 accept comment "..."` (nft 1.0.6)
+        let real: Value = serde_json::from_str(r#"[{"match": {"op": "==", "left": {"payload": {"protocol": "ip", "field": "saddr"}}, "right": "10.77.0.1"}}, {"match": {"op": "==", "left": {"payload": {"protocol": "tcp", "field": "dport"}}, "right": 22}}, {"accept": null}]"#).unwrap();
+        assert_eq!(
+            Value::Array(accept_expr("ip", "10.77.0.1".parse().unwrap(), 22)),
+            real
+        );
     }
 
     #[test]
