@@ -35,6 +35,11 @@ pub enum Validator {
     Nft,
     /// `haproxy -c -f CANDIDATE`.
     Haproxy,
+    /// `iptables-restore --test CANDIDATE` for `family` `ipv4`,
+    /// `ip6tables-restore --test CANDIDATE` for `ipv6`: the save-format file
+    /// (`/etc/iptables/rules.v4`, `rules.v6`) parses and the kernel would
+    /// accept it; nothing is loaded.
+    IptablesRestore { family: String },
     /// Nothing to run (hosts.allow has no checker of its own).
     None,
 }
