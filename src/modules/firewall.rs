@@ -474,19 +474,22 @@ impl<'a> Planner<'a> {
         let at = format!("{} {} {}", r.family, r.table, r.chain);
         let (command, placed) = match (r.is_policy, r.handle) {
             (true, _) => (
-                format!("nft 'add rule {at} {body}'"),
+                format!("nft {}", sh_quote(&format!("add rule {at} {body}"))?),
                 format!("at the end of chain {}", r.chain),
             ),
             (false, Some(h)) => {
                 // insert only while handle h is still the rule the plan saw
                 // (handles restart when the ruleset is reloaded)
-                let listed = sh_quote(&format!("{} # handle {h}", r.text));
+                let listed = sh_quote(&format!("{} # handle {h}", r.text))?;
                 (
                     guarded(
                         &format!("nft -a list chain {at} | sed 's/ counter packets [0-9]* bytes [0-9]*/ counter/' | grep -qF -- {listed}"),
-                        &format!("nft 'insert rule {at} position {h} {body}'"),
+                        &format!(
+                            "nft {}",
+                            sh_quote(&format!("insert rule {at} position {h} {body}"))?
+                        ),
                         &format!("chain {at} no longer has rule handle {h} as planned; re-run sshfix plan"),
-                    ),
+                    )?,
                     format!("right before it (handle {h})"),
                 )
             }
@@ -498,8 +501,11 @@ impl<'a> Planner<'a> {
             }
         };
         let pattern = c.replace('.', "\\.");
+        let script = sh_quote(&format!(
+            "s/.* comment \"{pattern}\" # handle \\([0-9][0-9]*\\)$/\\1/p"
+        ))?;
         let undo = format!(
-            "h=$(nft -a list chain {at} | sed -n 's/.* comment \"{pattern}\" # handle \\([0-9][0-9]*\\)$/\\1/p' | head -n 1) && [ -n \"$h\" ] && nft delete rule {at} handle \"$h\""
+            "h=$(nft -a list chain {at} | sed -n {script} | head -n 1) && [ -n \"$h\" ] && nft delete rule {at} handle \"$h\""
         );
         let rule_text = format!("{kw} {addr} tcp dport {port} accept comment \"{c}\"");
         let persisted = self.nft_persist(addr, r, &rule_text)?;
@@ -806,7 +812,7 @@ impl<'a> Planner<'a> {
         let src = format!("{addr}/{}", if is_v6(addr) { 128 } else { 32 });
         let spec = format!("-s {src} -p tcp -m tcp --dport {port} -m comment --comment");
         let spec_file = format!("{spec} \"{c}\" -j ACCEPT");
-        let spec_sh = format!("{spec} '{c}' -j ACCEPT");
+        let spec_sh = format!("{spec} {} -j ACCEPT", sh_quote(&c)?);
         let (table, chain) = (&r.table, &r.chain);
         let (command, placed) = if r.is_policy {
             (
@@ -818,7 +824,7 @@ impl<'a> Planner<'a> {
             // `-S` prints the chain's `-P`/`-N` line first, then its rules
             // as iptables-save does: insert only while rule n is the one the
             // plan saw
-            let want = sh_quote(r.iptables_text.as_deref().unwrap_or(&r.text));
+            let want = sh_quote(r.iptables_text.as_deref().unwrap_or(&r.text))?;
             (
                 guarded(
                     &format!(
@@ -827,7 +833,7 @@ impl<'a> Planner<'a> {
                     ),
                     &format!("{bin} -t {table} -I {chain} {n} {spec_sh}"),
                     &format!("rule {n} of chain {chain} (table {table}) is no longer the one planned; re-run sshfix plan"),
-                ),
+                )?,
                 format!("right before it (as rule {n} of {chain})"),
             )
         };
@@ -1098,8 +1104,8 @@ impl<'a> Planner<'a> {
         for permanent in [false, true] {
             let flag = if permanent { " --permanent" } else { "" };
             self.action(
-                format!("firewall-cmd{flag} --zone={zone} --add-rich-rule='{rich}'"),
-                format!("firewall-cmd{flag} --zone={zone} --remove-rich-rule='{rich}'"),
+                format!("firewall-cmd{flag} --zone={zone} --add-rich-rule={}", sh_quote(&rich)?),
+                format!("firewall-cmd{flag} --zone={zone} --remove-rich-rule={}", sh_quote(&rich)?),
                 if permanent {
                     format!("{reason}; `--permanent` writes it to the zone's file in /etc/firewalld/zones so it survives a reload or reboot{note}")
                 } else {
@@ -1190,18 +1196,20 @@ fn persisted_text(path: &str, bytes: &[u8], checker: &str) -> Result<String, Fix
     Ok(text)
 }
 
-/// `s` as one word for `sh`: single-quoted, `'` as `'\''`.
-fn sh_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "'\\''"))
+/// `s` as one word for `sh`, through sshfix's one quoting function.
+fn sh_quote(s: &str) -> Result<String, FixError> {
+    crate::transport::quote::quote(s, "a firewall command argument")
+        .map(std::borrow::Cow::into_owned)
+        .map_err(|e| refuse(format!("{e}")))
 }
 
 /// `command` run only when `check` succeeds; otherwise `message` on stderr
 /// and exit status 1 (the host changed since the plan).
-fn guarded(check: &str, command: &str, message: &str) -> String {
-    format!(
+fn guarded(check: &str, command: &str, message: &str) -> Result<String, FixError> {
+    Ok(format!(
         "if {check}; then {command}; else echo {} >&2; exit 1; fi",
-        sh_quote(&format!("sshfix: {message}"))
-    )
+        sh_quote(&format!("sshfix: {message}"))?
+    ))
 }
 
 /// One `-A` line as a parsed rule.
@@ -1393,18 +1401,29 @@ mod tests {
     }
 
     #[test]
-    fn shell_quoting() {
-        assert_eq!(sh_quote("a b"), "'a b'");
-        assert_eq!(sh_quote("it's"), "'it'\\''s'");
-        let out = std::process::Command::new("sh")
-            .args(["-c", &format!("printf %s {}", sh_quote("x'y \"$z\" `w`"))])
-            .output();
-        if let Ok(o) = out {
-            assert_eq!(String::from_utf8_lossy(&o.stdout), "x'y \"$z\" `w`");
-        }
+    fn shell_quoting_goes_through_the_one_quoting_function() {
         assert_eq!(
-            guarded("true", "echo hi", "it changed"),
-            "if true; then echo hi; else echo 'sshfix: it changed' >&2; exit 1; fi"
+            sh_quote("a b").unwrap(),
+            crate::transport::quote::quote("a b", "x").unwrap()
+        );
+        // the quoting function's own tests run hostile strings through a
+        // real shell; a NUL cannot be quoted, so the fix is refused
+        assert!(sh_quote("a\0b").is_err());
+        let g = guarded("true", "echo hi", "it changed").unwrap();
+        let out = std::process::Command::new("sh")
+            .args(["-c", &g])
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+        let g = guarded("false", "echo hi", "it's changed").unwrap();
+        let out = std::process::Command::new("sh")
+            .args(["-c", &g])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            String::from_utf8_lossy(&out.stderr),
+            "sshfix: it's changed\n"
         );
     }
 

@@ -67,6 +67,10 @@ pub fn validator_text(v: &Validator) -> String {
         }
         Validator::Nft => "`nft -c -f` on the candidate".into(),
         Validator::Haproxy => "`haproxy -c -f` on the candidate".into(),
+        Validator::IptablesRestore { family } if family == "ipv6" => {
+            "`ip6tables-restore --test` on the candidate".into()
+        }
+        Validator::IptablesRestore { .. } => "`iptables-restore --test` on the candidate".into(),
         Validator::None => "none (no checker exists for this file)".into(),
     }
 }
