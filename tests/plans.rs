@@ -7,6 +7,9 @@
 
 use std::net::IpAddr;
 
+#[path = "common/sshd_ns.rs"]
+mod sshd_ns;
+
 use sshfix::checks::Catalogue;
 use sshfix::facts::frame::{self, Frames, Item};
 use sshfix::facts::gather::{ClientsFrom, Gathered};
@@ -138,6 +141,7 @@ fn case(name: &str, symptom: Symptom, check: impl Fn(&HostPlan)) {
             || hp.needs_human.iter().any(|n| n.finding == f.id);
         assert!(covered, "{name}: `{}` is silently dropped", f.id);
     }
+    prove_sshd_edits(name, &frames, &hp);
     if !hp.changes.is_empty() {
         let again = plan_of(&after_apply(&frames, &hp), symptom);
         assert!(
@@ -145,6 +149,43 @@ fn case(name: &str, symptom: Symptom, check: impl Fn(&HostPlan)) {
             "{name}: planning on the edited files proposes more edits:\n{}",
             rendered(&again)
         );
+    }
+}
+
+/// The plan's sshd_config edits, installed into the capture's configuration
+/// tree and run through the real sshd: `sshd -t` passes and `sshd -T` prints
+/// every value the edit's validator expects.
+fn prove_sshd_edits(name: &str, frames: &Frames, hp: &HostPlan) {
+    use sshfix::change::Validator;
+    let edits: Vec<_> = hp
+        .changes
+        .iter()
+        .filter(|e| matches!(e.validator, Validator::SshdConfig { .. }))
+        .collect();
+    if edits.is_empty() || sshd_ns::skip_or_fail(name) {
+        return;
+    }
+    let mut tree: sshd_ns::Files = model::files_map(frames)
+        .into_iter()
+        .filter(|(p, _)| p == sshd_ns::MAIN || p.starts_with("/etc/ssh/sshd_config.d/"))
+        .collect();
+    for e in &edits {
+        tree.insert(e.path.clone(), e.after.clone());
+    }
+    let r = sshd_ns::test(&tree);
+    assert_eq!(r.code, 0, "{name}: sshd -t on the candidate: {}", r.stderr);
+    let dump = sshd_ns::effective(&tree, None, name);
+    for e in &edits {
+        let Validator::SshdConfig { expect } = &e.validator else {
+            continue;
+        };
+        for (k, v) in expect {
+            assert_eq!(
+                dump.get(k),
+                Some(v.as_str()),
+                "{name}: sshd -T on the candidate, `{k}`"
+            );
+        }
     }
 }
 
