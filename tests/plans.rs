@@ -7,6 +7,8 @@
 
 use std::net::IpAddr;
 
+// the sshd helpers are shared with tests that use more of them
+#[allow(dead_code)]
 #[path = "common/sshd_ns.rs"]
 mod sshd_ns;
 
