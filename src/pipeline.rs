@@ -159,6 +159,7 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<Exit, Fatal> {
                 facts,
                 frames,
                 files: &files,
+                gathered: &files,
                 port: h.ssh_port(),
                 clients: &r.gathered.clients,
             };

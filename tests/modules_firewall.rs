@@ -185,6 +185,7 @@ impl Built {
             facts: &self.facts,
             frames: &self.frames,
             files: &self.files,
+            gathered: &self.files,
             port: 22,
             clients: &self.clients,
         }

@@ -72,6 +72,7 @@ fn propose(cfg: &[u8], port: u16) -> Proposal {
         facts: &lb.facts,
         frames: &lb.frames,
         files: &lb.files,
+        gathered: &lb.files,
         port,
         clients: &clients,
     };
@@ -283,6 +284,7 @@ fn a_backend_is_never_switched_without_its_frontends() {
         facts: &lb.facts,
         frames: &lb.frames,
         files: &lb.files,
+        gathered: &lb.files,
         port: 22,
         clients: &clients,
     };

@@ -107,6 +107,7 @@ fn host<'a>(
         facts,
         frames,
         files,
+        gathered: files,
         port: 22,
         clients,
     }

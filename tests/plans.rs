@@ -79,6 +79,7 @@ fn plan_of(frames: &Frames, symptom: Symptom) -> HostPlan {
         facts: &facts,
         frames,
         files: &files,
+        gathered: &files,
         port: 22,
         clients: &clients,
     };
@@ -394,6 +395,7 @@ fn propose_is_all_or_nothing_per_finding_and_merges_edits_per_file() {
         facts: &facts,
         frames: &frames,
         files: &files,
+        gathered: &files,
         port: 22,
         clients: &clients,
     };
@@ -479,4 +481,81 @@ fn propose_is_all_or_nothing_per_finding_and_merges_edits_per_file() {
     assert_eq!(h[1].0, "c");
     assert!(h[1].1.contains("none of the check's fix tasks applies"));
     assert_eq!(h[2].0, "f");
+}
+
+/// Regression (review of the plans change): a line number from the facts
+/// refers to the file as gathered. After an earlier finding inserted a line
+/// above it, `comment_out` must still disable that line, not the one now at
+/// its old number.
+#[test]
+fn comment_out_follows_its_line_after_an_insertion_above() {
+    use serde_json::json;
+    use sshfix::checks::{Finding, Fix, FixCall, Severity, Source};
+
+    let frames = fixture("banner-missing");
+    let clients: Vec<IpAddr> = vec![CONTROLLER.parse().unwrap()];
+    let facts = model::build(
+        &frames,
+        &model::Input {
+            port: 22,
+            clients: &clients,
+            server_addr: None,
+        },
+    );
+    let banner = facts.sshd.banner.clone().unwrap();
+    let (file, line) = (banner.file.unwrap(), banner.line.unwrap());
+    let files = model::files_map(&frames);
+    let original_line = String::from_utf8_lossy(&files[&file])
+        .lines()
+        .nth(line - 1)
+        .unwrap()
+        .to_string();
+    assert!(original_line.starts_with("Banner"), "{original_line}");
+    let host = Host {
+        name: "h",
+        facts: &facts,
+        frames: &frames,
+        files: &files,
+        gathered: &files,
+        port: 22,
+        clients: &clients,
+    };
+    let src = Source {
+        file: "t.yml".into(),
+        line: 1,
+        column: 1,
+    };
+    let finding = |id: &str, args: serde_json::Value| Finding {
+        id: id.into(),
+        severity: Severity::Warning,
+        summary: id.into(),
+        evidence: Vec::new(),
+        source: src.clone(),
+        fix: Fix::Calls(vec![FixCall {
+            module: "sshd_config".into(),
+            args,
+            name: None,
+            source: src.clone(),
+        }]),
+    };
+    let findings = vec![
+        // first-wins and unset: inserted before the Include, near the top
+        finding("a", json!({"set": {"LoginGraceTime": "30"}})),
+        finding(
+            "b",
+            json!({"comment_out": [{"file": file, "line": line, "why": "test"}]}),
+        ),
+    ];
+    let (p, human) = plan::propose(&host, &findings);
+    assert!(human.is_empty(), "{human:?}");
+    let after = String::from_utf8_lossy(&p.edits[0].after).into_owned();
+    let disabled: Vec<&str> = after
+        .lines()
+        .filter(|l| l.contains("# sshfix: disabled ("))
+        .collect();
+    assert_eq!(
+        disabled,
+        [format!("# sshfix: disabled (test): {original_line}").as_str()]
+    );
+    assert!(after.contains("LoginGraceTime 30"), "{after}");
 }

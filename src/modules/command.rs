@@ -233,6 +233,7 @@ pub(super) mod test_host {
                 facts: &self.facts,
                 frames: &self.frames,
                 files: &self.files,
+                gathered: &self.files,
                 port: 22,
                 clients: CLIENTS,
             }

@@ -56,6 +56,10 @@ pub struct Host<'a> {
     /// edits of earlier fix tasks of this plan applied. A path that is absent
     /// was missing or unreadable on the host.
     pub files: &'a BTreeMap<String, Vec<u8>>,
+    /// The files exactly as the facts script read them: line numbers in the
+    /// facts (`sshd.test.config_errors`, `sshd.banner.line`, …) refer to
+    /// these, not to `files` (see [`map_line`]).
+    pub gathered: &'a BTreeMap<String, Vec<u8>>,
     /// The SSH port clients use.
     pub port: u16,
     /// The clients that must get in (`sshfix_allow_from`, or the controller).
@@ -109,6 +113,40 @@ impl From<hosts_access::ModuleError> for FixError {
     fn from(e: hosts_access::ModuleError) -> FixError {
         FixError::new(e.to_string())
     }
+}
+
+/// Where line `line` (1-based) of `path` as gathered is in the files as
+/// they are now (`host.files`, after earlier fix tasks): `Ok(Some(n))`, or
+/// `Ok(None)` when that line was itself changed or removed by an earlier
+/// edit. Lines are compared as bytes, so an insertion above shifts the
+/// number and nothing else.
+pub fn map_line(host: &Host, path: &str, line: usize) -> Result<Option<usize>, FixError> {
+    let (Some(old), Some(new)) = (host.gathered.get(path), host.files.get(path)) else {
+        return Err(FixError::new(format!(
+            "{path} is not among the files read from the host"
+        )));
+    };
+    if old == new {
+        return Ok(Some(line));
+    }
+    let split = |b: &[u8]| -> Vec<Vec<u8>> { b.split_inclusive(|c| *c == b'\n').map(<[u8]>::to_vec).collect() };
+    let (a, b) = (split(old), split(new));
+    let Some(want) = line.checked_sub(1).filter(|i| *i < a.len()) else {
+        return Ok(None);
+    };
+    for op in similar::capture_diff_slices(similar::Algorithm::Myers, &a, &b) {
+        if let similar::DiffOp::Equal {
+            old_index,
+            new_index,
+            len,
+        } = op
+        {
+            if (old_index..old_index + len).contains(&want) {
+                return Ok(Some(new_index + (want - old_index) + 1));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Reads a module's arguments (rendered JSON) into its typed form; unknown

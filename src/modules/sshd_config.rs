@@ -186,12 +186,23 @@ pub fn task(
             )
         })?;
     let mut ws = super::Workspace::new(host.files.clone());
-    // disable lines first: line numbers refer to the files as read
+    // line numbers refer to the files as gathered; earlier fix tasks may
+    // have inserted lines above, so each is mapped to where it is now
     let mut seen = std::collections::BTreeSet::new();
     for c in &a.comment_out {
         if !seen.insert((c.file.clone(), c.line)) {
             continue;
         }
+        let now = super::Host {
+            files: ws.files(),
+            ..*host
+        };
+        let Some(line) = super::map_line(&now, &c.file, c.line)? else {
+            return Err(super::FixError::new(format!(
+                "{}:{} was changed by another fix in this plan; comment it out by hand if it is still needed",
+                c.file, c.line
+            )));
+        };
         let marker: String = c
             .why
             .chars()
@@ -208,7 +219,7 @@ pub fn task(
         } else {
             marker.trim().to_string()
         };
-        let edit = comment_out(ws.files(), &c.file, c.line, &marker, finding)?;
+        let edit = comment_out(ws.files(), &c.file, line, &marker, finding)?;
         ws.add(super::Proposal {
             edits: vec![edit],
             actions: Vec::new(),

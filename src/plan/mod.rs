@@ -193,6 +193,7 @@ pub fn propose(host: &Host, findings: &[Finding]) -> (Proposal, Vec<NeedsHuman>)
         for call in calls {
             let h = Host {
                 files: trial.files(),
+                gathered: host.files,
                 ..*host
             };
             match modules::run(&call.module, &h, &call.args, &f.id) {
