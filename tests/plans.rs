@@ -559,3 +559,105 @@ fn comment_out_follows_its_line_after_an_insertion_above() {
     );
     assert!(after.contains("LoginGraceTime 30"), "{after}");
 }
+
+/// Regression (review): when the finding that keeps sshd from starting
+/// needs a human, a fix that reloads or starts sshd is not proposed either
+/// (it could only fail), and says why.
+#[test]
+fn sshd_reloads_wait_for_a_blocker_left_to_a_human() {
+    use serde_json::json;
+    use sshfix::checks::{Finding, Fix, FixCall, Severity, Source};
+
+    let frames = fixture("healthy");
+    let clients: Vec<IpAddr> = vec![CONTROLLER.parse().unwrap()];
+    let facts = model::build(
+        &frames,
+        &model::Input {
+            port: 22,
+            clients: &clients,
+            server_addr: None,
+        },
+    );
+    let files = model::files_map(&frames);
+    let host = Host {
+        name: "h",
+        facts: &facts,
+        frames: &frames,
+        files: &files,
+        gathered: &files,
+        port: 22,
+        clients: &clients,
+    };
+    let src = Source {
+        file: "t.yml".into(),
+        line: 1,
+        column: 1,
+    };
+    let call = |module: &str, args: serde_json::Value| FixCall {
+        module: module.into(),
+        args,
+        name: None,
+        source: src.clone(),
+    };
+    let finding = |id: &str, fix: Fix| Finding {
+        id: id.into(),
+        severity: Severity::Critical,
+        summary: id.into(),
+        evidence: Vec::new(),
+        source: src.clone(),
+        fix,
+    };
+    let fixes = |blocker_fix: Fix| {
+        vec![
+            finding(
+                "maxstartups-exhausted",
+                Fix::Calls(vec![
+                    call("sshd_config", json!({"set": {"MaxStartups": "100:30:200"}})),
+                    call("service", json!({"name": "sshd", "state": "reloaded"})),
+                ]),
+            ),
+            // a fix without an sshd service action stays
+            finding(
+                "use-dns-slow",
+                Fix::Calls(vec![call("sshd_config", json!({"set": {"UseDNS": "yes"}}))]),
+            ),
+            finding("sshd-config-invalid", blocker_fix),
+        ]
+    };
+    // the blocker needs a human: the sshd reload goes with its finding's
+    // edit; the other edit stays
+    let (p, human) = plan::propose(&host, &fixes(Fix::None));
+    assert_eq!(p.edits.len(), 1);
+    assert_eq!(p.edits[0].finding, "use-dns-slow");
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    let h: Vec<(&str, &str)> = human
+        .iter()
+        .map(|n| (n.finding.as_str(), n.reason.as_str()))
+        .collect();
+    assert_eq!(h[0].0, "maxstartups-exhausted");
+    assert!(
+        h[0].1
+            .contains("until `sshd-config-invalid` is fixed by hand"),
+        "{}",
+        h[0].1
+    );
+    assert_eq!(h[1].0, "sshd-config-invalid");
+    // the blocker has its own fix: everything is proposed
+    let (p, human) = plan::propose(
+        &host,
+        &fixes(Fix::Calls(vec![call(
+            "service",
+            json!({"name": "sshd", "state": "restarted"}),
+        )])),
+    );
+    assert!(human.is_empty(), "{human:?}");
+    assert_eq!(p.edits.len(), 1);
+    assert_eq!(p.edits[0].finding, "maxstartups-exhausted, use-dns-slow");
+    assert_eq!(
+        p.actions
+            .iter()
+            .map(|a| a.op.describe())
+            .collect::<Vec<_>>(),
+        ["restart sshd"]
+    );
+}

@@ -129,7 +129,11 @@ pub fn map_line(host: &Host, path: &str, line: usize) -> Result<Option<usize>, F
     if old == new {
         return Ok(Some(line));
     }
-    let split = |b: &[u8]| -> Vec<Vec<u8>> { b.split_inclusive(|c| *c == b'\n').map(<[u8]>::to_vec).collect() };
+    let split = |b: &[u8]| -> Vec<Vec<u8>> {
+        b.split_inclusive(|c| *c == b'\n')
+            .map(<[u8]>::to_vec)
+            .collect()
+    };
     let (a, b) = (split(old), split(new));
     let Some(want) = line.checked_sub(1).filter(|i| *i < a.len()) else {
         return Ok(None);
@@ -221,6 +225,11 @@ impl Workspace {
             }
         }
         self.actions.extend(proposal.actions);
+    }
+
+    /// The actions added so far, in order.
+    pub fn actions(&self) -> &[Action] {
+        &self.actions
     }
 
     /// Everything proposed: one edit per path (edits that change nothing

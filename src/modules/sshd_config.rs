@@ -44,7 +44,9 @@
 //! `<text>` is the original line byte for byte after its indentation (trailing blanks
 //! and comments included), so [`parse_disabled`] gives it back exactly. The marker
 //! may not contain `)`, a line break or NUL. `Match` lines are refused (commenting one
-//! out would move its whole block into the previous context).
+//! out would move its whole block into the previous context), and so are
+//! access and security policy keywords ([`POLICY_KEYWORDS`]: without the line
+//! sshd falls back to a default that may allow more).
 //!
 //! # Validators
 //!
@@ -69,6 +71,66 @@ use crate::change::{Edit, Validator};
 use crate::facts::sshd_config::{
     canonical_key, is_known_keyword, parse_tree, precedence_in, ConfigTree, Directive, Precedence,
 };
+
+/// Keywords [`comment_out`] refuses (lowercase): who may log in and how,
+/// what a session may do, which algorithms are allowed, where sshd listens,
+/// and `Include` (its files may hold any of these). Without the line sshd
+/// uses its default, which can be more permissive than what the line meant
+/// (a typo in `AuthenticationMethods` would silently drop a second factor).
+pub const POLICY_KEYWORDS: &[&str] = &[
+    "allowusers",
+    "denyusers",
+    "allowgroups",
+    "denygroups",
+    "authenticationmethods",
+    "permitrootlogin",
+    "passwordauthentication",
+    "kbdinteractiveauthentication",
+    "challengeresponseauthentication",
+    "permitemptypasswords",
+    "pubkeyauthentication",
+    "hostbasedauthentication",
+    "kerberosauthentication",
+    "gssapiauthentication",
+    "usepam",
+    "strictmodes",
+    "maxauthtries",
+    "authorizedkeysfile",
+    "authorizedkeyscommand",
+    "authorizedkeyscommanduser",
+    "authorizedprincipalsfile",
+    "authorizedprincipalscommand",
+    "authorizedprincipalscommanduser",
+    "trustedusercakeys",
+    "revokedkeys",
+    "forcecommand",
+    "chrootdirectory",
+    "allowtcpforwarding",
+    "allowstreamlocalforwarding",
+    "allowagentforwarding",
+    "disableforwarding",
+    "x11forwarding",
+    "permittunnel",
+    "permitopen",
+    "permitlisten",
+    "gatewayports",
+    "permituserenvironment",
+    "permituserrc",
+    "permittty",
+    "listenaddress",
+    "port",
+    "ciphers",
+    "macs",
+    "kexalgorithms",
+    "hostkeyalgorithms",
+    "pubkeyacceptedalgorithms",
+    "pubkeyacceptedkeytypes",
+    "hostbasedacceptedalgorithms",
+    "hostbasedacceptedkeytypes",
+    "casignaturealgorithms",
+    "requiredrsasize",
+    "include",
+];
 
 /// The text that starts a line disabled by [`comment_out`] (after the indentation).
 pub const DISABLED_PREFIX: &str = "# sshfix: disabled (";
@@ -407,6 +469,12 @@ pub fn comment_out(
         return Err(refuse(
             "a `Match` line: commenting it out would move its whole block into the previous context; edit the block by hand",
         ));
+    }
+    if POLICY_KEYWORDS.contains(&d.key.as_str()) {
+        return Err(refuse(&format!(
+            "`{}` is access or security policy: commenting it out falls back to sshd's default, which may allow more than the line meant to; correct the line by hand",
+            d.keyword
+        )));
     }
     let indent_len = content
         .iter()

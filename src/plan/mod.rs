@@ -151,13 +151,25 @@ pub fn change_json(e: &Edit) -> Value {
     v
 }
 
-/// Runs each finding's fix tasks for one host (see the module docs). Pure:
-/// `host.files` are the files as gathered; the modules see them with the
-/// earlier findings' edits applied.
-pub fn propose(host: &Host, findings: &[Finding]) -> (Proposal, Vec<NeedsHuman>) {
+/// One pass of [`propose`]; findings in `held` are listed for a human with
+/// the given reason. Also returns the findings whose fix has a service
+/// action on sshd.
+fn propose_once(
+    host: &Host,
+    findings: &[Finding],
+    held: &[(String, String)],
+) -> (Proposal, Vec<NeedsHuman>, Vec<String>) {
     let mut ws = Workspace::new(host.files.clone());
     let mut human = Vec::new();
+    let mut touch_sshd = Vec::new();
     for f in findings {
+        if let Some((_, reason)) = held.iter().find(|(id, _)| *id == f.id) {
+            human.push(NeedsHuman {
+                finding: f.id.clone(),
+                reason: reason.clone(),
+            });
+            continue;
+        }
         let serious = f.severity != crate::checks::Severity::Info;
         let calls = match &f.fix {
             // info findings are not causes: reported, not listed for a human
@@ -188,6 +200,7 @@ pub fn propose(host: &Host, findings: &[Finding]) -> (Proposal, Vec<NeedsHuman>)
             Fix::Calls(c) => c,
         };
         let mut trial = ws.clone();
+        let actions_before = trial.actions().len();
         let mut failed = None;
         let mut proposed_any = false;
         for call in calls {
@@ -218,11 +231,57 @@ pub fn propose(host: &Host, findings: &[Finding]) -> (Proposal, Vec<NeedsHuman>)
                     reason: "the fix tasks found nothing to change although the check fired; the facts and the fix disagree, look by hand".into(),
                 })
             }
-            None => ws = trial,
+            None => {
+                if trial.actions()[actions_before..]
+                    .iter()
+                    .any(|a| a.op.service() == Some("sshd"))
+                {
+                    touch_sshd.push(f.id.clone());
+                }
+                ws = trial;
+            }
         }
     }
     let mut p = ws.finish();
     p.actions = order_actions(p.actions);
+    (p, human, touch_sshd)
+}
+
+/// Findings that, left to a human, keep sshd from starting or reloading:
+/// a plan that starts or reloads sshd anyway could only fail.
+const BLOCKS_SSHD: &[&str] = &[
+    "sshd-config-invalid",
+    "host-keys-missing",
+    "host-key-permissions",
+    "privsep-dir-missing",
+    "port-wrong-service",
+];
+
+/// Runs each finding's fix tasks for one host (see the module docs). Pure:
+/// `host.files` are the files as gathered; the modules see them with the
+/// earlier findings' edits applied. When a finding that keeps sshd from
+/// starting needs a human, the findings whose fix starts, reloads or
+/// restarts sshd need one too (planned again without them).
+pub fn propose(host: &Host, findings: &[Finding]) -> (Proposal, Vec<NeedsHuman>) {
+    let (p, human, touch_sshd) = propose_once(host, findings, &[]);
+    let blockers: Vec<&str> = human
+        .iter()
+        .map(|n| n.finding.as_str())
+        .filter(|id| BLOCKS_SSHD.contains(id))
+        .collect();
+    if blockers.is_empty() || touch_sshd.is_empty() {
+        return (p, human);
+    }
+    let why = format!(
+        "its fix starts or reloads sshd, which cannot work until {} is fixed by hand",
+        blockers
+            .iter()
+            .map(|b| format!("`{b}`"))
+            .collect::<Vec<_>>()
+            .join(" and ")
+    );
+    let held: Vec<(String, String)> = touch_sshd.into_iter().map(|id| (id, why.clone())).collect();
+    let (p, human, _) = propose_once(host, findings, &held);
     (p, human)
 }
 
