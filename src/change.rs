@@ -28,9 +28,15 @@ pub struct Edit {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Validator {
-    /// `sshd -t -f CANDIDATE`, then `sshd -T -f CANDIDATE` must show each
+    /// The whole sshd configuration tree rooted at `config` (the main file,
+    /// `/etc/ssh/sshd_config`), with every candidate of that tree in place —
+    /// an edited drop-in is never checked on its own — must pass
+    /// `sshd -t -f CONFIG`, and `sshd -T -f CONFIG` must then show each
     /// `(keyword, value)` (lowercase keyword, as `sshd -T` prints it).
-    SshdConfig { expect: Vec<(String, String)> },
+    SshdConfig {
+        config: String,
+        expect: Vec<(String, String)>,
+    },
     /// `nft -c -f CANDIDATE`.
     Nft,
     /// `haproxy -c -f CANDIDATE`.

@@ -225,7 +225,7 @@ fn check_sshd(
     // What the validator will ask of sshd -T on the host.
     let global = effective(&candidate, None, name);
     for e in edits {
-        let Validator::SshdConfig { expect } = &e.validator else {
+        let Validator::SshdConfig { expect, .. } = &e.validator else {
             panic!("{name}: {} has validator {:?}", e.path, e.validator);
         };
         for (k, v) in expect {
@@ -566,7 +566,10 @@ fn sshd_match_banner_comment_out() {
     .unwrap();
     assert_eq!(
         edit.validator,
-        Validator::SshdConfig { expect: vec![] },
+        Validator::SshdConfig {
+            config: MAIN.into(),
+            expect: vec![]
+        },
         "comment_out expects nothing beyond sshd -t"
     );
     check_sshd(

@@ -474,7 +474,7 @@ fn set_takes_effect_in_the_real_sshd() {
         };
         assert_eq!(edits.len(), 1, "{}: {edits:?}", c.name);
         assert_eq!(edits[0].path, path, "{}: edited the wrong file", c.name);
-        let Validator::SshdConfig { expect } = &edits[0].validator else {
+        let Validator::SshdConfig { expect, .. } = &edits[0].validator else {
             panic!("{}: wrong validator", c.name);
         };
         assert_eq!(expect.len(), 1, "{}", c.name);

@@ -258,12 +258,15 @@ fn merge_into(x: &mut Edit, e: Edit) {
         std::mem::replace(&mut x.validator, Validator::None),
         e.validator,
     ) {
-        (Validator::SshdConfig { mut expect }, Validator::SshdConfig { expect: more }) => {
+        (
+            Validator::SshdConfig { config, mut expect },
+            Validator::SshdConfig { expect: more, .. },
+        ) => {
             for (k, v) in more {
                 expect.retain(|(k2, _)| *k2 != k);
                 expect.push((k, v));
             }
-            Validator::SshdConfig { expect }
+            Validator::SshdConfig { config, expect }
         }
         (Validator::None, v) => v,
         (v, _) => v,

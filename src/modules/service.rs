@@ -4,6 +4,10 @@
 //! with `-`; `apply` maps logical names such as `sshd` to the host's unit),
 //! `state` (`started`, `reloaded` or `restarted`; default `started`).
 //!
+//! For `sshd` run per connection by inetd/xinetd (`sshd -i`), `reloaded` and
+//! `restarted` are nothing to do (each connection reads the configuration)
+//! and `started` is refused (a standalone daemon would compete for the port).
+//!
 //! `started` is nothing to do when the facts show the service running; the
 //! facts know the processes of `sshd`, `haproxy`, `inetd`/`xinetd`
 //! ([`crate::facts::model::HostFacts`]), so for any other name, and for
@@ -62,6 +66,25 @@ pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixErr
     }
     let state = a.state.unwrap_or(State::Started);
     let target = name.to_string();
+    // sshd run per connection by inetd/xinetd (`sshd -i`) reads its
+    // configuration on every connection: nothing to reload, and a
+    // standalone daemon must not be started next to the super-server
+    let f = host.facts;
+    if matches!(name, "sshd" | "ssh") && f.inetd.serves_ssh && !f.sshd.running {
+        return match state {
+            State::Reloaded | State::Restarted => Ok(Proposal::default()),
+            State::Started => Err(FixError::new(format!(
+                "`service`: sshd is started per connection by {} here; starting a standalone sshd would compete for the port, so start the super-server (or switch to a standalone sshd) by hand",
+                f.inetd
+                    .entries
+                    .iter()
+                    .filter(|e| e.enabled)
+                    .map(|e| e.server.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ))),
+        };
+    }
     let (op, reason) = match state {
         State::Started => {
             if running(host, name) == Some(true) {
@@ -144,6 +167,21 @@ mod tests {
         let h = Fixture::load("healthy");
         let p = run(&h, json!({"name": "inetd"})).unwrap();
         assert!(p.actions[0].reason.contains("cannot tell"));
+    }
+
+    /// Regression (review): on a host where inetd runs sshd per connection,
+    /// a config fix's `reload sshd` must not become a standalone daemon.
+    #[test]
+    fn sshd_under_inetd_is_never_started_standalone() {
+        let inetd = Fixture::load("inetd");
+        assert!(inetd.facts.inetd.serves_ssh && !inetd.facts.sshd.running);
+        for state in ["reloaded", "restarted"] {
+            assert!(run(&inetd, json!({"name": "sshd", "state": state}))
+                .unwrap()
+                .is_empty());
+        }
+        let e = run(&inetd, json!({"name": "sshd", "state": "started"})).unwrap_err();
+        assert!(e.message.contains("started per connection by inetd"), "{e}");
     }
 
     #[test]

@@ -281,7 +281,10 @@ pub fn task(
         } else {
             marker.trim().to_string()
         };
-        let edit = comment_out(ws.files(), &c.file, line, &marker, finding)?;
+        let mut edit = comment_out(ws.files(), &c.file, line, &marker, finding)?;
+        if let Validator::SshdConfig { config, .. } = &mut edit.validator {
+            *config = main.to_string();
+        }
         ws.add(super::Proposal {
             edits: vec![edit],
             actions: Vec::new(),
@@ -376,6 +379,7 @@ pub fn set(
             Some(before),
             after,
             Validator::SshdConfig {
+                config: main.to_string(),
                 expect: vec![(canon, expect)],
             },
             finding,
@@ -409,6 +413,7 @@ pub fn set(
         Some(before),
         after,
         Validator::SshdConfig {
+            config: main.to_string(),
             expect: vec![(canon.clone(), printed(&canon, &new_args, rate))],
         },
         finding,
@@ -511,7 +516,12 @@ pub fn comment_out(
         file,
         Some(bytes),
         after,
-        Validator::SshdConfig { expect: Vec::new() },
+        // the file itself as the root; the `sshd_config` task (which knows
+        // the main file) sets the real root for a drop-in
+        Validator::SshdConfig {
+            config: file.to_string(),
+            expect: Vec::new(),
+        },
         finding,
         reason,
     ))
@@ -1086,7 +1096,7 @@ mod tests {
 
     fn expect_of(e: &Edit) -> Vec<(String, String)> {
         match &e.validator {
-            Validator::SshdConfig { expect } => expect.clone(),
+            Validator::SshdConfig { expect, .. } => expect.clone(),
             v => panic!("wrong validator {v:?}"),
         }
     }

@@ -57,8 +57,8 @@ fn plan_cell(h: &HostPlan) -> String {
 /// How `apply` checks a candidate, for people.
 pub fn validator_text(v: &Validator) -> String {
     match v {
-        Validator::SshdConfig { expect } => {
-            let mut t = "`sshd -t` on the candidate".to_string();
+        Validator::SshdConfig { config, expect } => {
+            let mut t = format!("`sshd -t -f {config}` with the candidate in place");
             if !expect.is_empty() {
                 let want: Vec<String> = expect.iter().map(|(k, v)| format!("`{k} {v}`")).collect();
                 let _ = write!(t, ", and `sshd -T` must show {}", want.join(", "));
