@@ -481,7 +481,7 @@ fn inserts_are_guarded_against_a_changed_ruleset() {
     assert_eq!(
         full_commands(&p)[0],
         format!(
-            "if nft -a list chain ip filter input | sed 's/ counter packets [0-9]* bytes [0-9]*/ counter/' | grep -qF -- 'ip saddr 10.77.0.1 tcp dport 22 drop # handle 2'; then {}; else echo 'sshfix: chain ip filter input no longer has rule handle 2 as planned; re-run sshfix plan' >&2; exit 1; fi",
+            "if nft -a list chain ip filter input | sed -e 's/^[[:space:]]*//' -e 's/ counter packets [0-9]* bytes [0-9]*/ counter/' | grep -qxF -- 'ip saddr 10.77.0.1 tcp dport 22 drop # handle 2'; then {}; else echo 'sshfix: chain ip filter input no longer has rule handle 2 as planned; re-run sshfix plan' >&2; exit 1; fi",
             commands(&p)[0]
         )
     );

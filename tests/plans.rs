@@ -666,3 +666,25 @@ fn sshd_reloads_wait_for_a_blocker_left_to_a_human() {
         ["restart sshd"]
     );
 }
+
+/// Regression (review): a hosts.allow with a Latin-1 comment is not
+/// rewritten (its bytes would be replaced); the finding goes to a human.
+#[test]
+fn a_hosts_allow_that_is_not_utf8_is_left_to_a_human() {
+    let mut frames = fixture("wrappers-deny");
+    let item = frames
+        .items
+        .iter_mut()
+        .find(|i| i.key == "file /etc/hosts.allow")
+        .unwrap();
+    item.body = b"# Ge\xe4ndert von Hand\n".to_vec();
+    let hp = plan_of(&frames, Symptom::ResetBeforeBanner);
+    assert!(hp.changes.is_empty(), "{}", rendered(&hp));
+    let n = &hp.needs_human[0];
+    assert_eq!(n.finding, "tcp-wrappers-deny");
+    assert!(
+        n.reason.contains("/etc/hosts.allow:1 is not UTF-8 text"),
+        "{}",
+        n.reason
+    );
+}

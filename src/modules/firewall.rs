@@ -483,7 +483,8 @@ impl<'a> Planner<'a> {
                 let listed = sh_quote(&format!("{} # handle {h}", r.text))?;
                 (
                     guarded(
-                        &format!("nft -a list chain {at} | sed 's/ counter packets [0-9]* bytes [0-9]*/ counter/' | grep -qF -- {listed}"),
+                        // the whole line, so `# handle 4` does not match `# handle 41`
+                        &format!("nft -a list chain {at} | sed -e 's/^[[:space:]]*//' -e 's/ counter packets [0-9]* bytes [0-9]*/ counter/' | grep -qxF -- {listed}"),
                         &format!(
                             "nft {}",
                             sh_quote(&format!("insert rule {at} position {h} {body}"))?
@@ -1398,6 +1399,25 @@ mod tests {
             Value::Array(accept_expr("ip", "10.77.0.1".parse().unwrap(), 22)),
             real
         );
+    }
+
+    /// Regression (review): the nft guard compares whole lines, so rule
+    /// handle 4 is not found in a chain that only has handle 41.
+    #[test]
+    fn the_nft_guard_matches_the_whole_line() {
+        let listed = sh_quote("ip saddr 10.77.0.1 tcp dport 22 drop # handle 4").unwrap();
+        let run = |handle: &str| {
+            let script = format!(
+                "printf '\\tip saddr 10.77.0.1 tcp dport 22 drop # handle {handle}\\n' | sed -e 's/^[[:space:]]*//' -e 's/ counter packets [0-9]* bytes [0-9]*/ counter/' | grep -qxF -- {listed}"
+            );
+            std::process::Command::new("sh")
+                .args(["-c", &script])
+                .status()
+                .unwrap()
+                .code()
+        };
+        assert_eq!(run("4"), Some(0));
+        assert_eq!(run("41"), Some(1));
     }
 
     #[test]

@@ -144,13 +144,11 @@ fn value_arg(v: &Value) -> Result<String, FixError> {
 }
 
 /// `sysctl -w name=value`, quoted for `sh -c` when the value has spaces.
-fn sysctl_w(name: &str, value: &str) -> String {
+fn sysctl_w(name: &str, value: &str) -> Result<String, FixError> {
     let arg = format!("{name}={value}");
-    if value.contains(' ') {
-        format!("sysctl -w '{arg}'")
-    } else {
-        format!("sysctl -w {arg}")
-    }
+    let q = crate::transport::quote::quote(&arg, "a sysctl setting")
+        .map_err(|e| FixError::new(format!("`sysctl`: {e}")))?;
+    Ok(format!("sysctl -w {q}"))
 }
 
 /// Runs a `sysctl` fix task.
@@ -214,7 +212,7 @@ pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixErr
     if live.as_deref() != Some(value.as_str()) {
         let (undo, was) = match &live {
             Some(old) => (
-                Some(sysctl_w(&name, old)),
+                Some(sysctl_w(&name, old)?),
                 format!("it is {old} now; rollback sets it back"),
             ),
             None => (
@@ -224,7 +222,7 @@ pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixErr
         };
         proposal.actions.push(Action::new(
             Op::Command {
-                command: sysctl_w(&name, &value),
+                command: sysctl_w(&name, &value)?,
                 creates: None,
                 undo,
             },
@@ -234,6 +232,13 @@ pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixErr
     }
 
     let before = host.files.get(&file);
+    if let Some(Err(e)) = before.map(|b| std::str::from_utf8(b)) {
+        let b = before.map(Vec::as_slice).unwrap_or_default();
+        let line = b[..e.valid_up_to()].iter().filter(|c| **c == b'\n').count() + 1;
+        return Err(FixError::new(format!(
+            "{file}:{line} is not UTF-8 text; sshfix rewrites the file whole and would change those bytes, so set `{name}` there by hand"
+        )));
+    }
     let text = before.map(|b| String::from_utf8_lossy(b).into_owned());
     if text
         .as_deref()
@@ -317,9 +322,9 @@ mod tests {
             p.actions,
             vec![Action::new(
                 Op::Command {
-                    command: "sysctl -w net.netfilter.nf_conntrack_max=524288".into(),
+                    command: "sysctl -w 'net.netfilter.nf_conntrack_max=524288'".into(),
                     creates: None,
-                    undo: Some("sysctl -w net.netfilter.nf_conntrack_max=262144".into()),
+                    undo: Some("sysctl -w 'net.netfilter.nf_conntrack_max=262144'".into()),
                 },
                 "conntrack-full",
                 "set `net.netfilter.nf_conntrack_max` to 524288 in the running kernel; it is 262144 now; rollback sets it back"

@@ -11,40 +11,64 @@ const CONTEXT: usize = 3;
 /// The edit as a unified diff, `--- a/etc/hosts.allow` / `+++ b/etc/hosts.allow`
 /// (`--- /dev/null` for a new file), 3 lines of context, `\ No newline at end
 /// of file` where a side lacks one. Bytes that are not UTF-8 are shown as
-/// U+FFFD; line endings are kept as they are (a CRLF file's lines end in `\r`).
-/// Empty when the edit changes nothing.
+/// `\xNN`, so a change to them is visible; line endings are kept as they are
+/// (a CRLF file's lines end in `\r`). Empty when the edit changes nothing.
 pub fn unified(edit: &Edit) -> String {
-    let old = edit
-        .before
-        .as_deref()
-        .map(String::from_utf8_lossy)
-        .unwrap_or_default();
-    let new = String::from_utf8_lossy(&edit.after);
+    let old = edit.before.as_deref().map(visible).unwrap_or_default();
+    let new = visible(&edit.after);
     let rel = edit.path.trim_start_matches('/');
     let a = match edit.before {
         Some(_) => format!("a/{rel}"),
         None => "/dev/null".to_string(),
     };
     let b = format!("b/{rel}");
-    let diff = TextDiff::from_lines(old.as_ref(), new.as_ref());
+    let diff = TextDiff::from_lines(old.as_str(), new.as_str());
     diff.unified_diff()
         .context_radius(CONTEXT)
         .header(&a, &b)
         .to_string()
 }
 
+/// `bytes` as text with every byte that is not UTF-8 written `\xNN`.
+fn visible(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 /// [`unified`] for a terminal: with `color`, headers bold, hunk lines cyan,
 /// removals red, additions green. A carriage return ending a line is shown
-/// as `␍` so that CRLF files stay readable.
+/// as `␍` so that CRLF files stay readable; other control characters from
+/// the host's files (an escape sequence, a carriage return inside a line)
+/// are shown as `^[`-style escapes, never sent to the terminal.
 pub fn for_terminal(edit: &Edit, color: bool) -> String {
     let text = unified(edit);
     let mut out = String::with_capacity(text.len() + 64);
     for line in text.split_inclusive('\n') {
         let body = line.strip_suffix('\n').unwrap_or(line);
-        let body = match body.strip_suffix('\r') {
-            Some(b) => format!("{b}␍"),
-            None => body.to_string(),
+        let (body, cr) = match body.strip_suffix('\r') {
+            Some(b) => (b, "␍"),
+            None => (body, ""),
         };
+        let mut shown = String::with_capacity(body.len());
+        for c in body.chars() {
+            match c {
+                '\t' => shown.push('\t'),
+                c if (c as u32) < 0x20 => {
+                    shown.push('^');
+                    shown.push(char::from(b'@' + c as u8));
+                }
+                '\u{7f}' => shown.push_str("^?"),
+                c if c.is_control() => shown.push_str(&format!("\\u{{{:x}}}", c as u32)),
+                c => shown.push(c),
+            }
+        }
+        let body = format!("{shown}{cr}");
         let style = if !color {
             Style::new()
         } else if body.starts_with("--- ") || body.starts_with("+++ ") {
@@ -98,6 +122,29 @@ mod tests {
         );
         let e = edit(Some("x"), "x\ny\n");
         assert!(unified(&e).contains("\\ No newline at end of file"));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_stay_visible() {
+        let e = Edit::new(
+            "/etc/hosts.allow",
+            Some(b"# Ge\xe4ndert\n"),
+            b"# Ge\xef\xbf\xbdndert\nsshd: 10.0.0.1\n".to_vec(),
+            Validator::None,
+            "f",
+            "r",
+        );
+        let d = unified(&e);
+        assert!(d.contains("-# Ge\\xe4ndert\n"), "{d}");
+        assert!(d.contains("+# Ge\u{fffd}ndert\n"), "{d}");
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        let e = edit(Some("a\n"), "a\n\u{1b}[2J\rX\n");
+        let t = for_terminal(&e, false);
+        assert!(!t.contains('\u{1b}') && !t.contains('\r'), "{t:?}");
+        assert!(t.contains("+^[[2J^M"), "{t:?}");
     }
 
     #[test]

@@ -346,12 +346,12 @@ pub fn render_markdown(plan: &Plan) -> String {
                 let _ =
                     writeln!(
                     out,
-                    "#### `{}`{} (fixes `{}`)\n\n{}\n\nValidated before it is installed: {}.\n\n{}",
-                    e.path,
+                    "#### {}{} (fixes `{}`)\n\n{}\n\nValidated before it is installed: {}.\n\n{}",
+                    code(&e.path),
                     if e.before.is_none() { ", a new file" } else { "" },
                     e.finding,
                     md_code_spans(&e.reason.replace('\n', " ")),
-                    validator_text(&e.validator),
+                    md_code_spans(&validator_text(&e.validator)),
                     fenced("diff", &diff::unified(e)),
                 );
             }
@@ -389,31 +389,32 @@ pub fn render_markdown(plan: &Plan) -> String {
                     Some(_) => {
                         let _ = writeln!(
                             out,
-                            "- `{}`: copy back `/var/backups/sshfix/RUN-ID{}`",
-                            e.path, e.path
+                            "- {}: copy back {}",
+                            code(&e.path),
+                            code(&format!("/var/backups/sshfix/RUN-ID{}", e.path))
                         );
                     }
                     None => {
-                        let _ = writeln!(out, "- `{}`: new file, remove it", e.path);
+                        let _ = writeln!(out, "- {}: new file, remove it", code(&e.path));
                     }
                 }
             }
             for a in &h.actions {
                 match &a.op {
                     Op::Command { undo: Some(u), .. } => {
-                        let _ = writeln!(out, "- run `{u}`");
+                        let _ = writeln!(out, "- run {}", code(u));
                     }
                     Op::Command {
                         command,
                         undo: None,
                         ..
                     } => {
-                        let _ = writeln!(out, "- `{command}` has no automatic undo");
+                        let _ = writeln!(out, "- {} has no automatic undo", code(command));
                     }
                     Op::File {
                         path, was: Some(w), ..
                     } => {
-                        let _ = writeln!(out, "- `{path}`: was {}", md_inline(w));
+                        let _ = writeln!(out, "- {}: was {}", code(path), md_inline(w));
                     }
                     _ => {}
                 }
@@ -442,6 +443,30 @@ fn fenced(lang: &str, text: &str) -> String {
     let fence = "`".repeat(longest.max(2) + 1);
     let body = text.strip_suffix('\n').unwrap_or(text);
     format!("{fence}{lang}\n{body}\n{fence}\n")
+}
+
+/// `s` as one Markdown code span, whatever it holds: the fence is longer
+/// than any run of backticks inside, padded when `s` starts or ends with a
+/// backtick, line breaks as spaces. Nothing in a code span is HTML.
+fn code(s: &str) -> String {
+    let s = s.replace(['\n', '\r'], " ");
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        if c == '`' {
+            run += 1;
+            longest = longest.max(run);
+        } else {
+            run = 0;
+        }
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
 }
 
 /// Text with `code spans` kept and everything else escaped.
@@ -642,6 +667,23 @@ mod tests {
             .map(|(_, c)| c.as_str())
             .collect();
         assert_eq!(diffs, [diff::unified(&p.hosts[0].changes[0]).as_str()]);
+    }
+
+    /// Regression (review): a path holding a backtick and HTML cannot end
+    /// its code span early and inject markup.
+    #[test]
+    fn paths_with_backticks_stay_code() {
+        let mut p = plan();
+        let nasty = "/etc/ssh/sshd_config.d/a`<img src=x onerror=alert(1)>`.conf";
+        p.hosts[0].changes[0].path = nasty.into();
+        let md = render_markdown(&p);
+        for ev in pulldown_cmark::Parser::new(&md) {
+            if let pulldown_cmark::Event::Html(h) | pulldown_cmark::Event::InlineHtml(h) = ev {
+                panic!("raw HTML: {h}\n{md}");
+            }
+        }
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`a"), "`` `a ``");
     }
 
     #[test]
