@@ -261,10 +261,6 @@ fn regex_findall(value: Value, pattern: String, kwargs: Kwargs) -> Result<Value,
     Ok(Value::from(out))
 }
 
-/// `value | bool`: Ansible's truthiness of configuration words. `yes`, `on`,
-/// `true`, `1` (any case, surrounding blanks ignored) are true; `no`, `off`,
-/// `false`, `0` and the empty string are false; so are `none` and the numbers
-/// 1 and 0. Anything else is an error rather than a silent `false`.
 /// Ansible's `quote`: one word for the host's shell, through the one
 /// quoting function (`crate::transport::quote`). Fix tasks that build a
 /// `command` from facts must quote every value they insert.
@@ -281,6 +277,10 @@ fn quote_filter(value: Value) -> Result<String, Error> {
         .map_err(|e| invalid(format!("quote: {e}")))
 }
 
+/// `value | bool`: Ansible's truthiness of configuration words. `yes`, `on`,
+/// `true`, `1` (any case, surrounding blanks ignored) are true; `no`, `off`,
+/// `false`, `0` and the empty string are false; so are `none` and the numbers
+/// 1 and 0. Anything else is an error rather than a silent `false`.
 fn to_bool(value: Value) -> Result<bool, Error> {
     if value.is_none() {
         return Ok(false);
