@@ -10,39 +10,17 @@
 //! `/run` are never touched.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::OnceLock;
 
 use sshfix::change::{Edit, Validator};
 use sshfix::facts::sshd::parse_dump;
 use sshfix::modules::sshd_config::{comment_out, set};
 
-const MAIN: &str = "/etc/ssh/sshd_config";
-const SSHD: &str = "/usr/sbin/sshd";
+// shared with the other sshd-backed tests, which use more of it
+#[allow(dead_code)]
+#[path = "common/sshd_ns.rs"]
+mod sshd_ns;
 
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-/// A tree directory as the map sshd reads (the directory mounted at /etc/ssh).
-fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(dir: &Path, rel: &str, out: &mut BTreeMap<String, Vec<u8>>) {
-        for e in std::fs::read_dir(dir).unwrap() {
-            let e = e.unwrap();
-            let path = e.path();
-            let rel = format!("{rel}/{}", e.file_name().to_string_lossy());
-            if path.is_dir() {
-                walk(&path, &rel, out);
-            } else {
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, "/etc/ssh", &mut out);
-    out
-}
+use sshd_ns::{fixtures, skip_or_fail, tree, MAIN};
 
 fn facts_tree(name: &str) -> BTreeMap<String, Vec<u8>> {
     tree(&fixtures().join("facts/sshd/trees").join(name))
@@ -52,84 +30,10 @@ fn module_tree(name: &str) -> BTreeMap<String, Vec<u8>> {
     tree(&fixtures().join("modules/sshd_config/trees").join(name))
 }
 
-/// `None` when the real sshd can run here; otherwise why not (loud skip, or failure in CI).
-fn cannot_run() -> Option<String> {
-    if !nix::unistd::geteuid().is_root() {
-        return Some("not root (mount namespaces need it)".into());
-    }
-    if !Path::new(SSHD).exists() {
-        return Some(format!(
-            "{SSHD} is missing (apt-get install openssh-server)"
-        ));
-    }
-    None
-}
-
-fn skip_or_fail(test: &str) -> bool {
-    match cannot_run() {
-        None => false,
-        Some(why) => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                panic!("CI=true: {test} must run against the real sshd, but {why}");
-            }
-            // Straight to fd 2: libtest captures `eprintln!` of passing tests.
-            use std::io::Write;
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n!!!!!!!! SKIPPED {test}: {why}; the edits were NOT checked against the real sshd !!!!!!!!\n"
-            );
-            true
-        }
-    }
-}
-
-/// Throwaway host keys (rsa, ecdsa, ed25519), generated once per test run.
-fn host_keys() -> &'static Path {
-    static KEYS: OnceLock<tempfile::TempDir> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        for t in ["rsa", "ecdsa", "ed25519"] {
-            let st = Command::new("ssh-keygen")
-                .args(["-q", "-t", t, "-N", "", "-C", "sshfix-test", "-f"])
-                .arg(dir.path().join(format!("ssh_host_{t}_key")))
-                .status()
-                .unwrap();
-            assert!(st.success(), "ssh-keygen -t {t} failed");
-        }
-        dir
-    })
-    .path()
-}
-
 /// Run sshd with `args` on `files` mounted as /etc/ssh: (exit code, stdout, stderr).
 fn sshd(files: &BTreeMap<String, Vec<u8>>, args: &[&str]) -> (i32, String, String) {
-    let dir = tempfile::tempdir().unwrap();
-    for k in std::fs::read_dir(host_keys()).unwrap() {
-        let k = k.unwrap();
-        std::fs::copy(k.path(), dir.path().join(k.file_name())).unwrap();
-    }
-    for (path, bytes) in files {
-        let rel = path.strip_prefix("/etc/ssh/").expect("tree under /etc/ssh");
-        let dest = dir.path().join(rel);
-        std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-        std::fs::write(dest, bytes).unwrap();
-    }
-    let out = Command::new("unshare")
-        .args([
-            "-m",
-            "sh",
-            "-c",
-            "mount -t tmpfs none /run && mkdir -m 0755 /run/sshd && mount --bind \"$0\" /etc/ssh && cd / && exec /usr/sbin/sshd \"$@\"",
-        ])
-        .arg(dir.path())
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let r = sshd_ns::sshd(files, args);
+    (r.code, r.stdout, r.stderr)
 }
 
 fn applied(files: &BTreeMap<String, Vec<u8>>, edits: &[Edit]) -> BTreeMap<String, Vec<u8>> {

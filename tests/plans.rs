@@ -374,6 +374,48 @@ fn load_balancer_gets_mode_tcp() {
     });
 }
 
+/// A capture's frames with its facts and files, to build a [`Host`] from.
+struct Built {
+    frames: Frames,
+    facts: model::HostFacts,
+    files: std::collections::BTreeMap<String, Vec<u8>>,
+    clients: Vec<IpAddr>,
+}
+
+impl Built {
+    fn new(name: &str) -> Built {
+        let frames = fixture(name);
+        let clients: Vec<IpAddr> = vec![CONTROLLER.parse().unwrap()];
+        let facts = model::build(
+            &frames,
+            &model::Input {
+                port: 22,
+                clients: &clients,
+                server_addr: None,
+            },
+        );
+        let files = model::files_map(&frames);
+        Built {
+            frames,
+            facts,
+            files,
+            clients,
+        }
+    }
+
+    fn host(&self) -> Host<'_> {
+        Host {
+            name: "h",
+            facts: &self.facts,
+            frames: &self.frames,
+            files: &self.files,
+            gathered: &self.files,
+            port: 22,
+            clients: &self.clients,
+        }
+    }
+}
+
 /// `propose` on hand-made findings over the healthy capture: a finding's
 /// tasks are all or nothing; two findings editing one file give one edit;
 /// a critical finding whose tasks do not apply, or without tasks, needs a
@@ -384,26 +426,9 @@ fn propose_is_all_or_nothing_per_finding_and_merges_edits_per_file() {
     use sshfix::change::Validator;
     use sshfix::checks::{Finding, Fix, FixCall, Severity, Source};
 
-    let frames = fixture("healthy");
-    let clients: Vec<IpAddr> = vec![CONTROLLER.parse().unwrap()];
-    let facts = model::build(
-        &frames,
-        &model::Input {
-            port: 22,
-            clients: &clients,
-            server_addr: None,
-        },
-    );
-    let files = model::files_map(&frames);
-    let host = Host {
-        name: "h",
-        facts: &facts,
-        frames: &frames,
-        files: &files,
-        gathered: &files,
-        port: 22,
-        clients: &clients,
-    };
+    let built = Built::new("healthy");
+    let files = &built.files;
+    let host = built.host();
     let src = Source {
         file: "t.yml".into(),
         line: 1,
@@ -497,34 +522,17 @@ fn comment_out_follows_its_line_after_an_insertion_above() {
     use serde_json::json;
     use sshfix::checks::{Finding, Fix, FixCall, Severity, Source};
 
-    let frames = fixture("banner-missing");
-    let clients: Vec<IpAddr> = vec![CONTROLLER.parse().unwrap()];
-    let facts = model::build(
-        &frames,
-        &model::Input {
-            port: 22,
-            clients: &clients,
-            server_addr: None,
-        },
-    );
+    let built = Built::new("banner-missing");
+    let (facts, files) = (&built.facts, &built.files);
     let banner = facts.sshd.banner.clone().unwrap();
     let (file, line) = (banner.file.unwrap(), banner.line.unwrap());
-    let files = model::files_map(&frames);
     let original_line = String::from_utf8_lossy(&files[&file])
         .lines()
         .nth(line - 1)
         .unwrap()
         .to_string();
     assert!(original_line.starts_with("Banner"), "{original_line}");
-    let host = Host {
-        name: "h",
-        facts: &facts,
-        frames: &frames,
-        files: &files,
-        gathered: &files,
-        port: 22,
-        clients: &clients,
-    };
+    let host = built.host();
     let src = Source {
         file: "t.yml".into(),
         line: 1,
@@ -573,26 +581,8 @@ fn sshd_reloads_wait_for_a_blocker_left_to_a_human() {
     use serde_json::json;
     use sshfix::checks::{Finding, Fix, FixCall, Severity, Source};
 
-    let frames = fixture("healthy");
-    let clients: Vec<IpAddr> = vec![CONTROLLER.parse().unwrap()];
-    let facts = model::build(
-        &frames,
-        &model::Input {
-            port: 22,
-            clients: &clients,
-            server_addr: None,
-        },
-    );
-    let files = model::files_map(&frames);
-    let host = Host {
-        name: "h",
-        facts: &facts,
-        frames: &frames,
-        files: &files,
-        gathered: &files,
-        port: 22,
-        clients: &clients,
-    };
+    let built = Built::new("healthy");
+    let host = built.host();
     let src = Source {
         file: "t.yml".into(),
         line: 1,
