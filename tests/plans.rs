@@ -678,3 +678,55 @@ fn a_hosts_allow_that_is_not_utf8_is_left_to_a_human() {
         n.reason
     );
 }
+
+/// Regression (review): `ssh-keygen -A` only creates keys at the default
+/// paths, so a missing key configured elsewhere is left to a human.
+#[test]
+fn host_keys_at_other_paths_are_left_to_a_human() {
+    let mut frames = fixture("hostkeys-missing");
+    let item = frames
+        .items
+        .iter_mut()
+        .find(|i| i.key == "file /etc/ssh/sshd_config")
+        .unwrap();
+    item.body
+        .extend_from_slice(b"HostKey /srv/keys/ssh_host_ed25519_key\n");
+    let hp = plan_of(&frames, Symptom::Refused);
+    let ids: Vec<&str> = hp.findings.iter().map(|f| f.id.as_str()).collect();
+    assert!(ids.contains(&"host-keys-missing"), "{}", rendered(&hp));
+    assert!(
+        !actions(&hp).iter().any(|a| a.contains("ssh-keygen")),
+        "{}",
+        rendered(&hp)
+    );
+    assert!(
+        hp.needs_human
+            .iter()
+            .any(|n| n.finding == "host-keys-missing"),
+        "{:?}",
+        hp.needs_human
+    );
+}
+
+/// Regression (review): the MaxStartups fix never lowers `full`.
+#[test]
+fn maxstartups_fix_keeps_a_higher_full() {
+    let mut frames = fixture("maxstartups");
+    for i in frames.items.iter_mut() {
+        if i.key == "sshd-T"
+            || i.key == "file /etc/ssh/sshd_config"
+            || i.key.starts_with("sshd-T-C")
+        {
+            let t = String::from_utf8_lossy(&i.body)
+                .replace("maxstartups 1:100:1", "maxstartups 50:30:500")
+                .replace("MaxStartups 1:100:1", "MaxStartups 50:30:500");
+            i.body = t.into_bytes();
+        }
+    }
+    let hp = plan_of(&frames, Symptom::ClosedBeforeBanner);
+    let d = diff_of(&hp, "/etc/ssh/sshd_config");
+    assert!(
+        d.contains("-MaxStartups 50:30:500") && d.contains("+MaxStartups 100:30:500"),
+        "{d}"
+    );
+}
