@@ -1183,11 +1183,9 @@ fn uncertain_note(v: &Verdict) -> String {
 /// A persisted ruleset as text, refusing what its loader cannot read
 /// (`checker` names the tool that would reject it).
 fn persisted_text(path: &str, bytes: &[u8], checker: &str) -> Result<String, FixError> {
-    let Ok(text) = String::from_utf8(bytes.to_vec()) else {
-        return Err(refuse(format!(
-            "{path} is not UTF-8 text; sshfix cannot edit it"
-        )));
-    };
+    let text = super::utf8_text(path, bytes, "edit it by hand")
+        .map_err(|e| refuse(e.message))?
+        .to_string();
     if let Some(i) = text.find("\r\n") {
         let line = text[..i].matches('\n').count() + 1;
         return Err(refuse(format!(

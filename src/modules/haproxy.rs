@@ -109,11 +109,7 @@ pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixErr
             "`haproxy`: `{path}` was not read on the host (missing or unreadable); give the configuration file with `config:`"
         )));
     };
-    let text = std::str::from_utf8(bytes).map_err(|_| {
-        FixError::new(format!(
-            "`haproxy`: `{path}` is not UTF-8 text; edit it by hand"
-        ))
-    })?;
+    let text = super::utf8_text(&path, bytes, "edit it by hand")?;
     match tcp_for_ssh(&path, text, port)? {
         None => Ok(Proposal::default()),
         Some((after, reason)) => Ok(Proposal {

@@ -111,15 +111,8 @@ pub fn task(
             .get(p)
             .map(|b| String::from_utf8_lossy(b).into_owned())
     };
-    // hosts.allow is rewritten whole: bytes that are not UTF-8 (a Latin-1
-    // comment) would not survive, so such a file is left to a human
     if let Some(b) = host.files.get(HOSTS_ALLOW) {
-        if let Err(e) = std::str::from_utf8(b) {
-            let line = b[..e.valid_up_to()].iter().filter(|c| **c == b'\n').count() + 1;
-            return Err(super::FixError::new(format!(
-                "{HOSTS_ALLOW}:{line} is not UTF-8 text; sshfix rewrites the file whole and would change those bytes, so add the `sshd:` line by hand"
-            )));
-        }
+        super::utf8_text(HOSTS_ALLOW, b, "add the `sshd:` line by hand")?;
     }
     let allow_text = text(HOSTS_ALLOW);
     let deny_text = text(HOSTS_DENY);

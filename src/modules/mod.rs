@@ -153,6 +153,22 @@ pub fn map_line(host: &Host, path: &str, line: usize) -> Result<Option<usize>, F
     Ok(None)
 }
 
+/// The content of `path` as text. Modules rewrite a file whole, so bytes
+/// that are not UTF-8 (a Latin-1 comment) would not survive: such a file is
+/// refused, naming its first bad line and what to do `instead`.
+pub fn utf8_text<'a>(path: &str, bytes: &'a [u8], instead: &str) -> Result<&'a str, FixError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|c| **c == b'\n')
+            .count()
+            + 1;
+        FixError::new(format!(
+            "{path}:{line} is not UTF-8 text; sshfix rewrites the file whole and would change those bytes, so {instead}"
+        ))
+    })
+}
+
 /// Reads a module's arguments (rendered JSON) into its typed form; unknown
 /// keys and wrong types are errors naming the module and argument.
 pub fn args<T: DeserializeOwned>(module: &str, args: &Value) -> Result<T, FixError> {

@@ -232,22 +232,21 @@ pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixErr
     }
 
     let before = host.files.get(&file);
-    if let Some(Err(e)) = before.map(|b| std::str::from_utf8(b)) {
-        let b = before.map(Vec::as_slice).unwrap_or_default();
-        let line = b[..e.valid_up_to()].iter().filter(|c| **c == b'\n').count() + 1;
-        return Err(FixError::new(format!(
-            "{file}:{line} is not UTF-8 text; sshfix rewrites the file whole and would change those bytes, so set `{name}` there by hand"
-        )));
-    }
-    let text = before.map(|b| String::from_utf8_lossy(b).into_owned());
+    let text = match before {
+        Some(b) => Some(super::utf8_text(
+            &file,
+            b,
+            &format!("set `{name}` there by hand"),
+        )?),
+        None => None,
+    };
     if text
-        .as_deref()
         .and_then(|t| value_in(t, &name))
         .map(|x| x.1)
         .as_deref()
         != Some(value.as_str())
     {
-        let (after, how) = persist(text.as_deref(), &name, &value, finding);
+        let (after, how) = persist(text, &name, &value, finding);
         proposal.edits.push(Edit::new(
             &file,
             before.map(Vec::as_slice),
