@@ -191,6 +191,18 @@ impl Action {
     }
 }
 
+/// Adds the finding ids of `more` (one id, or several joined with `, `) to
+/// the list `to` (the same form), each once: how an edit or action that
+/// serves several findings names them.
+pub fn add_findings(to: &mut String, more: &str) {
+    for id in more.split(", ") {
+        if !to.split(", ").any(|have| have == id) {
+            to.push_str(", ");
+            to.push_str(id);
+        }
+    }
+}
+
 /// sha256 of `bytes`, lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
@@ -241,6 +253,15 @@ mod tests {
         );
         assert_eq!(e.before.as_deref(), Some(&b""[..]));
         assert!(e.before_sha256.unwrap().starts_with("e3b0c442"));
+    }
+
+    #[test]
+    fn finding_lists_name_each_id_once() {
+        let mut to = "a".to_string();
+        add_findings(&mut to, "b");
+        add_findings(&mut to, "a");
+        add_findings(&mut to, "b, c");
+        assert_eq!(to, "a, b, c");
     }
 
     #[test]

@@ -266,9 +266,7 @@ impl Workspace {
 fn merge_into(x: &mut Edit, e: Edit) {
     use crate::change::Validator;
     x.after = e.after;
-    if !x.finding.split(", ").any(|f| f == e.finding) {
-        x.finding = format!("{}, {}", x.finding, e.finding);
-    }
+    crate::change::add_findings(&mut x.finding, &e.finding);
     x.reason = format!("{}\n{}", x.reason, e.reason);
     x.validator = match (
         std::mem::replace(&mut x.validator, Validator::None),

@@ -314,11 +314,7 @@ fn order_actions(actions: Vec<Action>) -> Vec<Action> {
         match same {
             None => list.push(a),
             Some(x) => {
-                for f in a.finding.split(", ") {
-                    if !x.finding.split(", ").any(|g| g == f) {
-                        x.finding = format!("{}, {f}", x.finding);
-                    }
-                }
+                crate::change::add_findings(&mut x.finding, &a.finding);
                 // the stronger action subsumes the weaker one, and its
                 // reason is the one that holds
                 if rank(&a.op) > rank(&x.op) {
