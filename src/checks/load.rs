@@ -458,19 +458,7 @@ impl Loader {
                     f.problem(v, p, "`when` is an empty list".into()),
                     "write `when: true` for a check that always applies",
                 )),
-                Kind::Seq(items) => {
-                    for (i, item) in items.iter().enumerate() {
-                        if let Some(c) = self.condition(f, item, &push(p, Step::Item(i)), problems)
-                        {
-                            when.push(c);
-                        }
-                    }
-                }
-                _ => {
-                    if let Some(c) = self.condition(f, v, p, problems) {
-                        when.push(c);
-                    }
-                }
+                _ => when = self.conditions(f, v, p, problems),
             },
         }
 
@@ -673,24 +661,10 @@ impl Loader {
                 }
             },
         };
-        let mut when = Vec::new();
-        if let Some((v, p)) = get("when") {
-            match &v.kind {
-                Kind::Seq(items) => {
-                    for (i, item) in items.iter().enumerate() {
-                        if let Some(c) = self.condition(f, item, &push(p, Step::Item(i)), problems)
-                        {
-                            when.push(c);
-                        }
-                    }
-                }
-                _ => {
-                    if let Some(c) = self.condition(f, v, p, problems) {
-                        when.push(c);
-                    }
-                }
-            }
-        }
+        let when = match get("when") {
+            Some((v, p)) => self.conditions(f, v, p, problems),
+            None => Vec::new(),
+        };
         let loop_over = match get("loop") {
             None => None,
             Some((v, p)) => match &v.kind {
@@ -774,6 +748,25 @@ impl Loader {
                 }
             }
             _ => {}
+        }
+    }
+
+    /// A `when`: one entry, or a list of them (each checked by
+    /// [`Self::condition`]; the ones with problems are left out).
+    fn conditions(
+        &self,
+        f: &File,
+        v: &Node,
+        p: &[Step],
+        problems: &mut Vec<Problem>,
+    ) -> Vec<Condition> {
+        match &v.kind {
+            Kind::Seq(items) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| self.condition(f, item, &push(p, Step::Item(i)), problems))
+                .collect(),
+            _ => self.condition(f, v, p, problems).into_iter().collect(),
         }
     }
 

@@ -340,11 +340,14 @@ impl Catalogue {
         out
     }
 
-    fn evaluate_check(&self, check: &Check, ctx: &JValue) -> Result<Option<Finding>, String> {
-        for cond in &check.when {
+    /// Whether every entry of a `when` holds, evaluated in order and
+    /// stopping at the first false one (as Ansible does). An entry that fails,
+    /// is undefined or is not a boolean is an error naming it and its place.
+    fn conditions_hold(&self, when: &[Condition], ctx: &JValue) -> Result<bool, String> {
+        for cond in when {
             let (expr, source) = match cond {
                 Condition::Bool { value: true, .. } => continue,
-                Condition::Bool { value: false, .. } => return Ok(None),
+                Condition::Bool { value: false, .. } => return Ok(false),
                 Condition::Expr { expr, source } => (expr, source),
             };
             let compiled = self.env.compile_expression(expr).map_err(|e| {
@@ -366,8 +369,15 @@ impl Catalogue {
                 ));
             }
             if !v.is_true() {
-                return Ok(None);
+                return Ok(false);
             }
+        }
+        Ok(true)
+    }
+
+    fn evaluate_check(&self, check: &Check, ctx: &JValue) -> Result<Option<Finding>, String> {
+        if !self.conditions_hold(&check.when, ctx)? {
+            return Ok(None);
         }
         let summary = self
             .render(&check.id, "summary", &check.summary, ctx)?
@@ -433,33 +443,13 @@ impl Catalogue {
                         .collect()
                 }
             };
-            'items: for item in items {
+            for item in items {
                 let scope = match &item {
                     Some(i) => minijinja::context! { item => i.clone(), ..ctx.clone() },
                     None => ctx.clone(),
                 };
-                for cond in &task.when {
-                    let expr = match cond {
-                        Condition::Bool { value: true, .. } => continue,
-                        Condition::Bool { value: false, .. } => continue 'items,
-                        Condition::Expr { expr, .. } => expr,
-                    };
-                    let v = self
-                        .env
-                        .compile_expression(expr)
-                        .and_then(|e| e.eval(scope.clone()))
-                        .map_err(|e| {
-                            at(format!("`when` `{expr}`: {}", jinja::describe(&e, expr)))
-                        })?;
-                    if v.kind() != minijinja::value::ValueKind::Bool {
-                        return Err(at(format!(
-                            "`when` `{expr}` gave a {}, not a boolean",
-                            v.kind()
-                        )));
-                    }
-                    if !v.is_true() {
-                        continue 'items;
-                    }
+                if !self.conditions_hold(&task.when, &scope).map_err(at)? {
+                    continue;
                 }
                 let args = self.render_args(&task.args, &scope).map_err(at)?;
                 out.push(FixCall {
