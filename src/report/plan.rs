@@ -30,6 +30,22 @@ fn status(h: &HostPlan) -> String {
     }
 }
 
+/// The ids of a host's critical and warning findings (info findings are not
+/// causes), in report order.
+fn causes(h: &HostPlan) -> impl Iterator<Item = &str> {
+    h.findings
+        .iter()
+        .filter(|f| f.severity != Severity::Info)
+        .map(|f| f.id.as_str())
+}
+
+/// Edits and actions over all hosts.
+fn totals(plan: &Plan) -> (usize, usize) {
+    plan.hosts.iter().fold((0, 0), |(e, a), h| {
+        (e + h.changes.len(), a + h.actions.len())
+    })
+}
+
 fn plural(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
@@ -184,12 +200,7 @@ fn summary_table(plan: &Plan) -> String {
         .hosts
         .iter()
         .map(|h| {
-            let ids: Vec<&str> = h
-                .findings
-                .iter()
-                .filter(|f| f.severity != Severity::Info)
-                .map(|f| f.id.as_str())
-                .collect();
+            let ids: Vec<&str> = causes(h).collect();
             [
                 h.host.clone(),
                 h.reached_via.clone().unwrap_or_else(|| "-".into()),
@@ -234,8 +245,7 @@ fn summary_table(plan: &Plan) -> String {
             && worst(&h.findings).is_none_or(|s| s == Severity::Info)),
         count(&|h| h.reached_via.is_none()),
     );
-    let edits: usize = plan.hosts.iter().map(|h| h.changes.len()).sum();
-    let actions: usize = plan.hosts.iter().map(|h| h.actions.len()).sum();
+    let (edits, actions) = totals(plan);
     let human: usize = plan.hosts.iter().map(|h| h.needs_human.len()).sum();
     let _ = writeln!(
         out,
@@ -262,8 +272,7 @@ fn summary_table(plan: &Plan) -> String {
 pub fn render_markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# sshfix plan ({})\n", plan.created);
-    let edits: usize = plan.hosts.iter().map(|h| h.changes.len()).sum();
-    let actions: usize = plan.hosts.iter().map(|h| h.actions.len()).sum();
+    let (edits, actions) = totals(plan);
     let _ = writeln!(
         out,
         "{} hosts, {} and {} proposed. This document changes nothing by itself; `sshfix apply --plan FILE` carries out exactly the saved JSON plan, and refuses a host whose files changed since.\n",
@@ -276,12 +285,7 @@ pub fn render_markdown(plan: &Plan) -> String {
         "| host | status | causes | plan |\n| --- | --- | --- | --- |"
     );
     for h in &plan.hosts {
-        let ids: Vec<String> = h
-            .findings
-            .iter()
-            .filter(|f| f.severity != Severity::Info)
-            .map(|f| format!("`{}`", f.id))
-            .collect();
+        let ids: Vec<String> = causes(h).map(|id| format!("`{id}`")).collect();
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} |",
@@ -428,18 +432,14 @@ pub fn render_markdown(plan: &Plan) -> String {
     out
 }
 
+/// The longest run of backticks in `s` (a fence must be longer).
+fn longest_backtick_run(s: &str) -> usize {
+    s.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
 /// A fenced code block that no backtick run inside `text` can close early.
 fn fenced(lang: &str, text: &str) -> String {
-    let mut longest = 0;
-    let mut run = 0;
-    for c in text.chars() {
-        if c == '`' {
-            run += 1;
-            longest = longest.max(run);
-        } else {
-            run = 0;
-        }
-    }
+    let longest = longest_backtick_run(text);
     let fence = "`".repeat(longest.max(2) + 1);
     let body = text.strip_suffix('\n').unwrap_or(text);
     format!("{fence}{lang}\n{body}\n{fence}\n")
@@ -450,16 +450,7 @@ fn fenced(lang: &str, text: &str) -> String {
 /// backtick, line breaks as spaces. Nothing in a code span is HTML.
 fn code(s: &str) -> String {
     let s = s.replace(['\n', '\r'], " ");
-    let mut longest = 0;
-    let mut run = 0;
-    for c in s.chars() {
-        if c == '`' {
-            run += 1;
-            longest = longest.max(run);
-        } else {
-            run = 0;
-        }
-    }
+    let longest = longest_backtick_run(&s);
     let fence = "`".repeat(longest + 1);
     let pad = if s.starts_with('`') || s.ends_with('`') {
         " "
