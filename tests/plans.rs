@@ -416,6 +416,40 @@ impl Built {
     }
 }
 
+/// A fix call as a playbook task would render it.
+fn call(module: &str, args: serde_json::Value) -> sshfix::checks::FixCall {
+    sshfix::checks::FixCall {
+        module: module.into(),
+        args,
+        name: None,
+        source: test_source(),
+    }
+}
+
+/// A fired finding with the given fix.
+fn finding(
+    id: &str,
+    severity: sshfix::checks::Severity,
+    fix: sshfix::checks::Fix,
+) -> sshfix::checks::Finding {
+    sshfix::checks::Finding {
+        id: id.into(),
+        severity,
+        summary: id.into(),
+        evidence: Vec::new(),
+        source: test_source(),
+        fix,
+    }
+}
+
+fn test_source() -> sshfix::checks::Source {
+    sshfix::checks::Source {
+        file: "t.yml".into(),
+        line: 1,
+        column: 1,
+    }
+}
+
 /// `propose` on hand-made findings over the healthy capture: a finding's
 /// tasks are all or nothing; two findings editing one file give one edit;
 /// a critical finding whose tasks do not apply, or without tasks, needs a
@@ -424,30 +458,11 @@ impl Built {
 fn propose_is_all_or_nothing_per_finding_and_merges_edits_per_file() {
     use serde_json::json;
     use sshfix::change::Validator;
-    use sshfix::checks::{Finding, Fix, FixCall, Severity, Source};
+    use sshfix::checks::{Fix, Severity};
 
     let built = Built::new("healthy");
     let files = &built.files;
     let host = built.host();
-    let src = Source {
-        file: "t.yml".into(),
-        line: 1,
-        column: 1,
-    };
-    let call = |module: &str, args: serde_json::Value| FixCall {
-        module: module.into(),
-        args,
-        name: None,
-        source: src.clone(),
-    };
-    let finding = |id: &str, severity: Severity, fix: Fix| Finding {
-        id: id.into(),
-        severity,
-        summary: id.into(),
-        evidence: Vec::new(),
-        source: src.clone(),
-        fix,
-    };
     let findings = vec![
         finding(
             "a",
@@ -520,7 +535,7 @@ fn propose_is_all_or_nothing_per_finding_and_merges_edits_per_file() {
 #[test]
 fn comment_out_follows_its_line_after_an_insertion_above() {
     use serde_json::json;
-    use sshfix::checks::{Finding, Fix, FixCall, Severity, Source};
+    use sshfix::checks::{Fix, Severity};
 
     let built = Built::new("banner-missing");
     let (facts, files) = (&built.facts, &built.files);
@@ -533,23 +548,12 @@ fn comment_out_follows_its_line_after_an_insertion_above() {
         .to_string();
     assert!(original_line.starts_with("Banner"), "{original_line}");
     let host = built.host();
-    let src = Source {
-        file: "t.yml".into(),
-        line: 1,
-        column: 1,
-    };
-    let finding = |id: &str, args: serde_json::Value| Finding {
-        id: id.into(),
-        severity: Severity::Warning,
-        summary: id.into(),
-        evidence: Vec::new(),
-        source: src.clone(),
-        fix: Fix::Calls(vec![FixCall {
-            module: "sshd_config".into(),
-            args,
-            name: None,
-            source: src.clone(),
-        }]),
+    let finding = |id: &str, args: serde_json::Value| {
+        finding(
+            id,
+            Severity::Warning,
+            Fix::Calls(vec![call("sshd_config", args)]),
+        )
     };
     let findings = vec![
         // first-wins and unset: inserted before the Include, near the top
@@ -579,29 +583,11 @@ fn comment_out_follows_its_line_after_an_insertion_above() {
 #[test]
 fn sshd_reloads_wait_for_a_blocker_left_to_a_human() {
     use serde_json::json;
-    use sshfix::checks::{Finding, Fix, FixCall, Severity, Source};
+    use sshfix::checks::{Fix, Severity};
 
     let built = Built::new("healthy");
     let host = built.host();
-    let src = Source {
-        file: "t.yml".into(),
-        line: 1,
-        column: 1,
-    };
-    let call = |module: &str, args: serde_json::Value| FixCall {
-        module: module.into(),
-        args,
-        name: None,
-        source: src.clone(),
-    };
-    let finding = |id: &str, fix: Fix| Finding {
-        id: id.into(),
-        severity: Severity::Critical,
-        summary: id.into(),
-        evidence: Vec::new(),
-        source: src.clone(),
-        fix,
-    };
+    let finding = |id: &str, fix: Fix| finding(id, Severity::Critical, fix);
     let fixes = |blocker_fix: Fix| {
         vec![
             finding(
