@@ -18,21 +18,21 @@
 //! need root and nft/iptables (ufw, firewalld): without them they say loudly
 //! that they skipped, and fail when `CI=true`.
 
-use std::collections::BTreeMap;
-use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::json;
 use sshfix::change::{Op, Validator};
 use sshfix::facts::firewall::Packet;
-use sshfix::facts::frame::{self, Frames, Item};
-use sshfix::facts::model::{self, HostFacts};
-use sshfix::facts::script::ITEM_CAP;
+use sshfix::facts::frame::{Frames, Item};
 use sshfix::modules::{firewall, Host, Proposal};
 use sshfix::report::diff::unified;
 
-const MARKER: &str = "sshfix-fixture-0123456789abcdef";
+#[allow(dead_code)]
+#[path = "common/captured.rs"]
+mod captured;
+use captured::Built;
+
 const FINDING: &str = "firewall-blocks-ssh";
 
 /// Items of the facts script a scenario replaces.
@@ -67,9 +67,7 @@ fn scenario_dir(name: &str) -> PathBuf {
 
 /// The healthy lab capture with its firewall items removed.
 fn base() -> Frames {
-    let path = dir().join("facts/frames/healthy.out");
-    let bytes = std::fs::read(&path).unwrap();
-    let mut f = frame::parse(&bytes, MARKER, ITEM_CAP).unwrap();
+    let mut f = captured::frames("healthy");
     f.items.retain(|i| {
         !KEYS.contains(&i.key.as_str())
             && !i
@@ -148,49 +146,7 @@ fn facts_fixture_frames(name: &str, saves: &[(&str, &str)]) -> Frames {
     f
 }
 
-fn addrs(list: &[&str]) -> Vec<IpAddr> {
-    list.iter().map(|a| a.parse().unwrap()).collect()
-}
-
-struct Built {
-    frames: Frames,
-    facts: HostFacts,
-    files: BTreeMap<String, Vec<u8>>,
-    clients: Vec<IpAddr>,
-}
-
-fn build(frames: Frames, clients: &[&str]) -> Built {
-    let clients = addrs(clients);
-    let facts = model::build(
-        &frames,
-        &model::Input {
-            port: 22,
-            clients: &clients,
-            server_addr: None,
-        },
-    );
-    let files = model::files_map(&frames);
-    Built {
-        frames,
-        facts,
-        files,
-        clients,
-    }
-}
-
 impl Built {
-    fn host(&self) -> Host<'_> {
-        Host {
-            name: "h",
-            facts: &self.facts,
-            frames: &self.frames,
-            files: &self.files,
-            gathered: &self.files,
-            port: 22,
-            clients: &self.clients,
-        }
-    }
-
     fn run(&self, args: serde_json::Value) -> Result<Proposal, String> {
         firewall::task(&self.host(), &args, FINDING).map_err(|e| e.message)
     }
@@ -288,7 +244,7 @@ fn with_edits(b: &Built, p: &Proposal) -> Frames {
 
 #[test]
 fn nft_inet_and_ip_tables_with_a_drop_in_a_jumped_to_chain() {
-    let b = build(
+    let b = Built::new(
         frames("nft-inet-ip"),
         &["10.77.0.1", "2001:db8:77::1", "10.88.0.5", "192.0.2.1"],
     );
@@ -322,7 +278,7 @@ fn nft_inet_and_ip_tables_with_a_drop_in_a_jumped_to_chain() {
     assert!(lines[at("ip saddr 10.77.0.1 tcp dport 22 accept")].starts_with("\t\tip saddr"));
     // the persisted file alone now lets every client in (evaluated by loading
     // the file is the real test's job; here: idempotency on the file)
-    let again = build(
+    let again = Built::new(
         with_edits(&b, &p),
         &["10.77.0.1", "2001:db8:77::1", "10.88.0.5"],
     );
@@ -336,7 +292,7 @@ fn nft_inet_and_ip_tables_with_a_drop_in_a_jumped_to_chain() {
 
 #[test]
 fn nft_policy_drop_appends_at_the_end_of_the_chain() {
-    let b = build(
+    let b = Built::new(
         frames("nft-policy"),
         &["10.77.0.1", "2001:db8::5", "192.0.2.7"],
     );
@@ -356,7 +312,7 @@ fn nft_policy_drop_appends_at_the_end_of_the_chain() {
 
 #[test]
 fn nft_file_without_a_final_newline() {
-    let b = build(frames("nft-nonewline"), &["10.77.0.1"]);
+    let b = Built::new(frames("nft-nonewline"), &["10.77.0.1"]);
     let p = b.propose();
     insta::assert_snapshot!("nft_nonewline", render(&p));
     let after = String::from_utf8(p.edits[0].after.clone()).unwrap();
@@ -373,7 +329,7 @@ fn crlf_persisted_file_is_refused_and_live_rules_untouched() {
         .unwrap()
         .replace('\n', "\r\n");
     set(&mut f, "file /etc/nftables.conf", crlf.as_bytes());
-    let b = build(f, &["10.77.0.1"]);
+    let b = Built::new(f, &["10.77.0.1"]);
     let e = b.run(json!({})).unwrap_err();
     assert!(e.contains("/etc/nftables.conf:1 ends with CRLF"), "{e}");
     assert!(
@@ -386,13 +342,13 @@ fn crlf_persisted_file_is_refused_and_live_rules_untouched() {
         .unwrap()
         .replace('\n', "\r\n");
     set(&mut f, "file /etc/iptables/rules.v4", crlf.as_bytes());
-    let e = build(f, &["10.77.0.1"]).run(json!({})).unwrap_err();
+    let e = Built::new(f, &["10.77.0.1"]).run(json!({})).unwrap_err();
     assert!(e.contains("rules.v4:1 ends with CRLF"), "{e}");
 }
 
 #[test]
 fn iptables_policy_drop_v4_and_v6() {
-    let b = build(
+    let b = Built::new(
         frames("ipt-policy"),
         &["10.77.0.1", "2001:db8::5", "192.0.2.7"],
     );
@@ -433,7 +389,7 @@ fn iptables_policy_drop_v4_and_v6() {
 
 #[test]
 fn iptables_rule_drop_several_clients_one_rule_each() {
-    let b = build(
+    let b = Built::new(
         frames("ipt-rule"),
         &["10.77.0.1", "10.77.0.2", "10.88.1.1", "192.0.2.1"],
     );
@@ -458,7 +414,7 @@ fn iptables_rule_drop_several_clients_one_rule_each() {
 
 #[test]
 fn ip6tables_drop_in_a_user_chain() {
-    let b = build(frames("ip6tables"), &["2001:db8:77::1", "2001:db8:88::1"]);
+    let b = Built::new(frames("ip6tables"), &["2001:db8:77::1", "2001:db8:88::1"]);
     let p = b.propose();
     insta::assert_snapshot!("ip6tables", render(&p));
     let cmds = commands(&p);
@@ -468,7 +424,7 @@ fn ip6tables_drop_in_a_user_chain() {
 
 #[test]
 fn iptables_legacy_rule_next_to_an_nft_ruleset() {
-    let b = build(frames("legacy"), &["10.77.0.1"]);
+    let b = Built::new(frames("legacy"), &["10.77.0.1"]);
     let p = b.propose();
     insta::assert_snapshot!("legacy", render(&p));
     assert!(commands(&p)[0].starts_with("iptables-legacy -t filter -I INPUT 1 "));
@@ -477,7 +433,7 @@ fn iptables_legacy_rule_next_to_an_nft_ruleset() {
 
 #[test]
 fn inserts_are_guarded_against_a_changed_ruleset() {
-    let p = build(frames("nft-nonewline"), &["10.77.0.1"]).propose();
+    let p = Built::new(frames("nft-nonewline"), &["10.77.0.1"]).propose();
     assert_eq!(
         full_commands(&p)[0],
         format!(
@@ -485,30 +441,27 @@ fn inserts_are_guarded_against_a_changed_ruleset() {
             commands(&p)[0]
         )
     );
-    let p = build(frames("ipt-rule"), &["10.88.1.1"]).propose();
+    let p = Built::new(frames("ipt-rule"), &["10.88.1.1"]).propose();
     assert!(full_commands(&p)[0].starts_with(
         "if [ \"$(iptables-nft -t filter -S INPUT | sed -n '5p')\" = '-A INPUT -s 10.88.0.0/16 -p tcp -m multiport --dports 21:23 -j REJECT --reject-with tcp-reset' ]; then iptables-nft -t filter -I INPUT 4 "
     ), "{}", full_commands(&p)[0]);
     // appends (policies) need no guard
-    let p = build(frames("ipt-policy"), &["10.77.0.1"]).propose();
+    let p = Built::new(frames("ipt-policy"), &["10.77.0.1"]).propose();
     assert!(full_commands(&p)[0].starts_with("iptables-nft -t filter -A INPUT "));
 }
 
 #[test]
 fn nothing_blocked_is_an_empty_proposal() {
-    let b = build(frames("nft-inet-ip"), &["192.0.2.1", "2001:db8:99::1"]);
+    let b = Built::new(frames("nft-inet-ip"), &["192.0.2.1", "2001:db8:99::1"]);
     assert_eq!(b.propose(), Proposal::default());
     // the healthy lab host (Debian's default nft ruleset)
-    let healthy = {
-        let path = dir().join("facts/frames/healthy.out");
-        frame::parse(&std::fs::read(path).unwrap(), MARKER, ITEM_CAP).unwrap()
-    };
+    let healthy = captured::frames("healthy");
     assert_eq!(
-        build(healthy, &["10.77.0.1"]).propose(),
+        Built::new(healthy, &["10.77.0.1"]).propose(),
         Proposal::default()
     );
     // another port than the one blocked
-    let b = build(frames("nft-nonewline"), &["10.77.0.1"]);
+    let b = Built::new(frames("nft-nonewline"), &["10.77.0.1"]);
     assert_eq!(b.run(json!({"port": 2222})).unwrap(), Proposal::default());
 }
 
@@ -520,7 +473,7 @@ fn rule_added_live_only_gets_a_live_fix_and_says_so() {
         "file /etc/nftables.conf",
         b"#!/usr/sbin/nft -f\nflush ruleset\n",
     );
-    let b = build(f, &["10.88.0.5"]);
+    let b = Built::new(f, &["10.88.0.5"]);
     let p = b.propose();
     assert!(p.edits.is_empty());
     assert_eq!(p.actions.len(), 1);
@@ -532,7 +485,7 @@ fn rule_added_live_only_gets_a_live_fix_and_says_so() {
     // no persisted file at all
     let mut f = frames("ipt-rule");
     f.items.retain(|i| i.key != "file /etc/iptables/rules.v4");
-    let p = build(f, &["10.77.0.1"]).propose();
+    let p = Built::new(f, &["10.77.0.1"]).propose();
     assert!(p.edits.is_empty());
     assert!(
         p.actions[0]
@@ -545,7 +498,7 @@ fn rule_added_live_only_gets_a_live_fix_and_says_so() {
 
 #[test]
 fn arguments() {
-    let b = build(frames("ipt-rule"), &["192.0.2.1"]);
+    let b = Built::new(frames("ipt-rule"), &["192.0.2.1"]);
     // default: the host's clients (not blocked)
     assert!(b.propose().is_empty());
     let p = b.run(json!({"allow": ["10.77.0.2"], "port": 22})).unwrap();
@@ -571,7 +524,7 @@ fn arguments() {
 #[test]
 fn uncertain_verdict_without_a_blocking_rule_is_refused() {
     // jump-chains: 10.77.0.3 is accepted, but a `meta mark` drop may hit it
-    let b = build(facts_fixture_frames("jump-chains", &[]), &["10.77.0.3"]);
+    let b = Built::new(facts_fixture_frames("jump-chains", &[]), &["10.77.0.3"]);
     assert_eq!(b.facts.firewall.uncertain.len(), 1);
     let e = b.run(json!({})).unwrap_err();
     assert!(
@@ -593,7 +546,7 @@ fn a_fail2ban_ban_is_refused() {
         .find(|w| w.matches('.').count() == 3)
         .unwrap()
         .to_string();
-    let b = build(facts_fixture_frames("fail2ban-nftables", &[]), &[&banned]);
+    let b = Built::new(facts_fixture_frames("fail2ban-nftables", &[]), &[&banned]);
     assert_eq!(b.facts.firewall.bans.len(), 1);
     let e = b.run(json!({})).unwrap_err();
     assert!(
@@ -617,7 +570,7 @@ fn unsafe_names_and_unparsable_files_are_refused() {
         "nft-text",
         txt.replace("chain input", "chain \"in put\"").as_bytes(),
     );
-    let e = build(f, &["10.77.0.1"]).run(json!({})).unwrap_err();
+    let e = Built::new(f, &["10.77.0.1"]).run(json!({})).unwrap_err();
     assert!(e.contains("cannot be written safely"), "{e}");
     // a rules.v4 the save parser rejects
     let mut f = frames("ipt-rule");
@@ -626,7 +579,7 @@ fn unsafe_names_and_unparsable_files_are_refused() {
         "file /etc/iptables/rules.v4",
         b"-A INPUT -j ACCEPT\n",
     );
-    let e = build(f, &["10.77.0.1"]).run(json!({})).unwrap_err();
+    let e = Built::new(f, &["10.77.0.1"]).run(json!({})).unwrap_err();
     assert!(
         e.contains("/etc/iptables/rules.v4: line 1: rule outside a `*table` block"),
         "{e}"
@@ -638,7 +591,7 @@ fn unsafe_names_and_unparsable_files_are_refused() {
         .unwrap()
         .replace("tcp dport 22 accept\n    }", "tcp dport 22 accept }");
     set(&mut f, "file /etc/nftables.conf", conf.as_bytes());
-    let e = build(f, &["10.77.0.1"]).run(json!({})).unwrap_err();
+    let e = Built::new(f, &["10.77.0.1"]).run(json!({})).unwrap_err();
     assert!(
         e.contains("/etc/nftables.conf:7: the block of chain input ends with"),
         "{e}"
@@ -649,7 +602,7 @@ fn unsafe_names_and_unparsable_files_are_refused() {
 fn iptables_nft_rule_unpaired_with_iptables_save_is_refused() {
     let mut f = frames("ipt-rule");
     f.items.retain(|i| i.key != "iptables-nft-save");
-    let b = build(f, &["10.77.0.1"]);
+    let b = Built::new(f, &["10.77.0.1"]);
     // without iptables-save the nft view alone still finds the drop...
     assert_eq!(b.facts.firewall.blocked.len(), 1);
     // ...but sshfix will not write into an iptables-nft table with nft
@@ -680,7 +633,7 @@ fn ufw_uses_its_own_command() {
     );
     // ufw's own `deny from 10.77.0.1 to any port 22 proto tcp`: an allow for
     // the same tuple is "the same rule" to ufw, so only a human can change it
-    let b = build(f.clone(), &["10.77.0.1"]);
+    let b = Built::new(f.clone(), &["10.77.0.1"]);
     let e = b.run(json!({})).unwrap_err();
     assert!(
         e.contains("ufw treats an allow for the same client and port as the same rule"),
@@ -691,7 +644,7 @@ fn ufw_uses_its_own_command() {
         "{e}"
     );
     // the default deny (INPUT policy) and a client ufw already allows
-    let b = build(f, &["192.0.2.1", "10.77.0.2"]);
+    let b = Built::new(f, &["192.0.2.1", "10.77.0.2"]);
     let p = b.propose();
     insta::assert_snapshot!("ufw", render(&p));
     assert_eq!(
@@ -703,7 +656,7 @@ fn ufw_uses_its_own_command() {
 
 #[test]
 fn ufw_captured_in_a_namespace() {
-    let b = build(
+    let b = Built::new(
         frames("ufw"),
         &["10.77.0.1", "2001:db8:77::1", "192.0.2.1", "10.77.1.1"],
     );
@@ -721,7 +674,7 @@ fn ufw_captured_in_a_namespace() {
 
 #[test]
 fn firewalld_captured_in_a_namespace() {
-    let b = build(
+    let b = Built::new(
         frames("firewalld"),
         &["10.77.0.1", "2001:db8:77::1", "10.99.0.1"],
     );
@@ -737,7 +690,7 @@ fn firewalld_captured_in_a_namespace() {
 fn firewalld_uses_a_rich_rule_in_the_zone_pre_chain() {
     let mut f = facts_fixture_frames("firewalld", &[]);
     set(&mut f, "firewalld-state", b"running\n");
-    let b = build(f.clone(), &["10.77.0.1", "10.88.1.1"]);
+    let b = Built::new(f.clone(), &["10.77.0.1", "10.88.1.1"]);
     let p = b.propose();
     insta::assert_snapshot!("firewalld", render(&p));
     let cmds = commands(&p);
@@ -748,7 +701,7 @@ fn firewalld_uses_a_rich_rule_in_the_zone_pre_chain() {
     );
     assert!(cmds[1].starts_with("firewall-cmd --permanent --zone=public --add-rich-rule="));
     // firewalld not running: its table is left to nft like any other
-    let b = build(facts_fixture_frames("firewalld", &[]), &["10.77.0.1"]);
+    let b = Built::new(facts_fixture_frames("firewalld", &[]), &["10.77.0.1"]);
     assert!(commands(&b.propose())[0]
         .starts_with("nft 'insert rule inet firewalld filter_IN_public_deny position "));
 }
@@ -981,7 +934,7 @@ mod real {
         ns.ok("sh -e setup.sh", &root);
         ns.adopt(&root);
         let before = ns.state();
-        let b = build(ns.capture(&root), clients);
+        let b = Built::new(ns.capture(&root), clients);
         assert!(
             !b.all_pass().is_empty(),
             "{name}: nothing blocked to begin with"
@@ -1018,7 +971,7 @@ mod real {
             let mut ns2 = Netns::new(&format!("{name}-b"));
             ns2.ok("sh -e setup.sh", &root2);
             ns2.adopt(&root2);
-            let b2 = build(ns2.capture(&root2), clients);
+            let b2 = Built::new(ns2.capture(&root2), clients);
             assert_eq!(
                 b2.all_pass(),
                 Vec::<String>::new(),
@@ -1033,7 +986,7 @@ mod real {
         for c in full_commands(&p) {
             ns.ok(&c, &root);
         }
-        let after = build(ns.capture(&root), clients);
+        let after = Built::new(ns.capture(&root), clients);
         assert_eq!(
             after.all_pass(),
             Vec::<String>::new(),
@@ -1071,7 +1024,7 @@ mod real {
         let root = scratch.0.clone();
         let ns = Netns::new("guard-ipt");
         ns.ok("sh -e setup.sh", &root);
-        let p = build(ns.capture(&root), &["10.77.0.1"]).propose();
+        let p = Built::new(ns.capture(&root), &["10.77.0.1"]).propose();
         ns.ok("iptables -I INPUT 1 -p tcp --dport 81 -j ACCEPT", &root);
         let changed = ns.state();
         let (ok, out) = ns.sh(&full_commands(&p)[0], &root);
@@ -1083,7 +1036,7 @@ mod real {
         let root2 = scratch2.0.clone();
         let ns2 = Netns::new("guard-nft");
         ns2.ok("sh -e setup.sh", &root2);
-        let p = build(ns2.capture(&root2), &["10.77.0.1"]).propose();
+        let p = Built::new(ns2.capture(&root2), &["10.77.0.1"]).propose();
         ns2.ok(
             "printf 'flush ruleset\ntable ip filter {\n\tchain input {\n\t\ttype filter hook input priority 0; policy accept;\n\t\ttcp dport 80 accept\n\t\tip saddr 10.77.0.1 tcp dport 22 drop\n\t}\n}\n' | nft -f -",
             &root2,
@@ -1199,7 +1152,7 @@ fn save_only(v4: &str) -> Frames {
 #[test]
 fn ufw_before_rules_and_an_allow_that_comes_too_late_are_refused() {
     let v4 = "*filter\n:INPUT DROP [0:0]\n:ufw-before-input - [0:0]\n:ufw-user-input - [0:0]\n-A INPUT -j ufw-before-input\n-A ufw-before-input -s 10.77.0.1/32 -j DROP\n-A ufw-before-input -j ufw-user-input\n-A ufw-user-input -s 10.77.0.2/32 -p tcp -m tcp --dport 22 -j DROP\n-A ufw-user-input -s 10.77.0.2/32 -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
-    let b = build(save_only(v4), &["10.77.0.1"]);
+    let b = Built::new(save_only(v4), &["10.77.0.1"]);
     let e = b.run(json!({})).unwrap_err();
     assert!(e.contains("in ufw's `before` rules"), "{e}");
     let mut f = save_only(v4);
@@ -1208,11 +1161,11 @@ fn ufw_before_rules_and_an_allow_that_comes_too_late_are_refused() {
         "file /etc/ufw/user.rules",
         b"*filter\n:ufw-user-input - [0:0]\n-A ufw-user-input -p tcp --dport 22 -s 10.77.0.2 -j DROP\n-A ufw-user-input -p tcp --dport 22 -s 10.77.0.2 -j ACCEPT\nCOMMIT\n",
     );
-    let e = build(f, &["10.77.0.2"]).run(json!({})).unwrap_err();
+    let e = Built::new(f, &["10.77.0.2"]).run(json!({})).unwrap_err();
     assert!(e.contains("/etc/ufw/user.rules:4 already allows it"), "{e}");
     // without nft output, the save view decides and `iptables-nft` writes
     let v4 = "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -s 10.77.0.3/32 -j DROP\nCOMMIT\n";
-    let p = build(save_only(v4), &["10.77.0.3"]).propose();
+    let p = Built::new(save_only(v4), &["10.77.0.3"]).propose();
     assert!(commands(&p)[0].starts_with("iptables-nft -t filter -I INPUT 1 -s 10.77.0.3/32 "));
 }
 
@@ -1223,7 +1176,7 @@ fn persisted_policy_that_differs_from_the_live_one_is_left_alone() {
         .unwrap()
         .replace(":INPUT DROP", ":INPUT ACCEPT");
     set(&mut f, "file /etc/iptables/rules.v4", v4.as_bytes());
-    let p = build(f, &["10.77.0.1"]).propose();
+    let p = Built::new(f, &["10.77.0.1"]).propose();
     assert!(p.edits.is_empty());
     assert!(
         p.actions[0]
@@ -1240,7 +1193,7 @@ fn command_form_nft_files() {
     let mut f = frames("nft-nonewline");
     let conf = "flush ruleset\nadd table ip filter\nadd chain ip filter input { type filter hook input priority 0; policy accept; }\nadd rule ip filter input ip saddr 10.77.0.1 tcp dport 22 drop\n";
     set(&mut f, "file /etc/nftables.conf", conf.as_bytes());
-    let p = build(f, &["10.77.0.1"]).propose();
+    let p = Built::new(f, &["10.77.0.1"]).propose();
     assert_eq!(
         String::from_utf8(p.edits[0].after.clone()).unwrap(),
         conf.replace(
@@ -1252,7 +1205,7 @@ fn command_form_nft_files() {
     let mut f = frames("nft-policy");
     let conf = "flush ruleset\nadd table inet filter\nadd chain inet filter input { type filter hook input priority 0; policy drop; }\nadd rule inet filter input iif lo accept\nadd rule inet filter input ip saddr 192.0.2.0/24 tcp dport 22 accept\nadd chain inet filter output { type filter hook output priority 0; policy accept; }\n";
     set(&mut f, "file /etc/nftables.conf", conf.as_bytes());
-    let p = build(f, &["10.77.0.1"]).propose();
+    let p = Built::new(f, &["10.77.0.1"]).propose();
     let after = String::from_utf8(p.edits[0].after.clone()).unwrap();
     assert!(after.contains("22 accept\nadd rule inet filter input ip saddr 10.77.0.1 tcp dport 22 accept comment \"sshfix: allow 10.77.0.1 port 22\"\nadd chain inet filter output"), "{after}");
 }
@@ -1263,11 +1216,11 @@ fn firewalld_with_the_iptables_backend() {
     let v4 = "*filter\n:INPUT ACCEPT [0:0]\n:INPUT_ZONES - [0:0]\n:IN_public - [0:0]\n:IN_public_pre - [0:0]\n:IN_public_deny - [0:0]\n:IN_public_allow - [0:0]\n-A INPUT -j INPUT_ZONES\n-A INPUT_ZONES -g IN_public\n-A IN_public -j IN_public_pre\n-A IN_public -j IN_public_deny\n-A IN_public -j IN_public_allow\n-A IN_public -j REJECT --reject-with icmp-host-prohibited\n-A IN_public_deny -s 10.77.0.1/32 -p tcp -m tcp --dport 22 -j DROP\n-A IN_public_allow -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n";
     let mut f = save_only(v4);
     set(&mut f, "firewalld-state", b"running\n");
-    let p = build(f.clone(), &["10.77.0.1"]).propose();
+    let p = Built::new(f.clone(), &["10.77.0.1"]).propose();
     assert_eq!(p.actions.len(), 2);
     assert!(commands(&p)[0].starts_with("firewall-cmd --zone=public --add-rich-rule='rule priority=\"-32768\" family=\"ipv4\" source address=\"10.77.0.1\""));
     // the zone's final reject (port 2222 is not open), zone from its chain
-    let b = build(f.clone(), &["192.0.2.1"]);
+    let b = Built::new(f.clone(), &["192.0.2.1"]);
     assert!(b.facts.firewall.blocked.is_empty());
     let p = b.run(json!({"port": 2222})).unwrap();
     assert!(
@@ -1287,7 +1240,7 @@ fn firewalld_with_the_iptables_backend() {
             .replace("-A IN_public -j IN_public_pre\n", ""),
     );
     set(&mut f, "firewalld-state", b"running\n");
-    let e = build(f, &["10.77.0.1"]).run(json!({})).unwrap_err();
+    let e = Built::new(f, &["10.77.0.1"]).run(json!({})).unwrap_err();
     assert!(
         e.contains("chain IN_public_pre of table filter is not in the iptables rules"),
         "{e}"
@@ -1305,7 +1258,7 @@ fn a_definite_block_with_uncertain_rules_before_it_is_fixed_and_says_so() {
             ("ip6tables-nft-save", "iptables-nft.rules.v6"),
         ],
     );
-    let b = build(f, &["10.77.0.1"]);
+    let b = Built::new(f, &["10.77.0.1"]);
     let p = b.propose();
     assert_eq!(p.actions.len(), 1);
     let r = &p.actions[0].reason;
@@ -1319,7 +1272,7 @@ fn a_definite_block_with_uncertain_rules_before_it_is_fixed_and_says_so() {
 
 #[test]
 fn facts_that_disagree_with_the_raw_rules_are_refused() {
-    let b = build(frames("nft-nonewline"), &["10.77.0.1"]);
+    let b = Built::new(frames("nft-nonewline"), &["10.77.0.1"]);
     // the same facts, but raw items from a host without that drop
     let other = frames("nft-policy");
     let host = Host {

@@ -9,49 +9,25 @@
 //! replaced by each fixture. Without `/usr/sbin/haproxy` the validation test
 //! says loudly that it skipped; with `CI=true` that is a failure.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::json;
 use sshfix::change::{Op, Validator};
-use sshfix::facts::frame::{self, Frames};
 use sshfix::facts::haproxy::{self as hp, Mode};
-use sshfix::facts::model::{self, HostFacts};
-use sshfix::facts::script::ITEM_CAP;
 use sshfix::modules::{self, Host, Proposal};
 
-const MARKER: &str = "sshfix-fixture-0123456789abcdef";
+#[allow(dead_code)]
+#[path = "common/captured.rs"]
+mod captured;
+use captured::Built;
+
 const CFG: &str = "/etc/haproxy/haproxy.cfg";
 const HAPROXY: &str = "/usr/sbin/haproxy";
 
-struct Lb {
-    frames: Frames,
-    facts: HostFacts,
-    files: BTreeMap<String, Vec<u8>>,
-}
-
-fn lb() -> Lb {
-    let path = format!(
-        "{}/tests/fixtures/facts/frames/lb-http.out",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let frames = frame::parse(&std::fs::read(path).unwrap(), MARKER, ITEM_CAP).unwrap();
-    let clients = ["10.77.0.1".parse().unwrap()];
-    let facts = model::build(
-        &frames,
-        &model::Input {
-            port: 22,
-            clients: &clients,
-            server_addr: None,
-        },
-    );
-    let files = model::files_map(&frames);
-    Lb {
-        frames,
-        facts,
-        files,
-    }
+/// The lab's load balancer capture, seen by the controller.
+fn lb() -> Built {
+    Built::new(captured::frames("lb-http"), &["10.77.0.1"])
 }
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -66,15 +42,10 @@ fn fixture(name: &str) -> Vec<u8> {
 fn propose(cfg: &[u8], port: u16) -> Proposal {
     let mut lb = lb();
     lb.files.insert(CFG.into(), cfg.to_vec());
-    let clients = ["10.77.0.1".parse().unwrap()];
     let host = Host {
         name: "lb",
-        facts: &lb.facts,
-        frames: &lb.frames,
-        files: &lb.files,
-        gathered: &lb.files,
         port,
-        clients: &clients,
+        ..lb.host()
     };
     modules::run("haproxy", &host, &json!({}), "lb-http-mode").unwrap()
 }
@@ -278,15 +249,9 @@ fn a_backend_is_never_switched_without_its_frontends() {
     assert!(haproxy_check(mixed.as_bytes()).0);
     let mut lb = lb();
     lb.files.insert(CFG.into(), mixed.into_bytes());
-    let clients = ["10.77.0.1".parse().unwrap()];
     let host = Host {
         name: "lb",
-        facts: &lb.facts,
-        frames: &lb.frames,
-        files: &lb.files,
-        gathered: &lb.files,
-        port: 22,
-        clients: &clients,
+        ..lb.host()
     };
     let e = modules::run("haproxy", &host, &json!({}), "lb-http-mode").unwrap_err();
     assert!(

@@ -7,33 +7,26 @@
 
 use std::net::IpAddr;
 
+#[path = "common/captured.rs"]
+mod captured;
 // the sshd helpers are shared with tests that use more of them
 #[allow(dead_code)]
 #[path = "common/sshd_ns.rs"]
 mod sshd_ns;
 
 use sshfix::checks::Catalogue;
-use sshfix::facts::frame::{self, Frames, Item};
+use sshfix::facts::frame::{Frames, Item};
 use sshfix::facts::gather::{ClientsFrom, Gathered};
 use sshfix::facts::model;
-use sshfix::facts::script::ITEM_CAP;
 use sshfix::modules::Host;
 use sshfix::plan::{self, HostPlan, Plan};
 use sshfix::probe::{ProbeResult, Symptom, Timings};
 use sshfix::report;
 use sshfix::transport::PathKind;
 
-const MARKER: &str = "sshfix-fixture-0123456789abcdef";
 const CONTROLLER: &str = "10.77.0.1";
 
-fn fixture(name: &str) -> Frames {
-    let path = format!(
-        "{}/tests/fixtures/facts/frames/{name}.out",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    frame::parse(&bytes, MARKER, ITEM_CAP).unwrap()
-}
+use captured::{frames as fixture, Built};
 
 fn probe(symptom: Symptom) -> ProbeResult {
     ProbeResult {
@@ -374,48 +367,6 @@ fn load_balancer_gets_mode_tcp() {
     });
 }
 
-/// A capture's frames with its facts and files, to build a [`Host`] from.
-struct Built {
-    frames: Frames,
-    facts: model::HostFacts,
-    files: std::collections::BTreeMap<String, Vec<u8>>,
-    clients: Vec<IpAddr>,
-}
-
-impl Built {
-    fn new(name: &str) -> Built {
-        let frames = fixture(name);
-        let clients: Vec<IpAddr> = vec![CONTROLLER.parse().unwrap()];
-        let facts = model::build(
-            &frames,
-            &model::Input {
-                port: 22,
-                clients: &clients,
-                server_addr: None,
-            },
-        );
-        let files = model::files_map(&frames);
-        Built {
-            frames,
-            facts,
-            files,
-            clients,
-        }
-    }
-
-    fn host(&self) -> Host<'_> {
-        Host {
-            name: "h",
-            facts: &self.facts,
-            frames: &self.frames,
-            files: &self.files,
-            gathered: &self.files,
-            port: 22,
-            clients: &self.clients,
-        }
-    }
-}
-
 /// A fix call as a playbook task would render it.
 fn call(module: &str, args: serde_json::Value) -> sshfix::checks::FixCall {
     sshfix::checks::FixCall {
@@ -460,7 +411,7 @@ fn propose_is_all_or_nothing_per_finding_and_merges_edits_per_file() {
     use sshfix::change::Validator;
     use sshfix::checks::{Fix, Severity};
 
-    let built = Built::new("healthy");
+    let built = Built::new(fixture("healthy"), &[CONTROLLER]);
     let files = &built.files;
     let host = built.host();
     let findings = vec![
@@ -537,7 +488,7 @@ fn comment_out_follows_its_line_after_an_insertion_above() {
     use serde_json::json;
     use sshfix::checks::{Fix, Severity};
 
-    let built = Built::new("banner-missing");
+    let built = Built::new(fixture("banner-missing"), &[CONTROLLER]);
     let (facts, files) = (&built.facts, &built.files);
     let banner = facts.sshd.banner.clone().unwrap();
     let (file, line) = (banner.file.unwrap(), banner.line.unwrap());
@@ -585,7 +536,7 @@ fn sshd_reloads_wait_for_a_blocker_left_to_a_human() {
     use serde_json::json;
     use sshfix::checks::{Fix, Severity};
 
-    let built = Built::new("healthy");
+    let built = Built::new(fixture("healthy"), &[CONTROLLER]);
     let host = built.host();
     let finding = |id: &str, fix: Fix| finding(id, Severity::Critical, fix);
     let fixes = |blocker_fix: Fix| {
