@@ -158,7 +158,7 @@ impl Built {
 
     /// Every client passes the (rebuilt) rules.
     fn all_pass(&self) -> Vec<String> {
-        let rules = firewall::host_rules(&self.frames);
+        let (rules, _) = sshfix::facts::model::host_rules(&self.frames);
         self.clients
             .iter()
             .filter_map(|c| {

@@ -1234,6 +1234,26 @@ fn is_ban_rule(r: &firewall::RuleRef) -> bool {
 }
 
 fn firewall_rules(cx: &mut Ctx) -> firewall::HostRules {
+    let (rules, gaps) = host_rules(cx.frames);
+    cx.gaps.extend(gaps);
+    rules
+}
+
+/// The host's firewall as the facts see it, from the script's rulesets (nft,
+/// the iptables saves, legacy saves only when they hold a table), and why a
+/// ruleset was left out (cut off, or not parsed). The derived facts and the
+/// `firewall` fix module both evaluate this.
+pub fn host_rules(frames: &Frames) -> (firewall::HostRules, Vec<String>) {
+    // reading the rulesets needs no port or clients
+    let mut cx = Ctx {
+        frames,
+        input: Input {
+            port: 0,
+            clients: &[],
+            server_addr: None,
+        },
+        gaps: Vec::new(),
+    };
     let nft = cx.ok_text("nft-json").and_then(|t| match nft::parse(&t) {
         Ok(mut rs) => {
             if let Some(text) = cx.frames.get("nft-text").filter(|i| i.ok()) {
@@ -1264,7 +1284,8 @@ fn firewall_rules(cx: &mut Ctx) -> firewall::HostRules {
     let legacy6 = save(&["ip6tables-legacy-save"]);
     // legacy saves with no table are empty: nothing to evaluate
     let nonempty = |s: Option<iptables::Save>| s.filter(|s| !s.tables.is_empty());
-    firewall::HostRules::new(nft, v4, v6, nonempty(legacy4), nonempty(legacy6))
+    let rules = firewall::HostRules::new(nft, v4, v6, nonempty(legacy4), nonempty(legacy6));
+    (rules, cx.gaps)
 }
 
 /// Where a blocking rule is persisted (`/etc/nftables.conf:12: …`).

@@ -87,7 +87,7 @@ use serde_json::{json, Value};
 use super::{FixError, Host, Proposal};
 use crate::change::{Action, Edit, Op, Validator};
 use crate::facts::firewall::{Family, HostRules, Packet, RuleRef, Verdict};
-use crate::facts::frame::{Frames, Item};
+use crate::facts::frame::Item;
 use crate::facts::{iptables, nft};
 
 const MODULE: &str = "firewall";
@@ -146,38 +146,6 @@ pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixErr
         p.client(addr)?;
     }
     Ok(p.finish())
-}
-
-/// The host's firewall views rebuilt from the raw items, as the facts model
-/// builds them (`nft -j` with `nft -a` text, the nft-backend saves, the
-/// legacy saves when they hold a table).
-pub fn host_rules(frames: &Frames) -> HostRules {
-    let ok = |k: &str| {
-        frames
-            .get(k)
-            .filter(|i| i.ok() && !i.truncated)
-            .map(Item::text)
-    };
-    let nft = ok("nft-json")
-        .and_then(|t| nft::parse(&t).ok())
-        .map(|mut rs| {
-            if let Some(text) = frames.get("nft-text").filter(|i| i.ok()) {
-                nft::attach_text(&mut rs, &text.text());
-            }
-            rs
-        });
-    let save = |keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| ok(k).and_then(|t| iptables::parse(&t).ok()))
-    };
-    let nonempty = |s: Option<iptables::Save>| s.filter(|s| !s.tables.is_empty());
-    HostRules::new(
-        nft,
-        save(&["iptables-nft-save", "iptables-save"]),
-        save(&["ip6tables-nft-save", "ip6tables-save"]),
-        nonempty(save(&["iptables-legacy-save"])),
-        nonempty(save(&["ip6tables-legacy-save"])),
-    )
 }
 
 /// The comment every rule sshfix adds carries (unique per client and port,
@@ -260,7 +228,7 @@ fn quote(r: &RuleRef) -> String {
 
 impl<'a> Planner<'a> {
     fn new(host: &'a Host<'a>, port: u16, finding: &'a str) -> Planner<'a> {
-        let rules = host_rules(host.frames);
+        let (rules, _) = crate::facts::model::host_rules(host.frames);
         Planner {
             host,
             port,
