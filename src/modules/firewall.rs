@@ -1194,24 +1194,13 @@ fn leading_ws(l: &str) -> &str {
     &l[..l.len() - t.len()]
 }
 
-/// The line ending most lines of `lines` use (`\n` when none has one).
-fn dominant_eol(lines: &[&str]) -> &'static str {
-    let crlf = lines.iter().filter(|l| l.ends_with("\r\n")).count();
-    let lf = lines.iter().filter(|l| l.ends_with('\n')).count() - crlf;
-    if crlf > lf {
-        "\r\n"
-    } else {
-        "\n"
-    }
-}
-
 /// `lines` (each with its ending) with `new` inserted before index `at`
 /// (at the end when `at == lines.len()`), ended like its neighbours.
 fn insert_line(lines: &[&str], at: usize, new: &str) -> String {
     let eol = match lines.get(at) {
         Some(l) if l.ends_with("\r\n") => "\r\n",
         Some(l) if l.ends_with('\n') => "\n",
-        _ => dominant_eol(lines),
+        _ => super::dominant_eol(lines.concat().as_bytes()),
     };
     let mut out = String::new();
     for (i, l) in lines.iter().enumerate() {

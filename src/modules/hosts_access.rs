@@ -160,7 +160,7 @@ pub fn allow(
     finding: &str,
 ) -> Result<Option<Edit>, ModuleError> {
     let original = allow_text.unwrap_or("");
-    let eol = line_ending(original);
+    let eol = super::dominant_eol(original.as_bytes());
     let deny = ha::parse(HOSTS_DENY, deny_text.unwrap_or(""));
     let (base, ended_tail) = end_harmless_last_line(original, eol);
     let rules = ha::parse(HOSTS_ALLOW, &base);
@@ -240,17 +240,6 @@ pub fn allow(
         finding,
         reason,
     )))
-}
-
-/// `\r\n` when most newline-terminated lines end in CRLF, else `\n`.
-fn line_ending(text: &str) -> &'static str {
-    let all = text.matches('\n').count();
-    let crlf = text.matches("\r\n").count();
-    if crlf * 2 > all {
-        "\r\n"
-    } else {
-        "\n"
-    }
 }
 
 /// Adds the missing final newline when the unterminated last line is a

@@ -169,6 +169,19 @@ pub fn utf8_text<'a>(path: &str, bytes: &'a [u8], instead: &str) -> Result<&'a s
     })
 }
 
+/// The line ending a file mostly uses, for the lines a module adds: `\r\n`
+/// when more of its newline-terminated lines end in CRLF than in a bare LF,
+/// else `\n` (also for a file without any newline).
+pub fn dominant_eol(bytes: &[u8]) -> &'static str {
+    let all = bytes.iter().filter(|b| **b == b'\n').count();
+    let crlf = bytes.windows(2).filter(|w| w == b"\r\n").count();
+    if crlf * 2 > all {
+        "\r\n"
+    } else {
+        "\n"
+    }
+}
+
 /// Reads a module's arguments (rendered JSON) into its typed form; unknown
 /// keys and wrong types are errors naming the module and argument.
 pub fn args<T: DeserializeOwned>(module: &str, args: &Value) -> Result<T, FixError> {
@@ -285,4 +298,30 @@ fn merge_into(x: &mut Edit, e: Edit) {
         (Validator::None, v) => v,
         (v, _) => v,
     };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dominant_line_ending_counts_terminated_lines() {
+        assert_eq!(dominant_eol(b""), "\n");
+        assert_eq!(dominant_eol(b"a"), "\n");
+        assert_eq!(dominant_eol(b"a\r\nb\r\nc\n"), "\r\n");
+        assert_eq!(dominant_eol(b"a\r\nb\n"), "\n");
+        // an unterminated last line does not count
+        assert_eq!(dominant_eol(b"a\r\nb"), "\r\n");
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_names_its_line() {
+        let e = utf8_text("/etc/x", b"ok\n# Ge\xe4ndert\n", "do it by hand").unwrap_err();
+        assert!(
+            e.message.starts_with("/etc/x:2 is not UTF-8 text;")
+                && e.message.ends_with("so do it by hand"),
+            "{e}"
+        );
+        assert_eq!(utf8_text("/etc/x", b"fine\n", "-").unwrap(), "fine\n");
+    }
 }

@@ -799,24 +799,6 @@ fn replace_line(bytes: &[u8], index: usize, content: &[u8], eol: &[u8]) -> Vec<u
     out
 }
 
-/// The line ending the file mostly uses: `"\r\n"` or `"\n"`.
-fn file_eol(bytes: &[u8]) -> &'static str {
-    let lines = physical_lines(bytes);
-    let with_nl = lines.iter().filter(|(_, e)| !e.is_empty());
-    let (crlf, lf) = with_nl.fold((0, 0), |(c, l), (x, _)| {
-        if x.ends_with(b"\r") {
-            (c + 1, l)
-        } else {
-            (c, l + 1)
-        }
-    });
-    if crlf > lf {
-        "\r\n"
-    } else {
-        "\n"
-    }
-}
-
 /// Byte offset in `rest` where its arguments end (before blanks and a `# comment`),
 /// following sshd's `argv_split`.
 fn args_end(rest: &str) -> usize {
@@ -1032,7 +1014,7 @@ fn commented_match_example(lines: &[(&[u8], &[u8])]) -> Option<usize> {
 
 /// `bytes` with `text` inserted as a new line before physical line `index`.
 fn insert_line(bytes: &[u8], index: usize, text: &str) -> Vec<u8> {
-    let eol = file_eol(bytes);
+    let eol = super::dominant_eol(bytes);
     let lines = physical_lines(bytes);
     let mut out = Vec::with_capacity(bytes.len() + text.len() + 2);
     for (i, (c, e)) in lines.iter().enumerate() {

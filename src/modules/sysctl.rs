@@ -289,8 +289,7 @@ fn persist(text: Option<&str>, name: &str, value: &str, finding: &str) -> (Strin
     if changed {
         return (lines.concat(), "the line in");
     }
-    let crlf = text.matches("\r\n").count() * 2 > text.matches('\n').count().max(1);
-    let eol = if crlf { "\r\n" } else { "\n" };
+    let eol = super::dominant_eol(text.as_bytes());
     let mut out = text.to_string();
     if !out.is_empty() && !out.ends_with('\n') {
         out.push_str(eol);
