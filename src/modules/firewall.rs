@@ -451,8 +451,7 @@ impl<'a> Planner<'a> {
                 let listed = sh_quote(&format!("{} # handle {h}", r.text))?;
                 (
                     guarded(
-                        // the whole line, so `# handle 4` does not match `# handle 41`
-                        &format!("nft -a list chain {at} | sed -e 's/^[[:space:]]*//' -e 's/ counter packets [0-9]* bytes [0-9]*/ counter/' | grep -qxF -- {listed}"),
+                        &format!("nft -a list chain {at} | {}", listing_has(&listed)),
                         &format!(
                             "nft {}",
                             sh_quote(&format!("insert rule {at} position {h} {body}"))?
@@ -1170,6 +1169,16 @@ fn sh_quote(s: &str) -> Result<String, FixError> {
         .map_err(|e| refuse(format!("{e}")))
 }
 
+/// The end of a pipeline that reads `nft -a list` output and succeeds when
+/// one rule line is exactly `listed` (already quoted): indentation dropped,
+/// counters' values ignored, the whole line compared — so `# handle 4` does
+/// not match `# handle 41`.
+fn listing_has(listed: &str) -> String {
+    format!(
+        "sed -e 's/^[[:space:]]*//' -e 's/ counter packets [0-9]* bytes [0-9]*/ counter/' | grep -qxF -- {listed}"
+    )
+}
+
 /// `command` run only when `check` succeeds; otherwise `message` on stderr
 /// and exit status 1 (the host changed since the plan).
 fn guarded(check: &str, command: &str, message: &str) -> Result<String, FixError> {
@@ -1360,10 +1369,11 @@ mod tests {
     /// handle 4 is not found in a chain that only has handle 41.
     #[test]
     fn the_nft_guard_matches_the_whole_line() {
-        let listed = sh_quote("ip saddr 10.77.0.1 tcp dport 22 drop # handle 4").unwrap();
+        let listed = sh_quote("ip saddr 10.77.0.1 tcp dport 22 counter drop # handle 4").unwrap();
         let run = |handle: &str| {
             let script = format!(
-                "printf '\\tip saddr 10.77.0.1 tcp dport 22 drop # handle {handle}\\n' | sed -e 's/^[[:space:]]*//' -e 's/ counter packets [0-9]* bytes [0-9]*/ counter/' | grep -qxF -- {listed}"
+                "printf '\\tip saddr 10.77.0.1 tcp dport 22 counter packets 3 bytes 180 drop # handle {handle}\\n' | {}",
+                listing_has(&listed)
             );
             std::process::Command::new("sh")
                 .args(["-c", &script])
