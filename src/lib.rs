@@ -19,6 +19,7 @@
 //! Only `transport` (and `probe`'s socket) touch the network; everything else is
 //! pure and tested without one.
 
+pub mod apply;
 pub mod change;
 pub mod checks;
 pub mod cli;

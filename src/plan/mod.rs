@@ -8,6 +8,8 @@
 //! nothing: if one cannot be proposed, none of that finding's are kept and
 //! the finding is listed as needing a human, with the reason.
 
+pub mod load;
+
 use serde::Serialize;
 use serde_json::{json, Value};
 

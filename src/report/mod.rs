@@ -4,6 +4,7 @@ pub mod diff;
 pub mod facts;
 pub mod plan;
 pub mod probe;
+pub mod runs;
 
 /// Whether to colour what goes to stdout: only on a terminal, and never
 /// with `NO_COLOR` set to anything non-empty (<https://no-color.org>).

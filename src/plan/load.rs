@@ -1,0 +1,1 @@
+//! (being written: reading a saved plan back)
