@@ -16,7 +16,12 @@ PACKAGES=(openssh-server openssh-client nftables iptables tcpd socat netcat-open
 FAULT_KINDS="wrappers-deny maxstartups nft-drop sshd-stopped http-on-22 silent-22"
 FAULT_KINDS+=" banner-missing iptables-drop hostkeys-missing hostkey-perms config-invalid"
 FAULT_KINDS+=" dns-slow inetd inetd-running lb-http lb-tcp privsep-missing"
-FAULT_KINDS+=" maxstartups-trap banner-trap config-invalid-trap debug-log clear"
+FAULT_KINDS+=" maxstartups-trap banner-trap config-invalid-trap debug-log"
+FAULT_KINDS+=" etc-readonly etc-full block-ctl block-jump unblock reload-fails no-initscripts clear"
+# block-ctl / block-jump: the live nft table of their own (never persisted)
+BLOCK_TABLE=lab_block
+# no-initscripts: the service scripts a host loses
+INIT_SCRIPTS=(/etc/init.d/ssh /etc/init.d/openbsd-inetd /etc/init.d/haproxy)
 # dns-slow: the host's resolver address (loopback; its port 53 is dropped)
 DNS_DEAD_ADDR=127.0.0.53
 
@@ -832,7 +837,6 @@ inetd_config() {
 lb_start() {
 	local h=$1 target_addr=$2 mode=$3
 	[ -x /usr/sbin/haproxy ] || die "haproxy is not installed (lab.sh deps)"
-	kill_fault_procs_matching "$h" haproxy
 	hx "$h" sh -c 'mkdir -p /etc/haproxy && cat >/etc/haproxy/haproxy.cfg' <<EOT
 # sshfix lab: load balancer in front of $target_addr:22 ($mode mode)
 global
@@ -854,8 +858,57 @@ backend ssh_back
 	server target $target_addr:22
 EOT
 	hx "$h" haproxy -c -q -f /etc/haproxy/haproxy.cfg || die "haproxy rejects the generated config on $h"
-	start_fault_proc "$h" 'exec haproxy -db -f /etc/haproxy/haproxy.cfg'
+	lb_stop "$h"
+	# as Debian's /etc/init.d/haproxy runs it: a daemon with a pid file, so
+	# that `service haproxy reload` (haproxy -sf PIDS) works
+	hx "$h" sh -c 'haproxy -D -p /run/haproxy.pid -f /etc/haproxy/haproxy.cfg </dev/null >/dev/null 2>&1' ||
+		die "haproxy did not start on $h"
 	wait_listen "$h" 2222
+}
+
+# Stop the host's haproxy through its pid file (every pid in it) and wait
+# until port 2222 is free.
+lb_stop() {
+	local h=$1 n
+	# shellcheck disable=SC2016
+	hx "$h" sh -c 'if [ -s /run/haproxy.pid ]; then for p in $(cat /run/haproxy.pid); do kill -9 "$p" 2>/dev/null; done; fi; rm -f /run/haproxy.pid; true'
+	for n in $(seq 1 100); do
+		[ -z "$(hx "$h" ss -Htln 'sport = :2222')" ] && return 0
+		sleep 0.05
+	done
+	die "port 2222 on $h is still in use after stopping haproxy"
+}
+
+# The mount point of /etc/ssh inside host $1 is a tmpfs (etc-full)?
+etc_ssh_is_tmpfs() {
+	[ "$(hx "$1" findmnt -n -o FSTYPE --target /etc/ssh 2>/dev/null | tail -1)" = tmpfs ]
+}
+
+# Undo etc-readonly and etc-full (nothing when neither is there).
+etc_writable() {
+	local h=$1 n
+	hx "$h" sh -c 'mount -o remount,bind,rw /etc/ssh && mount -o remount,bind,rw /etc' ||
+		die "could not make /etc and /etc/ssh writable again on $h"
+	for n in 1 2 3 4 5; do
+		etc_ssh_is_tmpfs "$h" || return 0
+		hx "$h" umount /etc/ssh || die "could not unmount the tmpfs over /etc/ssh on $h"
+	done
+	die "/etc/ssh on $h is still a tmpfs"
+}
+
+# Drop packets from ADDR to tcp/22 in the lab's own live nft table (created
+# when missing; never written to /etc/nftables.conf).
+block_from() {
+	local h=$1 addr=$2
+	hx "$h" nft add table inet "$BLOCK_TABLE"
+	hx "$h" nft add chain inet "$BLOCK_TABLE" input '{ type filter hook input priority -10; }'
+	if ! hx "$h" nft list chain inet "$BLOCK_TABLE" input | grep -qF "ip saddr $addr tcp dport 22 drop"; then
+		hx "$h" nft add rule inet "$BLOCK_TABLE" input ip saddr "$addr" tcp dport 22 drop
+	fi
+}
+
+unblock() {
+	hx "$1" sh -c "nft delete table inet $BLOCK_TABLE 2>/dev/null; true"
 }
 
 # Kill the tracked fault processes of host $1 whose command line contains WORD.
@@ -903,7 +956,12 @@ restore_etc() {
 			fi
 		elif [ -f "/etc/$p" ] && [ ! -L "/etc/$p" ]; then
 			# shellcheck disable=SC2094 # different files: the machine's and the host's
-			cmp -s "/etc/$p" "$t/etc/$p" || put_file "$h" "/etc/$p" <"/etc/$p"
+			if ! cmp -s "/etc/$p" "$t/etc/$p" 2>/dev/null; then
+				# (a deleted file is a whiteout in the upper layer: a new
+				# file then, which gets the machine's mode)
+				put_file "$h" "/etc/$p" <"/etc/$p"
+				hx "$h" chmod "$(stat -c %a "/etc/$p")" "/etc/$p"
+			fi
 		elif [ ! -e "/etc/$p" ] && [ ! -L "/etc/$p" ]; then
 			hx "$h" rm -rf -- "/etc/$p"
 		fi
@@ -1049,9 +1107,60 @@ cmd_fault() {
 		sshd_set "$h" LogLevel DEBUG1
 		restart_sshd "$h"
 		;;
+	etc-readonly)
+		# read-only mount points (the vfsmount flag; the overlay and the
+		# bind underneath stay as they are): writes fail with EROFS
+		hx "$h" sh -c 'mount -o remount,bind,ro /etc && mount -o remount,bind,ro /etc/ssh' ||
+			die "could not make /etc read-only on $h"
+		if hx "$h" sh -c ': >>/etc/hosts.allow' 2>/dev/null; then
+			die "etc-readonly: /etc/hosts.allow on $h is still writable"
+		fi
+		;;
+	etc-full)
+		if ! etc_ssh_is_tmpfs "$h"; then
+			# shellcheck disable=SC2016
+			hx "$h" sh -c '
+				set -e
+				rm -rf /run/lab/etc-ssh && mkdir -p /run/lab/etc-ssh
+				cp -a /etc/ssh/. /run/lab/etc-ssh/
+				mount -t tmpfs -o size=1m,mode=0755 lab-etc-full /etc/ssh
+				cp -a /run/lab/etc-ssh/. /etc/ssh/
+				rm -rf /run/lab/etc-ssh
+				dd if=/dev/zero of=/etc/ssh/.lab-fill bs=1k 2>/dev/null || true
+				# the last partial page too
+				head -c 4096 /dev/zero >/etc/ssh/.lab-fill2 2>/dev/null || true' ||
+				die "could not put a full tmpfs over /etc/ssh on $h"
+		fi
+		if hx "$h" sh -c 'head -c 4096 /dev/zero >/etc/ssh/.lab-probe' 2>/dev/null; then
+			hx "$h" rm -f /etc/ssh/.lab-probe
+			die "etc-full: a 4 KB file can still be written to /etc/ssh on $h"
+		fi
+		hx "$h" rm -f /etc/ssh/.lab-probe
+		;;
+	block-ctl)
+		block_from "$h" "$LAB_CTL_ADDR"
+		;;
+	block-jump)
+		block_from "$h" "$LAB_JUMP_ADDR"
+		;;
+	unblock)
+		unblock "$h"
+		;;
+	reload-fails)
+		# shellcheck disable=SC2016 # $1 belongs to the generated script
+		printf '#!/bin/sh\n# sshfix lab fault reload-fails: every action fails\necho "ssh: lab fault reload-fails: cannot $1 the OpenBSD Secure Shell server" >&2\nexit 1\n' |
+			put_file "$h" /etc/init.d/ssh
+		hx "$h" chmod 0755 /etc/init.d/ssh
+		;;
+	no-initscripts)
+		hx "$h" rm -f "${INIT_SCRIPTS[@]}"
+		;;
 	clear)
+		etc_writable "$h"
+		unblock "$h"
 		kill_fault_procs "$h"
-		hx "$h" rm -f /run/lab/http400 /run/inetd.pid /run/haproxy.pid
+		lb_stop "$h"
+		hx "$h" rm -f /run/lab/http400 /run/inetd.pid
 		hx "$h" sh -c "[ \"\$(hostname)\" = '$h' ] && mountpoint -q /etc/ssh && find /etc/ssh -mindepth 1 -delete" ||
 			die "clear: could not reset /etc/ssh on $h"
 		tar -C "$t/orig/ssh" -cf - . | hx "$h" tar -C /etc/ssh -xpf -
