@@ -931,7 +931,12 @@ kill_fault_procs_matching() {
 maxstartups_holder() {
 	local h=$1 n
 	kill_fault_procs_matching "$h" 'nc -d'
-	start_fault_proc "$h" 'while :; do nc -d 127.0.0.1 22 >/dev/null 2>&1; sleep 0.1; done'
+	# A reload (SIGHUP: sshd re-executes itself) forgets the connections it
+	# counted, so the holder re-connects when the listener shows "0 of 1-1
+	# startups": the limit stays exhausted across reloads, as under a real
+	# flood.  ("[0]": not to match this very command line.)
+	# shellcheck disable=SC2016
+	start_fault_proc "$h" 'while :; do nc -d 127.0.0.1 22 >/dev/null 2>&1 & n=$!; while kill -0 $n 2>/dev/null; do sleep 0.2; if cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\0" " " | grep -q "[0] of 1-1 startups"; then kill $n 2>/dev/null; fi; done; wait $n; sleep 0.1; done'
 	for n in $(seq 1 100); do
 		# ("[1]": not to match this very command line)
 		hx "$h" sh -c 'cat /proc/[0-9]*/cmdline 2>/dev/null | tr "\0" " " | grep -q "[1] of 1-1 startups"' && return 0
