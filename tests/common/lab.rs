@@ -188,3 +188,40 @@ pub fn parse_env(text: &str) -> HashMap<String, String> {
         })
         .collect()
 }
+
+/// Runs `lab.sh fault DIR HOST KIND [ARGS…]` on a lab known by its directory
+/// (for trials, which do not own the [`Lab`]); the error carries lab.sh's
+/// stderr.
+pub fn fault_at(dir: &Path, host: &str, kind: &str, args: &[&str]) -> Result<(), String> {
+    let out = Command::new("bash")
+        .arg(script())
+        .arg("fault")
+        .arg(dir)
+        .args([host, kind])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("running lab.sh fault {host} {kind}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "lab.sh fault {host} {kind} {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
+/// Runs `sh -c CMD` inside a host through `lab.sh console` (status, stdout
+/// and stderr), for a lab known by its directory.
+pub fn console_at(dir: &Path, host: &str, cmd: &str) -> std::process::Output {
+    Command::new("bash")
+        .arg(script())
+        .arg("console")
+        .arg(dir)
+        .args([host, "sh", "-c", cmd])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("running lab.sh console")
+}

@@ -1,0 +1,573 @@
+//! `sshfix apply` and `rollback` against real OpenSSH hosts in the namespace
+//! lab (`tests/lab/lab.sh`): every fixable fault is repaired (the direct path
+//! works afterwards, backups exist, a second apply changes nothing), new host
+//! keys are printed and written to known_hosts on request, rollback restores
+//! bytes and symptom, and injected failures (invalid candidate, failing
+//! reload, failing verification, controller killed, working path cut, full or
+//! read-only `/etc`, stale plan, concurrent applies, a partly failing fleet)
+//! leave each host exactly as it was.
+//!
+//! One lab for the whole binary (custom harness); each trial owns its hosts,
+//! so the trials run in parallel. Without root the suite says loudly that it
+//! skipped; with `CI=true` that is a failure.
+
+mod common;
+#[path = "lab_apply/failures.rs"]
+mod failures;
+#[path = "lab_apply/fixes.rs"]
+mod fixes;
+
+use std::collections::{BTreeMap, HashMap};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::lab::{self, Lab};
+use libtest_mimic::{Arguments, Failed, Trial};
+use serde_json::Value;
+
+/// Targets h1..h29; what each one carries is in [`FAULTS`].
+const HOSTS: usize = 29;
+
+/// The faults injected before the trials, in order (host, kind, target).
+/// Each trial works on its own hosts (named in its module).
+const FAULTS: &[(&str, &str, Option<&str>)] = &[
+    // fixes.rs: one fault per host
+    ("h1", "wrappers-deny", None),
+    ("h2", "sshd-stopped", None),
+    ("h3", "maxstartups", None),
+    ("h4", "nft-drop", None),
+    ("h5", "iptables-drop", None),
+    ("h6", "hostkey-perms", None),
+    ("h7", "inetd", None),
+    ("h8", "privsep-missing", None),
+    ("h9", "maxstartups-trap", None),
+    ("h10", "config-invalid-trap", None),
+    ("h11", "lb-http", Some("h12")),
+    ("h13", "dns-slow", None),
+    ("h14", "no-initscripts", None),
+    ("h14", "sshd-stopped", None),
+    ("h15", "hostkeys-missing", None),
+    ("h16", "hostkeys-missing", None),
+    // failures.rs
+    ("h17", "wrappers-deny", None),
+    ("h18", "maxstartups", None),
+    ("h19", "maxstartups", None),
+    ("h19", "reload-fails", None),
+    ("h20", "maxstartups", None),
+    ("h21", "maxstartups", None),
+    ("h22", "wrappers-deny", None),
+    ("h23", "maxstartups", None),
+    ("h23", "etc-full", None),
+    ("h24", "wrappers-deny", None),
+    ("h24", "etc-readonly", None),
+    ("h25", "wrappers-deny", None),
+    ("h26", "wrappers-deny", None),
+    ("h27", "wrappers-deny", None),
+    ("h28", "wrappers-deny", None),
+    ("h28", "etc-readonly", None),
+    ("h29", "wrappers-deny", None),
+];
+
+/// Trials run at once unless `--test-threads` says otherwise: they mostly
+/// wait (for ssh timeouts, the dead-man timer), not compute.
+const DEFAULT_THREADS: usize = 8;
+
+/// The longest any one sshfix run may take before the trial calls it a hang.
+const RUN_LIMIT: Duration = Duration::from_secs(150);
+
+pub struct Ctx {
+    pub lab_dir: PathBuf,
+    pub env: HashMap<String, String>,
+}
+
+impl Ctx {
+    fn var(&self, k: &str) -> &str {
+        self.env
+            .get(k)
+            .map(String::as_str)
+            .unwrap_or_else(|| panic!("lab.env has no {k}"))
+    }
+
+    pub fn addr(&self, host: &str) -> String {
+        self.var(&format!("LAB_ADDR_{host}")).to_string()
+    }
+
+    pub fn ssh_config(&self) -> PathBuf {
+        self.lab_dir.join("ssh_config")
+    }
+
+    /// `sh -c CMD` inside the host; fails unless it exits 0.
+    pub fn console(&self, host: &str, cmd: &str) -> Result<String, Failed> {
+        let out = lab::console_at(&self.lab_dir, host, cmd);
+        if out.status.success() {
+            Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+        } else {
+            Err(format!(
+                "{host}: `{cmd}` failed ({}): {}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+            .into())
+        }
+    }
+
+    pub fn fault(&self, host: &str, kind: &str) -> Result<(), Failed> {
+        lab::fault_at(&self.lab_dir, host, kind, &[]).map_err(Failed::from)
+    }
+
+    /// sha256 (hex) of a file on the host; `None` when it does not exist.
+    pub fn sha(&self, host: &str, path: &str) -> Result<Option<String>, Failed> {
+        let out = self.console(
+            host,
+            &format!(
+                "if [ -e '{path}' ]; then sha256sum <'{path}' | cut -c1-64; else echo absent; fi"
+            ),
+        )?;
+        let out = out.trim();
+        Ok((out != "absent").then(|| out.to_string()))
+    }
+
+    /// Every file apply could touch on the host (sshd, TCP wrappers,
+    /// firewall, haproxy, inetd, init scripts) with its sha256, mode and
+    /// owner, plus any stray `*sshfix*` name (a candidate left beside its
+    /// target) in `/etc`, `/etc/ssh`, `/etc/ssh/sshd_config.d`.
+    pub fn snapshot(&self, host: &str) -> Result<BTreeMap<String, String>, Failed> {
+        let out = self.console(
+            host,
+            r#"find /etc/ssh /etc/hosts.allow /etc/hosts.deny /etc/nftables.conf /etc/iptables \
+                /etc/haproxy /etc/inetd.conf /etc/init.d/ssh -type f 2>/dev/null | sort |
+              while IFS= read -r f; do
+                printf '%s %s %s\n' "$f" "$(sha256sum <"$f" | cut -c1-64)" "$(stat -c '%a:%U:%G' "$f")"
+              done
+              ls -a /etc /etc/ssh /etc/ssh/sshd_config.d 2>/dev/null | grep -i sshfix | sed 's/^/stray: /'
+              true"#,
+        )?;
+        Ok(out
+            .lines()
+            .filter_map(|l| l.split_once(' '))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
+    }
+
+    /// Whether `/run/sshfix/lock` exists on the host.
+    pub fn lock_held(&self, host: &str) -> Result<bool, Failed> {
+        Ok(self
+            .console(
+                host,
+                "if [ -e /run/sshfix/lock ]; then echo held; else echo free; fi",
+            )?
+            .trim()
+            == "held")
+    }
+
+    /// `sshd -t` on the host: `Ok(())` when it passes.
+    pub fn sshd_t(&self, host: &str) -> Result<(), Failed> {
+        let out = lab::console_at(&self.lab_dir, host, "sshd -t 2>&1");
+        check(out.status.success(), || {
+            format!(
+                "{host}: sshd -t fails: {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+}
+
+pub fn check(cond: bool, msg: impl FnOnce() -> String) -> Result<(), Failed> {
+    if cond {
+        Ok(())
+    } else {
+        Err(msg().into())
+    }
+}
+
+// ---------------------------------------------------------------- processes
+
+/// A finished process.
+pub struct Run {
+    pub what: String,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub secs: f64,
+}
+
+impl Run {
+    /// The run in a few lines, for a failure message.
+    pub fn show(&self) -> String {
+        fn cut(s: &str) -> &str {
+            let n = s.len().min(6000);
+            let mut n = n;
+            while !s.is_char_boundary(n) {
+                n -= 1;
+            }
+            &s[..n]
+        }
+        format!(
+            "`{}` exited {:?} after {:.1} s\n--- stdout\n{}\n--- stderr\n{}",
+            self.what,
+            self.code,
+            self.secs,
+            cut(&self.stdout),
+            cut(&self.stderr)
+        )
+    }
+
+    /// The JSON outcome on stdout.
+    pub fn json(&self) -> Result<Value, Failed> {
+        serde_json::from_str(&self.stdout)
+            .map_err(|e| format!("no JSON outcome ({e}):\n{}", self.show()).into())
+    }
+
+    pub fn expect_code(&self, want: i32) -> Result<(), Failed> {
+        check(self.code == Some(want), || {
+            format!("want exit {want}:\n{}", self.show())
+        })
+    }
+}
+
+/// A process started with stdout and stderr going to files (no pipe can
+/// fill up), in its own process group (a hang is killed with its children).
+pub struct Running {
+    child: Child,
+    what: String,
+    started: Instant,
+    dir: tempfile::TempDir,
+}
+
+impl Running {
+    pub fn spawn(mut cmd: Command, what: String) -> Result<Running, Failed> {
+        let dir = tempfile::tempdir()?;
+        cmd.stdin(Stdio::null())
+            .stdout(std::fs::File::create(dir.path().join("stdout"))?)
+            .stderr(std::fs::File::create(dir.path().join("stderr"))?)
+            .process_group(0);
+        let child = cmd.spawn().map_err(|e| format!("starting {what}: {e}"))?;
+        Ok(Running {
+            child,
+            what,
+            started: Instant::now(),
+            dir,
+        })
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn finished(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// SIGKILL to the whole process group.
+    pub fn kill_group(&mut self) {
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(self.pid()),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+        let _ = self.child.wait();
+    }
+
+    fn read(&self, name: &str) -> String {
+        String::from_utf8_lossy(&std::fs::read(self.dir.path().join(name)).unwrap_or_default())
+            .into_owned()
+    }
+
+    /// Waits for the end; past `limit` the process group is killed and the
+    /// trial fails (a hang).
+    pub fn wait(mut self, limit: Duration) -> Result<Run, Failed> {
+        let status = loop {
+            if let Some(s) = self.child.try_wait()? {
+                break s;
+            }
+            if self.started.elapsed() > limit {
+                self.kill_group();
+                return Err(format!(
+                    "`{}` did not finish within {} s (killed)\n--- stdout\n{}\n--- stderr\n{}",
+                    self.what,
+                    limit.as_secs(),
+                    self.read("stdout"),
+                    self.read("stderr")
+                )
+                .into());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        Ok(Run {
+            what: self.what.clone(),
+            code: status.code(),
+            stdout: self.read("stdout"),
+            stderr: self.read("stderr"),
+            secs: self.started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+// ---------------------------------------------------------------- sshfix
+
+/// `sshfix SUB -i LAB/inventory.ini --ssh-config CFG --state-dir STATE ARGS…`.
+pub fn sshfix_cmd(ctx: &Ctx, cfg: &Path, state: &Path, sub: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sshfix"));
+    c.arg(sub)
+        .arg("-i")
+        .arg(ctx.lab_dir.join("inventory.ini"))
+        .arg("--ssh-config")
+        .arg(cfg)
+        .arg("--state-dir")
+        .arg(state)
+        .args(args);
+    c
+}
+
+/// Runs sshfix with the lab's ssh_config to its end.
+pub fn sshfix(ctx: &Ctx, state: &Path, sub: &str, args: &[&str]) -> Result<Run, Failed> {
+    spawn_sshfix(ctx, state, sub, args, &[])?.wait(RUN_LIMIT)
+}
+
+/// Starts sshfix with the lab's ssh_config and extra environment.
+pub fn spawn_sshfix(
+    ctx: &Ctx,
+    state: &Path,
+    sub: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<Running, Failed> {
+    let mut c = sshfix_cmd(ctx, &ctx.ssh_config(), state, sub, args);
+    c.envs(env.iter().copied());
+    Running::spawn(c, format!("sshfix {sub} {}", args.join(" ")))
+}
+
+/// The outcome of one host in an apply/rollback JSON outcome.
+pub fn host_outcome<'a>(outcome: &'a Value, host: &str) -> Result<&'a Value, Failed> {
+    outcome["hosts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|h| h["host"] == host))
+        .ok_or_else(|| format!("{host} is not in the outcome: {outcome}").into())
+}
+
+/// `apply --yes -l HOST --format json` (plus ARGS): the run, and the host's
+/// outcome.
+pub fn apply_json(
+    ctx: &Ctx,
+    state: &Path,
+    host: &str,
+    args: &[&str],
+) -> Result<(Run, Value), Failed> {
+    let mut all = vec!["--yes", "-l", host, "--format", "json"];
+    all.extend_from_slice(args);
+    let run = sshfix(ctx, state, "apply", &all)?;
+    let v = run.json()?;
+    let h = host_outcome(&v, host)?.clone();
+    Ok((run, h))
+}
+
+/// The host's `result` in its outcome, failing with the run when it is not
+/// one of `want`.
+pub fn expect_result(run: &Run, h: &Value, want: &[&str]) -> Result<(), Failed> {
+    check(want.iter().any(|w| h["result"] == *w), || {
+        format!(
+            "{}: result {} (want one of {want:?}), reason {}\n{}",
+            h["host"],
+            h["result"],
+            h["reason"],
+            run.show()
+        )
+    })
+}
+
+// ---------------------------------------------------------------- the direct path
+
+/// What a real `ssh` from the controller saw.
+pub struct Answer {
+    pub ok: bool,
+    pub stderr: String,
+    pub secs: f64,
+}
+
+impl Answer {
+    pub fn says(&self, any: &[&str]) -> bool {
+        !self.ok && any.iter().any(|w| self.stderr.contains(w))
+    }
+}
+
+/// `ssh -F CFG -o ConnectTimeout=8 EXTRA… ADDR true` from the controller.
+pub fn ssh_with(cfg: &Path, addr: &str, extra: &[&str]) -> Result<Answer, Failed> {
+    let mut c = Command::new("ssh");
+    c.arg("-F")
+        .arg(cfg)
+        .args(["-o", "ConnectTimeout=8"])
+        .args(extra)
+        .args([addr, "true"]);
+    let r = Running::spawn(c, format!("ssh {addr}"))?.wait(Duration::from_secs(60))?;
+    Ok(Answer {
+        ok: r.code == Some(0),
+        stderr: r.stderr.trim().to_string(),
+        secs: r.secs,
+    })
+}
+
+/// The direct path of a host with the lab's configuration.
+pub fn ssh_direct(ctx: &Ctx, host: &str) -> Result<Answer, Failed> {
+    ssh_with(&ctx.ssh_config(), &ctx.addr(host), &[])
+}
+
+/// The errors a fault makes the client print.
+pub const RESET: &[&str] = &["Connection reset by peer"];
+pub const REFUSED: &[&str] = &["Connection refused"];
+pub const TIMED_OUT: &[&str] = &["timed out"];
+/// MaxStartups refusal is racy on the client side (see tests/lab/README.md).
+pub const MAXSTARTUPS: &[&str] = &["Connection closed", "Connection reset by peer"];
+
+/// The direct path of `host` fails with one of `errors`.
+pub fn expect_fails(ctx: &Ctx, host: &str, errors: &[&str], when: &str) -> Result<(), Failed> {
+    let a = ssh_direct(ctx, host)?;
+    check(a.says(errors), || {
+        format!(
+            "{when}: ssh to {host} should fail with one of {errors:?}; ok={} after {:.1} s: {}",
+            a.ok, a.secs, a.stderr
+        )
+    })
+}
+
+/// The direct path of `host` works.
+pub fn expect_works(ctx: &Ctx, host: &str, when: &str) -> Result<(), Failed> {
+    let a = ssh_direct(ctx, host)?;
+    check(a.ok, || {
+        format!(
+            "{when}: ssh to {host} fails after {:.1} s: {}",
+            a.secs, a.stderr
+        )
+    })
+}
+
+// ---------------------------------------------------------------- the pause hook
+
+/// `SSHFIX_TEST_PAUSE=services:DIR`: waits until apply paused on `host`
+/// (right after its service actions), failing if the run ended first.
+pub fn wait_paused(
+    run: &mut Running,
+    dir: &Path,
+    host: &str,
+    limit: Duration,
+) -> Result<(), Failed> {
+    let flag = dir.join(format!("{host}.paused"));
+    let t0 = Instant::now();
+    while !flag.exists() {
+        if run.finished() {
+            return Err(
+                format!("sshfix ended before pausing on {host} ({})", flag.display()).into(),
+            );
+        }
+        if t0.elapsed() > limit {
+            run.kill_group();
+            return Err(format!(
+                "sshfix did not pause on {host} within {} s",
+                limit.as_secs()
+            )
+            .into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// Lets the paused apply go on.
+pub fn resume(dir: &Path, host: &str) -> Result<(), Failed> {
+    std::fs::write(dir.join(format!("{host}.go")), b"")?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- main
+
+type TrialFn = fn(&Ctx) -> Result<(), Failed>;
+
+fn all_trials() -> Vec<(String, TrialFn)> {
+    let mut v: Vec<(String, TrialFn)> = Vec::new();
+    for (name, f) in fixes::TRIALS.iter().chain(failures::TRIALS) {
+        v.push((name.to_string(), *f));
+    }
+    v
+}
+
+fn sfx_dirs() -> usize {
+    std::fs::read_dir("/tmp")
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("sfx-"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn main() -> ExitCode {
+    let mut args = Arguments::from_args();
+    if args.list {
+        let names: Vec<Trial> = all_trials()
+            .into_iter()
+            .map(|(n, _)| Trial::test(n, || Ok(())))
+            .collect();
+        return libtest_mimic::run(&args, names).exit_code();
+    }
+    if let Some(why) = lab::unavailable() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            eprintln!("error: the lab apply tests must run in CI, but cannot: {why}");
+            return ExitCode::FAILURE;
+        }
+        eprintln!("\n*** SKIPPED: every namespace-lab apply test ({why}). Run the suite as root to include them. ***\n");
+        return ExitCode::SUCCESS;
+    }
+    if args.test_threads.is_none() {
+        args.test_threads = Some(DEFAULT_THREADS);
+    }
+    let sfx_before = sfx_dirs();
+    let mut lab = Lab::up(HOSTS);
+    inject_faults(&lab);
+    lab.enter_controller();
+    let ctx = Arc::new(Ctx {
+        lab_dir: lab.dir.clone(),
+        env: lab.env.clone(),
+    });
+    let trials = all_trials()
+        .into_iter()
+        .map(|(name, f)| {
+            let ctx = ctx.clone();
+            Trial::test(name, move || f(&ctx))
+        })
+        .collect();
+    let conclusion = libtest_mimic::run(&args, trials);
+    drop(ctx);
+    lab.down();
+    let leaked = sfx_dirs().saturating_sub(sfx_before);
+    if leaked > 0 {
+        eprintln!("error: {leaked} ssh run directories (/tmp/sfx-*) were left behind");
+        return ExitCode::FAILURE;
+    }
+    conclusion.exit_code()
+}
+
+/// Injects [`FAULTS`], hosts in parallel (each host's faults in order). The
+/// threads end before the process enters the controller's namespace.
+fn inject_faults(lab: &Lab) {
+    let mut per_host: BTreeMap<&str, Vec<(&str, Option<&str>)>> = BTreeMap::new();
+    for (h, kind, target) in FAULTS {
+        per_host.entry(h).or_default().push((kind, *target));
+    }
+    let hosts: Vec<_> = per_host.into_iter().collect();
+    std::thread::scope(|s| {
+        for chunk in hosts.chunks(hosts.len().div_ceil(6)) {
+            s.spawn(move || {
+                for (h, faults) in chunk {
+                    for (kind, target) in faults {
+                        match target {
+                            Some(t) => lab.fault_with(h, kind, &[t]),
+                            None => lab.fault(h, kind),
+                        }
+                    }
+                }
+            });
+        }
+    });
+}
