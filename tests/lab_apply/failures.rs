@@ -400,8 +400,17 @@ fn controller_killed(ctx: &Ctx) -> Result<(), Failed> {
     let state = tempfile::tempdir()?;
     let pause = tempfile::tempdir()?;
     let mut running = paused_apply(ctx, h, &before, state.path(), pause.path())?;
-    let dirs = sfx_dirs_of(&descendants(running.pid()));
+    // the controller dies with everything it started (ssh masters, console
+    // shells), also those in process groups of their own
+    let family = descendants(running.pid());
+    let dirs = sfx_dirs_of(&family);
     running.kill_group();
+    for p in family {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(p),
+            nix::sys::signal::Signal::SIGKILL,
+        );
+    }
     let killed = Instant::now();
     clean_after_kill(&dirs);
     expect_self_revert(ctx, h, &before, killed)?;
