@@ -524,6 +524,24 @@ pub fn list(state_dir: &Path) -> Result<Vec<Summary>, JournalError> {
         .collect())
 }
 
+/// The run `sshfix rollback` undoes: `id`, or the latest `apply` run whose
+/// journal can be read (a rollback run is never the default target).
+pub fn latest_apply(state_dir: &Path, id: Option<&str>) -> Result<Run, JournalError> {
+    if id.is_some() {
+        return Run::open(state_dir, id);
+    }
+    let latest = list(state_dir)?
+        .into_iter()
+        .rev()
+        .find(|s| s.error.is_none() && s.command == "apply");
+    match latest {
+        Some(s) => Run::open(state_dir, Some(&s.run_id)),
+        None => Err(JournalError::NoRuns {
+            dir: runs_dir(state_dir),
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
