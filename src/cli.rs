@@ -218,19 +218,10 @@ pub fn run(cli: Cli) -> Result<Exit, Fatal> {
         Command::Probe(args) => probe_cmd(&cli.global, args),
         Command::Facts => crate::pipeline::facts(&cli.global),
         Command::Plan(args) => crate::pipeline::plan(&cli.global, args),
-        Command::Apply(_) => not_yet("apply", "issue #5 (safe apply and rollback)"),
-        Command::Rollback(_) => not_yet("rollback", "issue #5 (safe apply and rollback)"),
-        Command::Runs => not_yet("runs", "issue #5 (safe apply and rollback)"),
+        Command::Apply(args) => crate::pipeline::apply(&cli.global, args),
+        Command::Rollback(args) => crate::pipeline::rollback(&cli.global, args),
+        Command::Runs => crate::pipeline::runs(&cli.global),
     }
-}
-
-fn not_yet(command: &str, issue: &str) -> Result<Exit, Fatal> {
-    Err(Fatal::input(format!(
-        "`sshfix {command}` is not available yet in this version; nothing was done"
-    ))
-    .hint(format!(
-        "it is planned in {issue}; `sshfix probe` works today"
-    )))
 }
 
 /// Loads the inventory sources of `-i` (default `./inventory`).

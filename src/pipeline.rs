@@ -5,12 +5,17 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::apply::journal::{Journal, Run};
+use crate::apply::outcome::{HostOutcome, HostStatus};
+use crate::apply::progress::Progress;
+use crate::apply::{Options, Shared};
 use crate::checks::Catalogue;
-use crate::cli::{self, Format, GlobalArgs, PlanArgs};
+use crate::cli::{self, ApplyArgs, Format, GlobalArgs, PlanArgs, RollbackArgs};
 use crate::error::{Exit, Fatal};
 use crate::facts::gather::{self, Gathered};
 use crate::facts::model::{self, HostFacts};
 use crate::inventory::vars::HostSettings;
+use crate::plan::load::HostWork;
 use crate::plan::{HostPlan, Plan};
 use crate::probe::{self, ProbeOptions, ProbeResult, ProbeTarget};
 use crate::report;
@@ -127,13 +132,16 @@ fn write_file(path: &Path, text: &str, what: &str) -> Result<(), Fatal> {
         .map_err(|e| Fatal::input(format!("writing the {what} to `{}`: {e}", path.display())))
 }
 
-/// `sshfix plan`: findings, proposed changes and actions, what needs a human.
-pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<Exit, Fatal> {
-    let inventory = cli::load_inventory(global)?;
-    let hosts = cli::selected_hosts(global, &inventory)?;
+/// Probes, gathers and plans every selected host: what `plan` prints and
+/// what `apply` without `--plan` carries out. The exit status is the
+/// gathering's (4 when a host was not reached).
+fn make_plan(
+    global: &GlobalArgs,
+    rt: &tokio::runtime::Runtime,
+    hosts: &[HostSettings],
+) -> Result<(Plan, Exit), Fatal> {
     // a broken playbook is reported before any host is touched
     let catalogue = Catalogue::load(&global.playbook).map_err(|e| Fatal::input(e.to_string()))?;
-    let rt = cli::runtime()?;
     let targets: Vec<ProbeTarget> = hosts.iter().map(ProbeTarget::of).collect();
     let probes: Vec<ProbeResult> = rt
         .block_on(until_interrupted(probe::probe_all(
@@ -142,10 +150,10 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<Exit, Fatal> {
             ProbeOptions::default(),
         )))
         .map_err(interrupted)?;
-    let results = gather_hosts(&rt, global, &hosts)?;
+    let results = gather_hosts(rt, global, hosts)?;
     warn_failures(&results);
     let mut plan = Plan::new(now_rfc3339());
-    for ((r, p), h) in results.iter().zip(&probes).zip(&hosts) {
+    for ((r, p), h) in results.iter().zip(&probes).zip(hosts) {
         let mut hp = HostPlan::new(&r.gathered, p);
         if let (Some(facts), Ok(frames)) = (&r.facts, &r.gathered.outcome) {
             let context = model::context(&r.gathered, Some(p), facts);
@@ -172,6 +180,15 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<Exit, Fatal> {
         }
         plan.hosts.push(hp);
     }
+    Ok((plan, gather_exit(&results)))
+}
+
+/// `sshfix plan`: findings, proposed changes and actions, what needs a human.
+pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<Exit, Fatal> {
+    let inventory = cli::load_inventory(global)?;
+    let hosts = cli::selected_hosts(global, &inventory)?;
+    let rt = cli::runtime()?;
+    let (plan, exit) = make_plan(global, &rt, &hosts)?;
     if let Some(path) = &args.out {
         write_file(path, &json_text(&plan.to_json())?, "plan")?;
     }
@@ -187,13 +204,336 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<Exit, Fatal> {
         Format::Human => report::plan::render_human(&plan, report::color_stdout()),
     };
     cli::print_stdout(&text)?;
-    let exit = gather_exit(&results);
     Ok(match exit {
         Exit::Success if args.detailed_exitcode && plan.has_changes() => Exit::HostFailed,
         // findings alone are not a failure of `plan`; an unreached host is
         Exit::HostFailed => Exit::Success,
         other => other,
     })
+}
+
+/// The exit status of `apply`/`rollback` from the hosts' outcomes.
+fn outcome_exit(hosts: &[HostOutcome]) -> Exit {
+    if hosts.iter().any(|o| o.result == HostStatus::Unreachable) {
+        Exit::Unreachable
+    } else if hosts.iter().any(|o| o.result.is_failure()) {
+        Exit::HostFailed
+    } else {
+        Exit::Success
+    }
+}
+
+fn journal_error(e: crate::apply::journal::JournalError) -> Fatal {
+    Fatal::input(e.to_string())
+}
+
+/// Asks on the terminal whether to go on; only `yes` is yes (as Terraform).
+fn confirmed(question: &str) -> Result<bool, Fatal> {
+    use std::io::{BufRead, IsTerminal, Write};
+    if !std::io::stdin().is_terminal() {
+        return Err(Fatal::input(
+            "`sshfix apply` needs a confirmation, but stdin is not a terminal; nothing was changed",
+        )
+        .hint("review the plan (`sshfix plan --out plan.json`) and pass `--yes`, or apply the saved plan with `--plan plan.json --yes`"));
+    }
+    eprint!("{question} Only 'yes' will be accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| Fatal::input(format!("reading the answer: {e}")))?;
+    Ok(line.trim() == "yes")
+}
+
+/// `sshfix apply`.
+pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
+    if !(5..=86_400).contains(&args.confirm_timeout) {
+        return Err(Fatal::input(format!(
+            "--confirm-timeout {} is out of range: give 5 to 86400 seconds",
+            args.confirm_timeout
+        )));
+    }
+    let inventory = cli::load_inventory(global)?;
+    let hosts = cli::selected_hosts(global, &inventory)?;
+    let rt = cli::runtime()?;
+    // the work: a saved plan, or a fresh one shown and confirmed
+    let (plan_json, mut work, mut early): (
+        serde_json::Value,
+        Vec<(HostSettings, HostWork)>,
+        Vec<HostOutcome>,
+    ) = match &args.plan {
+        Some(path) => {
+            let saved = crate::plan::load::load(path).map_err(|e| Fatal::input(e.to_string()))?;
+            let text = std::fs::read(path)
+                .map_err(|e| Fatal::input(format!("reading `{}`: {e}", path.display())))?;
+            let value: serde_json::Value = serde_json::from_slice(&text)
+                .map_err(|e| Fatal::input(format!("`{}`: {e}", path.display())))?;
+            let mut work = Vec::new();
+            let mut early = Vec::new();
+            for w in saved.hosts {
+                // -l narrows the plan; a plan host outside the inventory is refused
+                match hosts.iter().find(|h| h.name == w.host) {
+                    Some(h) => work.push((h.clone(), w)),
+                    None if global.limit.is_some() => {}
+                    None => {
+                        let mut o = HostOutcome::new(&w.host);
+                        o.result = HostStatus::Refused;
+                        o.reason = Some(format!(
+                                "host `{}` is in the plan but not in the inventory; nothing was changed",
+                                w.host
+                            ));
+                        early.push(o);
+                    }
+                }
+            }
+            (value, work, early)
+        }
+        None => {
+            let (plan, _) = make_plan(global, &rt, &hosts)?;
+            if global.format == Format::Human {
+                cli::print_stdout(&report::plan::render_human(&plan, report::color_stdout()))?;
+            }
+            let saved = crate::plan::load::SavedPlan::from_plan(&plan);
+            let work: Vec<(HostSettings, HostWork)> = saved
+                .hosts
+                .into_iter()
+                .filter_map(|w| {
+                    hosts
+                        .iter()
+                        .find(|h| h.name == w.host)
+                        .map(|h| (h.clone(), w))
+                })
+                .collect();
+            (plan.to_json(), work, Vec::new())
+        }
+    };
+    let pending = work.iter().filter(|(_, w)| w.has_work()).count();
+    if pending == 0 && args.plan.is_none() {
+        // nothing to change: no run is recorded, no host is touched
+        let mut outcomes: Vec<HostOutcome> = work
+            .iter()
+            .map(|(h, w)| {
+                let mut o = HostOutcome::new(&h.name);
+                o.reached_via = w.reached_via.clone();
+                if let Some(e) = &w.error {
+                    o.result = HostStatus::Unreachable;
+                    o.reason = Some(e.clone());
+                }
+                o
+            })
+            .collect();
+        outcomes.append(&mut early);
+        print_outcome(
+            global,
+            "apply",
+            "-",
+            &outcomes,
+            "nothing to do: no host needs a change\n",
+        )?;
+        return Ok(outcome_exit(&outcomes));
+    }
+    if args.plan.is_none() && !args.yes {
+        let question = format!("Apply the changes above to {pending} host(s)?");
+        if !confirmed(&question)? {
+            eprintln!("apply cancelled; nothing was changed");
+            return Ok(Exit::Input);
+        }
+    }
+    let state =
+        crate::apply::journal::state_dir(global.state_dir.as_deref()).map_err(journal_error)?;
+    let run_id = crate::apply::journal::new_run_id(time::OffsetDateTime::now_utc());
+    let run = Run::create(&state, &run_id).map_err(journal_error)?;
+    run.save_plan(&plan_json).map_err(journal_error)?;
+    let journal = Journal {
+        version: crate::apply::journal::VERSION,
+        run_id: run_id.clone(),
+        command: "apply".into(),
+        created: now_rfc3339(),
+        finished: None,
+        confirm_timeout: Some(args.confirm_timeout),
+        of_run: None,
+        hosts: Vec::new(),
+    };
+    run.write_journal(&journal).map_err(journal_error)?;
+    let reacher = Reacher::new(ssh_options(global))
+        .map_err(|e| Fatal::input(format!("creating the ssh run directory: {e}")))?;
+    let shared = Arc::new(Shared {
+        reacher: Arc::new(reacher),
+        run,
+        journal: std::sync::Mutex::new(journal),
+        options: Options {
+            confirm_timeout: args.confirm_timeout,
+            update_known_hosts: args.update_known_hosts,
+            forks: global.forks.into(),
+            lock_wait: 20,
+            pause: Options::pause_from_env(),
+        },
+        progress: Progress::for_stderr(global.quiet > 0),
+    });
+    work.sort_by_key(|(h, _)| hosts.iter().position(|x| x.name == h.name));
+    let result = rt.block_on(until_interrupted(crate::apply::apply_all(
+        shared.clone(),
+        work,
+    )));
+    let mut outcomes = match result {
+        Ok(o) => o,
+        Err(_) => {
+            let mut f = Fatal::input(format!(
+                "interrupted: hosts being changed put themselves back by their dead-man timers within {} s; the journal of run {run_id} says how far each got",
+                args.confirm_timeout
+            ));
+            f.exit = Exit::Interrupted;
+            return Err(f);
+        }
+    };
+    outcomes.append(&mut early);
+    {
+        let mut j = shared.journal.lock().unwrap_or_else(|p| p.into_inner());
+        j.finished = Some(now_rfc3339());
+        shared.run.write_journal(&j).map_err(journal_error)?;
+    }
+    if let Ok(s) = Arc::try_unwrap(shared) {
+        if let Ok(r) = Arc::try_unwrap(s.reacher) {
+            rt.block_on(r.close());
+        }
+    }
+    print_outcome(global, "apply", &run_id, &outcomes, "")?;
+    Ok(outcome_exit(&outcomes))
+}
+
+fn print_outcome(
+    global: &GlobalArgs,
+    command: &str,
+    run_id: &str,
+    outcomes: &[HostOutcome],
+    note: &str,
+) -> Result<(), Fatal> {
+    let text = match global.format {
+        Format::Json => json_text(&report::apply::to_json(run_id, outcomes))?,
+        Format::Human => format!(
+            "{note}{}",
+            report::apply::render_human(command, run_id, outcomes)
+        ),
+    };
+    cli::print_stdout(&text)
+}
+
+/// `sshfix rollback`.
+pub fn rollback(global: &GlobalArgs, args: &RollbackArgs) -> Result<Exit, Fatal> {
+    let inventory = cli::load_inventory(global)?;
+    let state =
+        crate::apply::journal::state_dir(global.state_dir.as_deref()).map_err(journal_error)?;
+    let of =
+        crate::apply::journal::latest_apply(&state, args.run.as_deref()).map_err(journal_error)?;
+    let past = of.read_journal().map_err(journal_error)?;
+    // -l narrows the run's hosts
+    let selected: Option<Vec<String>> = match &global.limit {
+        Some(_) => Some(
+            cli::selected_hosts(global, &inventory)?
+                .into_iter()
+                .map(|h| h.name)
+                .collect(),
+        ),
+        None => None,
+    };
+    let mut work = Vec::new();
+    let mut early = Vec::new();
+    for entry in &past.hosts {
+        let name = &entry.outcome.host;
+        if selected.as_ref().is_some_and(|s| !s.contains(name)) {
+            continue;
+        }
+        let settings = inventory
+            .select(Some(name.as_str()))
+            .ok()
+            .and_then(|v| v.into_iter().find(|h| &h.name == name))
+            .map(|h| HostSettings::from_host(h, &inventory));
+        match settings {
+            Some(Ok(s)) => work.push((s, entry.clone())),
+            Some(Err(e)) => return Err(Fatal::input(e.to_string())),
+            None => {
+                let mut o = HostOutcome::new(name);
+                o.result = HostStatus::Refused;
+                o.reason = Some(format!(
+                    "host `{name}` is not in the inventory: sshfix cannot reach it to roll it back"
+                ));
+                early.push(o);
+            }
+        }
+    }
+    if work.is_empty() && early.is_empty() {
+        return Err(Fatal::input(format!(
+            "run {} has no host{} to roll back",
+            past.run_id,
+            if global.limit.is_some() {
+                " matching --limit"
+            } else {
+                ""
+            }
+        )));
+    }
+    let rt = cli::runtime()?;
+    let run_id = crate::apply::journal::new_run_id(time::OffsetDateTime::now_utc());
+    let run = Run::create(&state, &run_id).map_err(journal_error)?;
+    let journal = Journal {
+        version: crate::apply::journal::VERSION,
+        run_id: run_id.clone(),
+        command: "rollback".into(),
+        created: now_rfc3339(),
+        finished: None,
+        confirm_timeout: None,
+        of_run: Some(past.run_id.clone()),
+        hosts: Vec::new(),
+    };
+    run.write_journal(&journal).map_err(journal_error)?;
+    let reacher = Reacher::new(ssh_options(global))
+        .map_err(|e| Fatal::input(format!("creating the ssh run directory: {e}")))?;
+    let shared = Arc::new(Shared {
+        reacher: Arc::new(reacher),
+        run,
+        journal: std::sync::Mutex::new(journal),
+        options: Options {
+            confirm_timeout: 0,
+            update_known_hosts: false,
+            forks: global.forks.into(),
+            lock_wait: 20,
+            pause: None,
+        },
+        progress: Progress::for_stderr(global.quiet > 0),
+    });
+    let result = rt.block_on(until_interrupted(crate::apply::rollback::rollback_all(
+        shared.clone(),
+        of,
+        work,
+    )));
+    let mut outcomes = result.map_err(interrupted)?;
+    outcomes.append(&mut early);
+    {
+        let mut j = shared.journal.lock().unwrap_or_else(|p| p.into_inner());
+        j.finished = Some(now_rfc3339());
+        shared.run.write_journal(&j).map_err(journal_error)?;
+    }
+    if let Ok(s) = Arc::try_unwrap(shared) {
+        if let Ok(r) = Arc::try_unwrap(s.reacher) {
+            rt.block_on(r.close());
+        }
+    }
+    print_outcome(global, "rollback", &run_id, &outcomes, "")?;
+    Ok(outcome_exit(&outcomes))
+}
+
+/// `sshfix runs`.
+pub fn runs(global: &GlobalArgs) -> Result<Exit, Fatal> {
+    let state =
+        crate::apply::journal::state_dir(global.state_dir.as_deref()).map_err(journal_error)?;
+    let list = crate::apply::journal::list(&state).map_err(journal_error)?;
+    let text = match global.format {
+        Format::Json => json_text(&report::runs::to_json(&list))?,
+        Format::Human => report::runs::render_human(&list),
+    };
+    cli::print_stdout(&text)?;
+    Ok(Exit::Success)
 }
 
 /// The current UTC time as `2026-11-24T10:00:00Z`.

@@ -98,6 +98,9 @@ pub struct HostOutcome {
     pub new_host_keys: Vec<String>,
     /// Whether the new host keys were written to the user's known_hosts.
     pub known_hosts_updated: bool,
+    /// When they were not: the command that replaces the old keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_hosts_command: Option<String>,
     pub steps: Vec<Step>,
     pub seconds: f64,
 }
@@ -117,6 +120,7 @@ impl HostOutcome {
             files: Vec::new(),
             new_host_keys: Vec::new(),
             known_hosts_updated: false,
+            known_hosts_command: None,
             steps: Vec::new(),
             seconds: 0.0,
         }

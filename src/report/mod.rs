@@ -1,5 +1,6 @@
 //! Rendering results for people (tables) and machines (JSON on stdout).
 
+pub mod apply;
 pub mod diff;
 pub mod facts;
 pub mod plan;

@@ -289,6 +289,16 @@ impl Reacher {
     }
 
     /// The run's private ssh directory (generated configs, control sockets).
+    /// Writes the ssh configuration of `host` over `via` (for a fresh `ssh -F`
+    /// connection outside the run's masters, e.g. verification after apply).
+    pub fn ssh_config_for(
+        &self,
+        host: &HostSettings,
+        via: PathKind,
+    ) -> Result<std::path::PathBuf, TransportError> {
+        self.ssh.write_config(host, via)
+    }
+
     pub fn run_dir(&self) -> &std::path::Path {
         self.ssh.dir()
     }

@@ -147,6 +147,28 @@ impl SshContext {
         })
     }
 
+    /// Writes the ssh configuration of `host` over `via` into the run's
+    /// directory and returns its path (for `ssh -F`).
+    pub fn write_config(
+        &self,
+        host: &HostSettings,
+        via: PathKind,
+    ) -> Result<PathBuf, TransportError> {
+        let fail =
+            |kind, message: String| TransportError::new(&host.name, Some(via), kind, message);
+        let text = sshconfig::render(host, via, &self.run)
+            .map_err(|e| fail(ErrorKind::Unsupported, e.to_string()))?;
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let config = self.run.dir.join(format!("h{id}.conf"));
+        std::fs::write(&config, text).map_err(|e| {
+            fail(
+                ErrorKind::Io,
+                format!("writing `{}`: {e}", config.display()),
+            )
+        })?;
+        Ok(config)
+    }
+
     /// Writes the host's config, makes sure its jump chain is up, and starts
     /// the host's own master.
     async fn open(&self, host: &HostSettings, via: PathKind) -> Result<Session, TransportError> {
@@ -157,17 +179,7 @@ impl SshContext {
                 None => e,
             }
         };
-        let text = sshconfig::render(host, via, &self.run)
-            .map_err(|e| fail(ErrorKind::Unsupported, e.to_string(), None))?;
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let config = self.run.dir.join(format!("h{id}.conf"));
-        std::fs::write(&config, text).map_err(|e| {
-            fail(
-                ErrorKind::Io,
-                format!("writing `{}`: {e}", config.display()),
-                None,
-            )
-        })?;
+        let config = self.write_config(host, via)?;
         if via == PathKind::Jump {
             self.ensure_jump(host)
                 .await

@@ -1,0 +1,201 @@
+//! The outcome of `apply` and `rollback`: the final table for people (host,
+//! path, findings fixed, result, time; under a failed host its failed step
+//! and reason; new host-key fingerprints) and the JSON outcome.
+
+use serde_json::{json, Value};
+
+use crate::apply::outcome::{HostOutcome, HostStatus};
+
+const HEADERS: [&str; 5] = ["HOST", "PATH", "FIXED", "RESULT", "TIME"];
+
+/// The human table and notes.
+pub fn render_human(command: &str, run_id: &str, hosts: &[HostOutcome]) -> String {
+    let rows: Vec<[String; 5]> = hosts
+        .iter()
+        .map(|o| {
+            let fixed = if o.findings_fixed.is_empty() || o.result != HostStatus::Repaired {
+                "-".to_string()
+            } else {
+                o.findings_fixed.join(", ")
+            };
+            let mut result = o.result.as_str().to_string();
+            if o.result == HostStatus::Failed {
+                match o.reverted {
+                    Some(true) => result.push_str(" (reverted)"),
+                    Some(false) => result.push_str(" (NOT reverted)"),
+                    None => {}
+                }
+            }
+            [
+                o.host.clone(),
+                o.reached_via.clone().unwrap_or_else(|| "-".into()),
+                fixed,
+                result,
+                format!("{:.1}s", o.seconds),
+            ]
+        })
+        .collect();
+    let mut widths = HEADERS.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let headers = HEADERS.map(str::to_string);
+    for (n, row) in std::iter::once(&headers).chain(&rows).enumerate() {
+        let line = format!(
+            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:>w4$}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+            w4 = widths[4],
+        );
+        out.push_str(line.trim_end());
+        out.push('\n');
+        let Some(o) = n.checked_sub(1).and_then(|i| hosts.get(i)) else {
+            continue;
+        };
+        if let Some(reason) = &o.reason {
+            let step = o
+                .failed_step
+                .as_deref()
+                .map(|s| format!("[{s}] "))
+                .unwrap_or_default();
+            out.push_str(&format!("  └ {step}{}\n", one_line(reason)));
+        }
+        for fp in &o.new_host_keys {
+            out.push_str(&format!("  new host key: {fp}\n"));
+        }
+        if let Some(cmd) = o
+            .known_hosts_command
+            .as_ref()
+            .filter(|_| !o.known_hosts_updated)
+        {
+            out.push_str(&format!(
+                "  known_hosts still holds the old keys; replace them with:\n    {cmd}\n"
+            ));
+        }
+    }
+    let count = |s: HostStatus| hosts.iter().filter(|o| o.result == s).count();
+    let mut summary = Vec::new();
+    for s in [
+        HostStatus::Repaired,
+        HostStatus::Restored,
+        HostStatus::Unchanged,
+        HostStatus::Failed,
+        HostStatus::Refused,
+        HostStatus::Unreachable,
+    ] {
+        let n = count(s);
+        if n > 0 {
+            summary.push(format!("{n} {}", s.as_str()));
+        }
+    }
+    out.push_str(&format!("\n{command} {run_id}: {}\n", summary.join(", ")));
+    if hosts.iter().any(|o| o.result == HostStatus::Repaired) && command == "apply" {
+        out.push_str(&format!("undo with: sshfix rollback --run {run_id}\n"));
+    }
+    out
+}
+
+fn one_line(s: &str) -> String {
+    s.lines().map(str::trim).collect::<Vec<_>>().join(" / ")
+}
+
+/// The JSON outcome (`--format json`).
+pub fn to_json(run_id: &str, hosts: &[HostOutcome]) -> Value {
+    json!({
+        "run_id": run_id,
+        "hosts": hosts,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apply::outcome::Step;
+
+    fn host(name: &str, result: HostStatus) -> HostOutcome {
+        let mut o = HostOutcome::new(name);
+        o.result = result;
+        o.reached_via = Some("jump".into());
+        o.findings_fixed = vec!["tcp-wrappers-deny".into()];
+        o.seconds = 1.25;
+        o
+    }
+
+    #[test]
+    fn table_names_failures_with_reason_and_step() {
+        let ok = host("h4", HostStatus::Repaired);
+        let mut bad = host("h6", HostStatus::Failed);
+        bad.failed_step = Some("validate".into());
+        bad.reverted = Some(true);
+        bad.reason = Some(
+            "the new /etc/ssh/sshd_config failed `sshd -t`: line 3: Bad\nconfiguration option"
+                .into(),
+        );
+        let mut keys = host("h12", HostStatus::Repaired);
+        keys.new_host_keys = vec!["256 SHA256:abc root@h12 (ED25519)".into()];
+        keys.known_hosts_command = Some("ssh-keygen -R 10.77.1.12 -f kh".into());
+        let text = render_human("apply", "RUN1", &[ok, bad, keys]);
+        assert!(text.starts_with("HOST "), "{text}");
+        assert!(
+            text.contains("h4    jump  tcp-wrappers-deny  repaired"),
+            "{text}"
+        );
+        assert!(text.contains("failed (reverted)"), "{text}");
+        assert!(text.contains("  └ [validate] the new /etc/ssh/sshd_config failed `sshd -t`: line 3: Bad / configuration option\n"), "{text}");
+        assert!(text.contains("new host key: 256 SHA256:abc"), "{text}");
+        assert!(
+            text.contains("replace them with:\n    ssh-keygen -R 10.77.1.12 -f kh\n"),
+            "{text}"
+        );
+        assert!(text.contains("apply RUN1: 2 repaired, 1 failed"), "{text}");
+        assert!(text.contains("sshfix rollback --run RUN1"), "{text}");
+        assert!(
+            text.lines().all(|l| l == l.trim_end()),
+            "trailing spaces:\n{text}"
+        );
+    }
+
+    #[test]
+    fn json_outcome_has_the_documented_fields() {
+        let mut o = host("h4", HostStatus::Repaired);
+        o.steps.push(Step {
+            step: "lock".into(),
+            ok: true,
+            seconds: 0.1,
+            detail: String::new(),
+        });
+        let v = to_json("RUN1", &[o]);
+        assert_eq!(v["run_id"], "RUN1");
+        let h = &v["hosts"][0];
+        for key in [
+            "host",
+            "reached_via",
+            "result",
+            "reason",
+            "failed_step",
+            "reverted",
+            "verified",
+            "findings_fixed",
+            "backup_dir",
+            "files",
+            "new_host_keys",
+            "known_hosts_updated",
+            "steps",
+            "seconds",
+        ] {
+            assert!(h.get(key).is_some(), "no {key} in {h}");
+        }
+        assert_eq!(h["result"], "repaired");
+        assert_eq!(h["steps"][0]["step"], "lock");
+    }
+}
