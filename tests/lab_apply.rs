@@ -17,7 +17,7 @@ mod failures;
 #[path = "lab_apply/fixes.rs"]
 mod fixes;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -59,6 +59,8 @@ const FAULTS: &[(&str, &str, Option<&str>)] = &[
     ("h20", "maxstartups", None),
     ("h21", "maxstartups", None),
     ("h22", "wrappers-deny", None),
+    // a reload in the fix, so that apply pauses after its services
+    ("h22", "banner-missing", None),
     ("h23", "maxstartups", None),
     ("h23", "etc-full", None),
     ("h24", "wrappers-deny", None),
@@ -492,14 +494,37 @@ fn all_trials() -> Vec<(String, TrialFn)> {
     v
 }
 
-fn sfx_dirs() -> usize {
+pub fn sfx_dirs() -> BTreeSet<String> {
     std::fs::read_dir("/tmp")
         .map(|d| {
             d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("sfx-"))
-                .count()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.starts_with("sfx-"))
+                .collect()
         })
-        .unwrap_or(0)
+        .unwrap_or_default()
+}
+
+/// The `/tmp/sfx-*` run directories that appeared since `before` and belong
+/// to this lab (their generated ssh configurations include the lab's
+/// ssh_config). Other sshfix runs on the machine (another lab) are not ours
+/// to judge.
+fn leaked_sfx_dirs(before: &BTreeSet<String>, lab_dir: &Path) -> Vec<String> {
+    let mark = lab_dir.to_string_lossy().into_owned();
+    sfx_dirs()
+        .difference(before)
+        .filter(|name| {
+            std::fs::read_dir(Path::new("/tmp").join(name))
+                .map(|d| {
+                    d.flatten().any(|e| {
+                        std::fs::read(e.path())
+                            .is_ok_and(|b| String::from_utf8_lossy(&b).contains(&mark))
+                    })
+                })
+                .unwrap_or(false)
+        })
+        .cloned()
+        .collect()
 }
 
 fn main() -> ExitCode {
@@ -539,10 +564,14 @@ fn main() -> ExitCode {
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
     drop(ctx);
+    let lab_dir = lab.dir.clone();
     lab.down();
-    let leaked = sfx_dirs().saturating_sub(sfx_before);
-    if leaked > 0 {
-        eprintln!("error: {leaked} ssh run directories (/tmp/sfx-*) were left behind");
+    let leaked = leaked_sfx_dirs(&sfx_before, &lab_dir);
+    if !leaked.is_empty() {
+        eprintln!(
+            "error: ssh run directories were left behind: /tmp/{}",
+            leaked.join(", /tmp/")
+        );
         return ExitCode::FAILURE;
     }
     conclusion.exit_code()
