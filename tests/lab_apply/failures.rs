@@ -37,6 +37,14 @@ pub const TRIALS: &[(&str, super::TrialFn)] = &[
     ("fleet::some_hosts_fail_others_repaired", fleet_some_fail),
 ];
 
+/// The trials that take longest (they wait for the dead-man timer or for
+/// sshfix to give up on a cut path).
+pub const SLOW: &[&str] = &[
+    "fail::working_path_cut_host_reverts_by_itself",
+    "fail::controller_killed_host_reverts_by_itself",
+    "fail::verification_fails",
+];
+
 /// The dead-man timer of the trials that let it fire.
 const CONFIRM_TIMEOUT: u64 = 15;
 /// Slack on top of the timer: polling, the restore and the reload.
