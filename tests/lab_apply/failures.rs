@@ -457,16 +457,20 @@ fn working_path_cut(ctx: &Ctx) -> Result<(), Failed> {
     let before = ctx.snapshot(h)?;
     let state = tempfile::tempdir()?;
     let pause = tempfile::tempdir()?;
-    let running = paused_apply(ctx, h, &before, state.path(), pause.path())?;
+    let mut running = paused_apply(ctx, h, &before, state.path(), pause.path())?;
     let blocked = ctx.fault(h, "block-jump");
     let cut = Instant::now();
     resume(pause.path(), h)?;
     let result = (|| -> Result<(), Failed> {
         blocked?;
+        // watched while sshfix still runs: the host must not wait for it
+        if let Err(e) = expect_self_revert(ctx, h, &before, cut) {
+            running.kill_group();
+            return Err(e);
+        }
         let run = running.wait(RUN_LIMIT)?;
         let out = host_outcome(&run.json()?, h)?.clone();
-        expect_failed(&run, &out, &["failed"])?;
-        expect_self_revert(ctx, h, &before, cut)
+        expect_failed(&run, &out, &["failed"])
     })();
     let unblocked = ctx.fault(h, "unblock");
     result?;
