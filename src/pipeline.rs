@@ -292,7 +292,8 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
         None => {
             let (plan, _) = make_plan(global, &rt, &hosts)?;
             if global.format == Format::Human {
-                cli::print_stdout(&report::plan::render_human(&plan, report::color_stdout()))?;
+                let text = report::plan::render_human(&plan, report::color_stdout());
+                cli::print_stdout(&text.replace(report::plan::REVIEW_FOOTER, "; applying it now"))?;
             }
             let saved = crate::plan::load::SavedPlan::from_plan(&plan);
             let work: Vec<(HostSettings, HostWork)> = saved
@@ -473,6 +474,7 @@ pub fn rollback(global: &GlobalArgs, args: &RollbackArgs) -> Result<Exit, Fatal>
             }
         )));
     }
+    work.sort_by_key(|(h, _): &(HostSettings, _)| inventory_order(&inventory, &h.name));
     let rt = cli::runtime()?;
     let run_id = crate::apply::journal::new_run_id(time::OffsetDateTime::now_utc());
     let run = Run::create(&state, &run_id).map_err(journal_error)?;
@@ -521,6 +523,15 @@ pub fn rollback(global: &GlobalArgs, args: &RollbackArgs) -> Result<Exit, Fatal>
     }
     print_outcome(global, "rollback", &run_id, &outcomes, "")?;
     Ok(outcome_exit(&outcomes))
+}
+
+/// Where `name` stands in the inventory (outputs follow inventory order).
+fn inventory_order(inventory: &crate::inventory::Inventory, name: &str) -> usize {
+    inventory
+        .select(None)
+        .ok()
+        .and_then(|all| all.iter().position(|h| h.name == name))
+        .unwrap_or(usize::MAX)
 }
 
 /// `sshfix runs`.

@@ -641,6 +641,8 @@ async fn protocol(
                 failed = Some(stop("services", format!("the service actions failed: {e}")));
             }
         }
+    }
+    if failed.is_none() {
         r.pause_after("services").await;
     }
 
@@ -957,13 +959,40 @@ async fn revert(
             ));
         }
     }
+    // a service must end as it was before the run (running or not); a
+    // failed reload while reverting is only noted when it does
+    let mut notes = Vec::new();
     for f in remote::tagged(&reply, "svc") {
-        if f.get(3) != Some(&"0") {
-            problems.push(format!(
-                "{} {} failed while reverting",
+        let name = f.get(1).copied().unwrap_or("?");
+        let state = remote::tagged(&reply, "state")
+            .into_iter()
+            .find(|x| x.get(1) == Some(&name))
+            .and_then(|x| x.get(2).map(|s| *s == "running"));
+        let was = spec
+            .services
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.was_running);
+        match (state, was) {
+            (Some(now), Some(was)) if now != was => problems.push(format!(
+                "{name} was {} before the run but is {} after the revert",
+                if was { "running" } else { "stopped" },
+                if now { "running" } else { "stopped" }
+            )),
+            (None, _) | (_, None) if f.get(3) != Some(&"0") => problems.push(format!(
+                "{} {name} failed while reverting",
+                f.get(2).unwrap_or(&"?")
+            )),
+            _ if f.get(3) != Some(&"0") => notes.push(format!(
+                "{} {name} failed while reverting, but {name} is {} as before",
                 f.get(2).unwrap_or(&"?"),
-                f.get(1).unwrap_or(&"?")
-            ));
+                if state == Some(true) {
+                    "running"
+                } else {
+                    "stopped"
+                }
+            )),
+            _ => {}
         }
     }
     for f in remote::tagged(&reply, "undo") {
@@ -995,9 +1024,19 @@ async fn revert(
         }
     }
     if problems.is_empty() {
-        r.step("revert", true, t0, "files restored and verified by hash");
+        let note = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
+        };
+        r.step(
+            "revert",
+            true,
+            t0,
+            format!("files restored and verified by hash{note}"),
+        );
         r.out.reverted = Some(true);
-        "the host was put back as it was (files verified by hash)".into()
+        format!("the host was put back as it was (files verified by hash){note}")
     } else {
         let why = format!("REVERT INCOMPLETE: {}", problems.join("; "));
         r.step("revert", false, t0, &why);

@@ -740,7 +740,9 @@ pub fn services(spec: &HostSpec) -> Result<String, SpecError> {
 /// run created is removed), then each touched service: reloaded (restarted
 /// when the run restarted it) when it was running before, stopped when it
 /// was not. Prints `undo\tK\tCODE`, `attr\tK\tCODE`, `restored\tI\tSHA`,
-/// `removed\tI`, `failed\tI`, `svc\tNAME\tOP\tCODE`, `done\tCODE`.
+/// `removed\tI`, `failed\tI`, `svc\tNAME\tOP\tCODE`, then
+/// `state\tNAME\trunning|stopped` (whether the service ended as it was
+/// matters more than whether its reload worked), `done\tCODE`.
 pub fn restore_script(spec: &HostSpec) -> Result<String, SpecError> {
     spec.check()?;
     let mut s = format!(
@@ -829,7 +831,8 @@ pub fn restore_script(spec: &HostSpec) -> Result<String, SpecError> {
         };
         let n = q(&sv.name, "service")?;
         s.push_str(&format!(
-            "if sfx_svc {op} {n}; then printf 'svc\\t%s\\t{op}\\t0\\n' {n}; else printf 'svc\\t%s\\t{op}\\t1\\n' {n}; rc=1; fi\n"
+            "if sfx_svc {op} {n}; then printf 'svc\\t%s\\t{op}\\t0\\n' {n}; else printf 'svc\\t%s\\t{op}\\t1\\n' {n}; fi\n\
+             printf 'state\\t%s\\t%s\\n' {n} \"$(sfx_svc status {n})\"\n"
         ));
     }
     s.push_str("sync 2>/dev/null\necho \"done\t$rc\"\n}\n");

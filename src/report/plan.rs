@@ -10,6 +10,10 @@ use crate::checks::{Finding, Severity};
 use crate::plan::{HostPlan, Plan};
 use crate::report::diff;
 
+/// The end of the plan summary when changes are pending (`sshfix apply`
+/// shows the plan with its own ending instead).
+pub const REVIEW_FOOTER: &str = "; nothing was changed: review, then `sshfix apply --plan FILE`";
+
 fn worst(findings: &[Finding]) -> Option<Severity> {
     findings.iter().map(|f| f.severity).min()
 }
@@ -258,7 +262,7 @@ fn summary_table(plan: &Plan) -> String {
         plural(count(&HostPlan::has_changes), "host", "hosts"),
         plural(human, "finding needs a human", "findings need a human"),
         if plan.has_changes() {
-            "; nothing was changed: review, then `sshfix apply --plan FILE`"
+            REVIEW_FOOTER
         } else {
             "; nothing to change"
         }
