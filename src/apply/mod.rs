@@ -428,6 +428,12 @@ async fn protocol(
         r.out.files.push(rec);
     }
     r.step("backup", true, t0, spec.backup_dir());
+    // what the journal says if this process dies from here on
+    r.out.result = HostStatus::Failed;
+    r.out.reason = Some(
+        "sshfix stopped before this host finished; its dead-man timer (if armed) puts it back, and `sshfix rollback` restores what is left"
+            .into(),
+    );
     r.record();
 
     // 3. stage the candidates beside their targets
@@ -553,6 +559,7 @@ async fn protocol(
                     }
                 }
                 r.spec = Some(spec.clone());
+                r.record();
             }
             Err(e) => {
                 failed = Some(stop(
