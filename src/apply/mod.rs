@@ -48,6 +48,9 @@ impl Options {
     pub fn pause_from_env() -> Option<(String, PathBuf)> {
         let v = std::env::var("SSHFIX_TEST_PAUSE").ok()?;
         let (step, dir) = v.split_once(':')?;
+        eprintln!(
+            "warning: SSHFIX_TEST_PAUSE is set (a test hook): apply waits after `{step}` on each host until {dir}/HOST.go exists"
+        );
         Some((step.to_string(), PathBuf::from(dir)))
     }
 }
@@ -343,6 +346,12 @@ async fn protocol(
     }
     r.step("lock", true, t0, "");
     let t0 = Instant::now();
+    if already_applied(&spec, &reply) {
+        let why = "already applied: every file already has the plan's new content and every service it touches is running; nothing was changed".to_string();
+        r.step("stale-check", true, t0, &why);
+        release(r, t, &spec, false).await;
+        return Err((HostStatus::Unchanged, why));
+    }
     if let Err(why) = read_prepare(&mut spec, &reply) {
         r.step("stale-check", false, t0, &why);
         r.out.failed_step = Some("stale-check".into());
@@ -713,28 +722,28 @@ async fn protocol(
         Ok(reply) if reply.lines().any(|l| l == "confirmed") => {
             r.step("confirm", true, t0, "dead-man timer disarmed");
         }
-        Ok(reply) => {
-            let by = remote::tagged(&reply, "decided")
-                .first()
-                .and_then(|f| f.get(1).map(|s| s.to_string()))
-                .unwrap_or_default();
-            let why = format!(
-                "the dead-man timer fired before the repair was confirmed (decided by `{by}`; the run took longer than --confirm-timeout {} s): the host was put back as it was",
-                opts.confirm_timeout
-            );
-            r.step("confirm", false, t0, &why);
+        Ok(_) => {
+            // the timer decided first: read what its restore did
+            r.step("confirm", false, t0, "the dead-man timer fired first");
             r.out.failed_step = Some("confirm".into());
-            r.out.reverted = Some(true);
             r.out.new_host_keys.clear();
-            return Err((HostStatus::Failed, why));
+            let note = revert(r, t, &spec, before).await;
+            return Err((
+                HostStatus::Failed,
+                format!(
+                    "the dead-man timer fired before the repair was confirmed (the run took longer than --confirm-timeout {} s); {note}",
+                    opts.confirm_timeout
+                ),
+            ));
         }
         Err(e) => {
             let why = format!(
-                "the repair was verified, but confirming it over the working path failed ({e}): the host's dead-man timer puts it back as it was at {deadline}"
+                "the repair was verified, but confirming it over the working path failed ({e}): unless the confirmation reached the host, its dead-man timer puts it back as it was at {deadline} (on the host, `cat {}/decided/by` says `confirmed` or `timer`)",
+                spec.backup_dir()
             );
             r.step("confirm", false, t0, &why);
             r.out.failed_step = Some("confirm".into());
-            r.out.reverted = Some(false);
+            r.out.reverted = None;
             r.out.new_host_keys.clear();
             return Err((HostStatus::Failed, why));
         }
@@ -1127,6 +1136,29 @@ fn read_prepare(spec: &mut HostSpec, reply: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether a saved plan was already carried out on this host: every file
+/// has its new content, there is no command or attribute step (those cannot
+/// be checked from here), and every service the plan touches runs.
+fn already_applied(spec: &HostSpec, reply: &str) -> bool {
+    if spec.files.is_empty() || !spec.steps.is_empty() {
+        return false;
+    }
+    let files = remote::tagged(reply, "file");
+    let all_new = files.len() == spec.files.len()
+        && files.iter().all(|f| {
+            f.get(1)
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| spec.files.get(i))
+                .is_some_and(|sf| f.get(2) == Some(&sf.after_sha256.as_str()))
+        });
+    let services_up = spec.services.iter().all(|s| {
+        remote::tagged(reply, "svc")
+            .iter()
+            .any(|f| f.get(1) == Some(&s.name.as_str()) && f.get(2) == Some(&"running"))
+    });
+    all_new && services_up
 }
 
 /// `(path, sha, text)` of the host keys in a reply.
