@@ -334,6 +334,12 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
         )?;
         return Ok(outcome_exit(&outcomes));
     }
+    if args.plan.is_none() && !args.yes && global.format == Format::Json {
+        return Err(Fatal::input(
+            "`sshfix apply --format json` does not show the plan, so it cannot ask to confirm it; nothing was changed",
+        )
+        .hint("pass `--yes`, or save and review the plan first (`sshfix plan --out plan.json`) and apply it with `--plan plan.json`"));
+    }
     if args.plan.is_none() && !args.yes {
         let question = format!("Apply the changes above to {pending} host(s)?");
         if !confirmed(&question)? {
@@ -381,7 +387,7 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
         Ok(o) => o,
         Err(_) => {
             let mut f = Fatal::input(format!(
-                "interrupted: hosts being changed put themselves back by their dead-man timers within {} s; the journal of run {run_id} says how far each got",
+                "interrupted: hosts whose dead-man timer was armed put themselves back within {} s; hosts stopped before that were not changed but may keep their lock (/run/sshfix/lock) until its lease ends; the journal of run {run_id} says how far each got",
                 args.confirm_timeout
             ));
             f.exit = Exit::Interrupted;
