@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # The README's demo: builds sshfix, brings up a lab of real OpenSSH hosts in
-# network namespaces, breaks some of them the classic ways, and runs
-# `sshfix probe` and `sshfix plan` from the lab's controller. Needs root (namespaces); tears the
-# lab down on exit. `--keep` leaves it up and prints how to use it.
+# network namespaces, breaks some of them the classic ways, and runs from the
+# lab's controller: `sshfix probe`, `sshfix plan` (saved to plan.json),
+# `sshfix apply --plan plan.json --yes` on the hosts that have a fix, `sshfix
+# probe` again (the healed fleet) and `sshfix runs`. Needs root (namespaces);
+# tears the lab down on exit. `--keep` leaves it up and prints how to use it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keep=no
 [ "${1:-}" = "--keep" ] && keep=yes
 
 [ "$(id -u)" = 0 ] || { echo "error: the lab needs root (network namespaces); rerun with sudo" >&2; exit 1; }
+# sudo resets PATH: find rustup's cargo of root or of the user who ran sudo
+for d in "$HOME/.cargo/bin" ${SUDO_USER:+"$(getent passwd "$SUDO_USER" | cut -d: -f6)/.cargo/bin"}; do
+  command -v cargo >/dev/null 2>&1 || { [ -x "$d/cargo" ] && PATH="$d:$PATH"; }
+done
 command -v cargo >/dev/null 2>&1 || { echo "error: cargo is not installed; install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
 
 bash tests/lab/lab.sh deps
@@ -38,6 +44,21 @@ echo "\$ sshfix plan -i $dir/inventory.ini --ssh-config $dir/ssh_config --markdo
 ip netns exec "$LAB_CTL_NS" "$sshfix" plan -i "$dir/inventory.ini" --ssh-config "$dir/ssh_config" \
   --markdown "$dir/plan.md" --out "$dir/plan.json" || true
 
+# h5's port 22 is held by another service: no safe fix, it needs a human
+fixable=h2:h3:h4:h6:h7
+echo >&2
+echo "\$ sshfix apply -i $dir/inventory.ini --ssh-config $dir/ssh_config --state-dir $dir/state --plan $dir/plan.json -l $fixable --yes" >&2
+ip netns exec "$LAB_CTL_NS" "$sshfix" apply -i "$dir/inventory.ini" --ssh-config "$dir/ssh_config" \
+  --state-dir "$dir/state" --plan "$dir/plan.json" -l "$fixable" --yes || true
+
+echo >&2
+echo "\$ sshfix probe -i $dir/inventory.ini" >&2
+ip netns exec "$LAB_CTL_NS" "$sshfix" probe -i "$dir/inventory.ini" --banner-timeout 8 || true
+
+echo >&2
+echo "\$ sshfix runs --state-dir $dir/state" >&2
+ip netns exec "$LAB_CTL_NS" "$sshfix" runs --state-dir "$dir/state" || true
+
 if [ "$keep" = yes ]; then
   cat >&2 <<EOM
 
@@ -45,6 +66,8 @@ The lab is still up in $dir. Try:
   ip netns exec $LAB_CTL_NS $sshfix probe -i $dir/inventory.ini --format json
   ip netns exec $LAB_CTL_NS $sshfix facts -i $dir/inventory.ini --ssh-config $dir/ssh_config -l h2
   less $dir/plan.md
+  ip netns exec $LAB_CTL_NS $sshfix rollback -i $dir/inventory.ini --ssh-config $dir/ssh_config --state-dir $dir/state -l h2
+  ls $dir/state/runs/*/
   ip netns exec $LAB_CTL_NS ssh -F $dir/ssh_config $LAB_ADDR_h1 hostname
   bash tests/lab/lab.sh down $dir
 EOM

@@ -292,7 +292,8 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
         None => {
             let (plan, _) = make_plan(global, &rt, &hosts)?;
             if global.format == Format::Human {
-                cli::print_stdout(&report::plan::render_human(&plan, report::color_stdout()))?;
+                let text = report::plan::render_human(&plan, report::color_stdout());
+                cli::print_stdout(&text.replace(report::plan::REVIEW_FOOTER, "; applying it now"))?;
             }
             let saved = crate::plan::load::SavedPlan::from_plan(&plan);
             let work: Vec<(HostSettings, HostWork)> = saved
@@ -332,6 +333,12 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
             "nothing to do: no host needs a change\n",
         )?;
         return Ok(outcome_exit(&outcomes));
+    }
+    if args.plan.is_none() && !args.yes && global.format == Format::Json {
+        return Err(Fatal::input(
+            "`sshfix apply --format json` does not show the plan, so it cannot ask to confirm it; nothing was changed",
+        )
+        .hint("pass `--yes`, or save and review the plan first (`sshfix plan --out plan.json`) and apply it with `--plan plan.json`"));
     }
     if args.plan.is_none() && !args.yes {
         let question = format!("Apply the changes above to {pending} host(s)?");
@@ -380,7 +387,7 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
         Ok(o) => o,
         Err(_) => {
             let mut f = Fatal::input(format!(
-                "interrupted: hosts being changed put themselves back by their dead-man timers within {} s; the journal of run {run_id} says how far each got",
+                "interrupted: hosts whose dead-man timer was armed put themselves back within {} s; hosts stopped before that were not changed but may keep their lock (/run/sshfix/lock) until its lease ends; the journal of run {run_id} says how far each got",
                 args.confirm_timeout
             ));
             f.exit = Exit::Interrupted;
@@ -473,6 +480,7 @@ pub fn rollback(global: &GlobalArgs, args: &RollbackArgs) -> Result<Exit, Fatal>
             }
         )));
     }
+    work.sort_by_key(|(h, _): &(HostSettings, _)| inventory_order(&inventory, &h.name));
     let rt = cli::runtime()?;
     let run_id = crate::apply::journal::new_run_id(time::OffsetDateTime::now_utc());
     let run = Run::create(&state, &run_id).map_err(journal_error)?;
@@ -521,6 +529,15 @@ pub fn rollback(global: &GlobalArgs, args: &RollbackArgs) -> Result<Exit, Fatal>
     }
     print_outcome(global, "rollback", &run_id, &outcomes, "")?;
     Ok(outcome_exit(&outcomes))
+}
+
+/// Where `name` stands in the inventory (outputs follow inventory order).
+fn inventory_order(inventory: &crate::inventory::Inventory, name: &str) -> usize {
+    inventory
+        .select(None)
+        .ok()
+        .and_then(|all| all.iter().position(|h| h.name == name))
+        .unwrap_or(usize::MAX)
 }
 
 /// `sshfix runs`.

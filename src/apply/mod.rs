@@ -48,6 +48,9 @@ impl Options {
     pub fn pause_from_env() -> Option<(String, PathBuf)> {
         let v = std::env::var("SSHFIX_TEST_PAUSE").ok()?;
         let (step, dir) = v.split_once(':')?;
+        eprintln!(
+            "warning: SSHFIX_TEST_PAUSE is set (a test hook): apply waits after `{step}` on each host until {dir}/HOST.go exists"
+        );
         Some((step.to_string(), PathBuf::from(dir)))
     }
 }
@@ -343,6 +346,12 @@ async fn protocol(
     }
     r.step("lock", true, t0, "");
     let t0 = Instant::now();
+    if already_applied(&spec, &reply) {
+        let why = "already applied: every file already has the plan's new content and every service it touches is running; nothing was changed".to_string();
+        r.step("stale-check", true, t0, &why);
+        release(r, t, &spec, false).await;
+        return Err((HostStatus::Unchanged, why));
+    }
     if let Err(why) = read_prepare(&mut spec, &reply) {
         r.step("stale-check", false, t0, &why);
         r.out.failed_step = Some("stale-check".into());
@@ -363,11 +372,24 @@ async fn protocol(
     r.spec = Some(spec.clone());
 
     // 2. backup
+    // every script of the run, built before anything changes
+    let sc = match Scripts::build(&spec, opts.confirm_timeout) {
+        Ok(sc) => sc,
+        Err(e) => {
+            release(r, t, &spec, false).await;
+            return Err((
+                HostStatus::Refused,
+                format!(
+                    "the plan cannot be carried out safely on this host: {e}; nothing was changed"
+                ),
+            ));
+        }
+    };
     let t0 = Instant::now();
-    let restore =
-        remote::restore_script(&spec).map_err(|e| refuse(stop("backup", e.to_string())))?;
-    let backup = remote::backup(&spec).map_err(|e| refuse(stop("backup", e.to_string())))?;
-    match r.run(t, &backup, restore.as_bytes(), STEP_TIMEOUT).await {
+    match r
+        .run(t, &sc.backup, sc.restore.as_bytes(), STEP_TIMEOUT)
+        .await
+    {
         Ok(reply) => {
             for f in remote::tagged(&reply, "backup") {
                 let i: usize = f.get(1).and_then(|x| x.parse().ok()).unwrap_or(usize::MAX);
@@ -428,14 +450,18 @@ async fn protocol(
         r.out.files.push(rec);
     }
     r.step("backup", true, t0, spec.backup_dir());
+    // what the journal says if this process dies from here on
+    r.out.result = HostStatus::Failed;
+    r.out.reason = Some(
+        "sshfix stopped before this host finished; its dead-man timer (if armed) puts it back, and `sshfix rollback` restores what is left"
+            .into(),
+    );
     r.record();
 
     // 3. stage the candidates beside their targets
     let t0 = Instant::now();
     for (i, c) in w.changes.iter().enumerate() {
-        let script =
-            remote::write_candidate(&spec, i).map_err(|e| refuse(stop("stage", e.to_string())))?;
-        if let Err(e) = r.run(t, &script, &c.after, STEP_TIMEOUT).await {
+        if let Err(e) = r.run(t, &sc.candidates[i], &c.after, STEP_TIMEOUT).await {
             let why = format!(
                 "writing the new {} beside it failed: {e}; nothing was changed",
                 c.path
@@ -447,8 +473,7 @@ async fn protocol(
             return Err((HostStatus::Refused, why));
         }
     }
-    let stage = remote::stage(&spec).map_err(|e| refuse(stop("stage", e.to_string())))?;
-    let staged = match r.run(t, &stage, b"", STEP_TIMEOUT).await {
+    let staged = match r.run(t, &sc.stage, b"", STEP_TIMEOUT).await {
         Ok(x) => x,
         Err(e) => {
             let why = format!("preparing the new files failed: {e}; nothing was changed");
@@ -492,9 +517,7 @@ async fn protocol(
 
     // 5. the dead-man timer
     let t0 = Instant::now();
-    let arm = remote::run_restore(&spec, &format!("arm {}", opts.confirm_timeout))
-        .map_err(|e| refuse(stop("arm", e.to_string())))?;
-    let deadline = match r.run(t, &arm, b"", STEP_TIMEOUT).await {
+    let deadline = match r.run(t, &sc.arm, b"", STEP_TIMEOUT).await {
         Ok(x) => remote::tagged(&x, "armed")
             .first()
             .and_then(|f| f.get(1).map(|s| s.to_string())),
@@ -522,9 +545,7 @@ async fn protocol(
     // 6. commands and file attributes
     if !spec.steps.is_empty() {
         let t0 = Instant::now();
-        let script =
-            remote::commands(&spec).map_err(|e| refuse(stop("commands", e.to_string())))?;
-        match r.run(t, &script, b"", STEP_TIMEOUT * 2).await {
+        match r.run(t, &sc.commands, b"", STEP_TIMEOUT * 2).await {
             Ok(reply) => {
                 for f in remote::tagged(&reply, "step") {
                     let k: usize = f.get(1).and_then(|x| x.parse().ok()).unwrap_or(usize::MAX);
@@ -553,6 +574,7 @@ async fn protocol(
                     }
                 }
                 r.spec = Some(spec.clone());
+                r.record();
             }
             Err(e) => {
                 failed = Some(stop(
@@ -580,8 +602,7 @@ async fn protocol(
     // 7. install
     if failed.is_none() && !spec.files.is_empty() {
         let t0 = Instant::now();
-        let script = remote::install(&spec).map_err(|e| refuse(stop("install", e.to_string())))?;
-        match r.run(t, &script, b"", STEP_TIMEOUT).await {
+        match r.run(t, &sc.install, b"", STEP_TIMEOUT).await {
             Ok(reply) => {
                 let n = remote::tagged(&reply, "installed").len();
                 r.step(
@@ -604,9 +625,7 @@ async fn protocol(
     // 8. services
     if failed.is_none() && !spec.services.is_empty() {
         let t0 = Instant::now();
-        let script =
-            remote::services(&spec).map_err(|e| refuse(stop("services", e.to_string())))?;
-        match r.run(t, &script, b"", STEP_TIMEOUT * 2).await {
+        match r.run(t, &sc.services, b"", STEP_TIMEOUT * 2).await {
             Ok(reply) => {
                 let bad: Vec<Vec<&str>> = remote::tagged(&reply, "svc")
                     .into_iter()
@@ -641,6 +660,8 @@ async fn protocol(
                 failed = Some(stop("services", format!("the service actions failed: {e}")));
             }
         }
+    }
+    if failed.is_none() {
         r.pause_after("services").await;
     }
 
@@ -698,34 +719,49 @@ async fn protocol(
 
     // 10. confirm: disarm the timer, release the lock
     let t0 = Instant::now();
-    let confirm = remote::run_restore(&spec, "confirm")
-        .map_err(|e| refuse(stop("confirm", e.to_string())))?;
-    match r.run(t, &confirm, b"", CONFIRM_TIMEOUT).await {
+    match r.run(t, &sc.confirm, b"", CONFIRM_TIMEOUT).await {
         Ok(reply) if reply.lines().any(|l| l == "confirmed") => {
             r.step("confirm", true, t0, "dead-man timer disarmed");
         }
-        Ok(reply) => {
-            let by = remote::tagged(&reply, "decided")
+        Ok(reply)
+            if remote::tagged(&reply, "decided")
                 .first()
-                .and_then(|f| f.get(1).map(|s| s.to_string()))
-                .unwrap_or_default();
+                .and_then(|f| f.get(1))
+                != Some(&"timer") =>
+        {
             let why = format!(
-                "the dead-man timer fired before the repair was confirmed (decided by `{by}`; the run took longer than --confirm-timeout {} s): the host was put back as it was",
-                opts.confirm_timeout
+                "the confirmation got an unexpected answer from the host ({}); the state of the run there is unknown: on the host, `cat {}/decided/by` and {}/restored tell",
+                crate::transport::tail(reply.as_bytes()),
+                spec.backup_dir(),
+                spec.backup_dir()
             );
             r.step("confirm", false, t0, &why);
             r.out.failed_step = Some("confirm".into());
-            r.out.reverted = Some(true);
             r.out.new_host_keys.clear();
             return Err((HostStatus::Failed, why));
         }
+        Ok(_) => {
+            // the timer decided first: read what its restore did
+            r.step("confirm", false, t0, "the dead-man timer fired first");
+            r.out.failed_step = Some("confirm".into());
+            r.out.new_host_keys.clear();
+            let note = revert(r, t, &spec, before).await;
+            return Err((
+                HostStatus::Failed,
+                format!(
+                    "the dead-man timer fired before the repair was confirmed (the run took longer than --confirm-timeout {} s); {note}",
+                    opts.confirm_timeout
+                ),
+            ));
+        }
         Err(e) => {
             let why = format!(
-                "the repair was verified, but confirming it over the working path failed ({e}): the host's dead-man timer puts it back as it was at {deadline}"
+                "the repair was verified, but confirming it over the working path failed ({e}): unless the confirmation reached the host, its dead-man timer puts it back as it was at {deadline} (on the host, `cat {}/decided/by` says `confirmed` or `timer`)",
+                spec.backup_dir()
             );
             r.step("confirm", false, t0, &why);
             r.out.failed_step = Some("confirm".into());
-            r.out.reverted = Some(false);
+            r.out.reverted = None;
             r.out.new_host_keys.clear();
             return Err((HostStatus::Failed, why));
         }
@@ -789,6 +825,39 @@ async fn protocol(
         }
     }
     Ok(())
+}
+
+/// Every script one host's run needs, built (and so checked) before the
+/// host is touched: a value that cannot be scripted stops the run while
+/// nothing has changed, never halfway.
+struct Scripts {
+    restore: String,
+    backup: String,
+    candidates: Vec<String>,
+    stage: String,
+    arm: String,
+    commands: String,
+    install: String,
+    services: String,
+    confirm: String,
+}
+
+impl Scripts {
+    fn build(spec: &HostSpec, confirm_timeout: u64) -> Result<Scripts, remote::SpecError> {
+        Ok(Scripts {
+            restore: remote::restore_script(spec)?,
+            backup: remote::backup(spec)?,
+            candidates: (0..spec.files.len())
+                .map(|i| remote::write_candidate(spec, i))
+                .collect::<Result<_, _>>()?,
+            stage: remote::stage(spec)?,
+            arm: remote::run_restore(spec, &format!("arm {confirm_timeout}"))?,
+            commands: remote::commands(spec)?,
+            install: remote::install(spec)?,
+            services: remote::services(spec)?,
+            confirm: remote::run_restore(spec, "confirm")?,
+        })
+    }
 }
 
 /// Runs the validations; `Err` is the reason (which file, what the checker said).
@@ -929,20 +998,78 @@ async fn revert(
     let reply = match r.run(t, &script, b"", STEP_TIMEOUT * 2).await {
         Ok(x) => x,
         Err(e) => {
-            let why = format!("reverting over the working path failed ({e}); the host's dead-man timer restores it within {} s", r.shared.options.confirm_timeout);
+            let why = format!(
+                "reverting over the working path failed ({e}); the restore on the host goes on by itself if it started (its output: {}/restored), otherwise the dead-man timer restores the host within {} s — check before using the host",
+                spec.backup_dir(),
+                r.shared.options.confirm_timeout
+            );
             r.step("revert", false, t0, &why);
             r.out.reverted = Some(false);
             return why;
         }
     };
+    let (mut problems, notes) = judge_restore(spec, &reply);
+    // answering where it answered before?
+    if before.symptom == Symptom::Ok && r.settings.connection != Connection::Local {
+        let after =
+            verify::identification(&r.settings.name, &r.settings.address, r.settings.ssh_port())
+                .await;
+        if let Err(e) = after {
+            problems.push(format!(
+                "sshd answered before the run but not after the revert: {e}"
+            ));
+        }
+    }
+    if problems.is_empty() {
+        let note = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
+        };
+        r.step(
+            "revert",
+            true,
+            t0,
+            format!("files restored and verified by hash{note}"),
+        );
+        r.out.reverted = Some(true);
+        format!("the host was put back as it was (files verified by hash){note}")
+    } else {
+        let why = format!("REVERT INCOMPLETE: {}", problems.join("; "));
+        r.step("revert", false, t0, &why);
+        r.out.reverted = Some(false);
+        why
+    }
+}
+
+/// Reads what `restore.sh` printed: every file back by hash (or removed),
+/// every attribute and undo done, every touched service ending as it was
+/// before the run, and the closing `done` line. Returns the problems, and
+/// notes (a reload that failed while the service still ended as before).
+pub(crate) fn judge_restore(spec: &HostSpec, reply: &str) -> (Vec<String>, Vec<String>) {
     let mut problems = Vec::new();
+    let mut notes = Vec::new();
+    if let Some(d) = remote::tagged(reply, "decided").first() {
+        if d.get(1) != Some(&"timer") {
+            problems.push(format!(
+                "the run was already decided `{}` on the host, so nothing was restored",
+                d.get(1).unwrap_or(&"?")
+            ));
+        }
+    }
+    if !reply.lines().any(|l| l.starts_with("done\t")) {
+        problems.push(format!(
+            "the restore did not finish (no `done` line; see {}/restored and restore.log on the host)",
+            spec.backup_dir()
+        ));
+    }
     for (i, f) in spec.files.iter().enumerate() {
         let is = i.to_string();
-        let restored = remote::tagged(&reply, "restored")
+        let restored = remote::tagged(reply, "restored")
             .into_iter()
             .find(|x| x.get(1) == Some(&is.as_str()))
             .and_then(|x| x.get(2).map(|s| s.to_string()));
-        let removed = remote::tagged(&reply, "removed")
+        let removed = remote::tagged(reply, "removed")
             .iter()
             .any(|x| x.get(1) == Some(&is.as_str()));
         let ok = match &f.before_sha256 {
@@ -957,16 +1084,18 @@ async fn revert(
             ));
         }
     }
-    for f in remote::tagged(&reply, "svc") {
-        if f.get(3) != Some(&"0") {
-            problems.push(format!(
-                "{} {} failed while reverting",
-                f.get(2).unwrap_or(&"?"),
-                f.get(1).unwrap_or(&"?")
-            ));
+    for f in remote::tagged(reply, "attr") {
+        if f.get(2) != Some(&"0") {
+            let what = f
+                .get(1)
+                .and_then(|k| k.parse::<usize>().ok())
+                .and_then(|k| spec.steps.get(k))
+                .map(describe_step)
+                .unwrap_or_default();
+            problems.push(format!("putting back the attributes ({what}) failed"));
         }
     }
-    for f in remote::tagged(&reply, "undo") {
+    for f in remote::tagged(reply, "undo") {
         if f.get(2) != Some(&"0") {
             problems.push(format!(
                 "undoing `{}` failed",
@@ -978,32 +1107,41 @@ async fn revert(
             ));
         }
     }
-    if let Some(d) = remote::tagged(&reply, "decided").first() {
-        if d.get(1) == Some(&"timer") && !reply.lines().any(|l| l.starts_with("done")) {
-            problems.push("the dead-man timer was already restoring the host".into());
+    let mut seen: Vec<&str> = Vec::new();
+    for sv in &spec.services {
+        if seen.contains(&sv.name.as_str()) {
+            continue;
+        }
+        seen.push(&sv.name);
+        let name = sv.name.as_str();
+        let svc = remote::tagged(reply, "svc")
+            .into_iter()
+            .find(|x| x.get(1) == Some(&name));
+        let state = remote::tagged(reply, "state")
+            .into_iter()
+            .find(|x| x.get(1) == Some(&name))
+            .and_then(|x| x.get(2).map(|s| *s == "running"));
+        let action_failed = svc.as_ref().is_none_or(|f| f.get(3) != Some(&"0"));
+        match (state, sv.was_running) {
+            (Some(now), Some(was)) if now != was => problems.push(format!(
+                "{name} was {} before the run but is {} after the restore",
+                if was { "running" } else { "stopped" },
+                if now { "running" } else { "stopped" }
+            )),
+            (Some(now), Some(_)) if action_failed => notes.push(format!(
+                "{} {name} failed while restoring, but {name} is {} as before",
+                svc.as_ref()
+                    .and_then(|f| f.get(2))
+                    .unwrap_or(&"the action on"),
+                if now { "running" } else { "stopped" }
+            )),
+            (None, _) | (_, None) if action_failed => problems.push(format!(
+                "{name}: its state after the restore is unknown (the action failed or did not run)"
+            )),
+            _ => {}
         }
     }
-    // answering where it answered before?
-    if before.symptom == Symptom::Ok && r.settings.connection != Connection::Local {
-        let after =
-            verify::identification(&r.settings.name, &r.settings.address, r.settings.ssh_port())
-                .await;
-        if let Err(e) = after {
-            problems.push(format!(
-                "sshd answered before the run but not after the revert: {e}"
-            ));
-        }
-    }
-    if problems.is_empty() {
-        r.step("revert", true, t0, "files restored and verified by hash");
-        r.out.reverted = Some(true);
-        "the host was put back as it was (files verified by hash)".into()
-    } else {
-        let why = format!("REVERT INCOMPLETE: {}", problems.join("; "));
-        r.step("revert", false, t0, &why);
-        r.out.reverted = Some(false);
-        why
-    }
+    (problems, notes)
 }
 
 /// Releases the lock after a refusal (and removes the backup directory and
@@ -1081,6 +1219,29 @@ fn read_prepare(spec: &mut HostSpec, reply: &str) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Whether a saved plan was already carried out on this host: every file
+/// has its new content, there is no command or attribute step (those cannot
+/// be checked from here), and every service the plan touches runs.
+fn already_applied(spec: &HostSpec, reply: &str) -> bool {
+    if spec.files.is_empty() || !spec.steps.is_empty() {
+        return false;
+    }
+    let files = remote::tagged(reply, "file");
+    let all_new = files.len() == spec.files.len()
+        && files.iter().all(|f| {
+            f.get(1)
+                .and_then(|i| i.parse::<usize>().ok())
+                .and_then(|i| spec.files.get(i))
+                .is_some_and(|sf| f.get(2) == Some(&sf.after_sha256.as_str()))
+        });
+    let services_up = spec.services.iter().all(|s| {
+        remote::tagged(reply, "svc")
+            .iter()
+            .any(|f| f.get(1) == Some(&s.name.as_str()) && f.get(2) == Some(&"running"))
+    });
+    all_new && services_up
 }
 
 /// `(path, sha, text)` of the host keys in a reply.

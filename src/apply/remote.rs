@@ -354,9 +354,17 @@ pub fn prepare(spec: &HostSpec, wait_secs: u64, lease_secs: u64) -> Result<Strin
          \x20 if [ -n \"$o_exp\" ]; then [ \"$o_exp\" -lt \"$now\" ] 2>/dev/null && stale=1\n\
          \x20 elif [ -n \"$(find {lock} -maxdepth 0 -mmin +1 2>/dev/null)\" ]; then stale=1; fi\n\
          \x20 if [ \"$stale\" = 1 ]; then\n\
-         \x20   mv {lock} /run/sshfix/stale.$$ 2>/dev/null && rm -rf /run/sshfix/stale.$$\n\
-         \x20   printf 'lock-broken\\t%s\\t%s\\n' \"${{o_run:-?}}\" \"${{o_exp:-?}}\"\n\
-         \x20   continue\n\
+         \x20   if [ -n \"$(find /run/sshfix/break -maxdepth 0 -mmin +1 2>/dev/null)\" ]; then rmdir /run/sshfix/break 2>/dev/null; fi\n\
+         \x20   if mkdir /run/sshfix/break 2>/dev/null; then\n\
+         \x20     n_run=; n_since=; n_exp=\n\
+         \x20     [ -f {lock}/owner ] && read -r n_run n_since n_exp <{lock}/owner\n\
+         \x20     if [ \"$n_run $n_since $n_exp\" = \"$o_run $o_since $o_exp\" ] && mv {lock} /run/sshfix/stale.$$ 2>/dev/null; then\n\
+         \x20       rm -rf /run/sshfix/stale.$$\n\
+         \x20       printf 'lock-broken\\t%s\\t%s\\n' \"${{o_run:-?}}\" \"${{o_exp:-?}}\"\n\
+         \x20     fi\n\
+         \x20     rmdir /run/sshfix/break\n\
+         \x20     continue\n\
+         \x20   fi\n\
          \x20 fi\n\
          \x20 if [ \"$now\" -ge \"$end\" ]; then\n\
          \x20   printf 'lock\\theld\\t%s\\t%s\\t%s\\n' \"${{o_run:-?}}\" \"${{o_since:-?}}\" \"${{o_exp:-?}}\"\n\
@@ -414,6 +422,15 @@ pub fn read_keys(spec: &HostSpec) -> Result<String, SpecError> {
 pub fn release(spec: &HostSpec, remove_backup: bool) -> Result<String, SpecError> {
     let mut s = header(spec)?;
     s.push_str(&release_fn(spec)?);
+    if remove_backup {
+        // a timer that started although arming reported a failure
+        s.push_str(&format!(
+            "if [ -f \"$B/timer.pid\" ]; then kill -TERM \"-$(cat \"$B/timer.pid\")\" 2>/dev/null; fi\n\
+             if [ -f \"$B/timer.unit\" ]; then systemctl stop sshfix-deadman-{} >/dev/null 2>&1; fi\n\
+             mkdir \"$B/decided\" 2>/dev/null\n",
+            spec.run_id
+        ));
+    }
     s.push_str("sfx_release\n");
     for i in 0..spec.files.len() {
         s.push_str(&format!("rm -f {}\n", q(&spec.staged_path(i), "path")?));
@@ -564,7 +581,9 @@ pub fn validate(spec: &HostSpec, checks: &[Check], unshare: bool) -> Result<Stri
             Validator::SshdConfig { config, .. } => {
                 path_ok(config)?;
                 if unshare {
-                    let mut inner = String::new();
+                    // never let a bind mount reach the host's namespace (an
+                    // old util-linux keeps a shared `/` shared)
+                    let mut inner = String::from("mount --make-rprivate / && ");
                     for &i in &c.files {
                         let f = &spec.files[i];
                         if f.before_sha256.is_none() {
@@ -639,8 +658,9 @@ pub fn commands(spec: &HostSpec) -> Result<String, SpecError> {
                 command, creates, ..
             } => {
                 let body = format!(
-                    "touch \"$B/ran/{k}\"\n\
+                    "{}\n\
                      if sh -c {} </dev/null >\"$B/step.{k}\" 2>&1; then echo 'step\t{k}\tran'; else echo 'step\t{k}\tfailed'; sed 's/^/out\\t{k}\\t/' \"$B/step.{k}\"; exit 0; fi\n",
+                    mark_ran(k),
                     q(command, "command")?
                 );
                 match creates {
@@ -660,31 +680,39 @@ pub fn commands(spec: &HostSpec) -> Result<String, SpecError> {
                 ..
             } => {
                 let p = q(path, "path")?;
-                let mut body = format!("touch \"$B/ran/{k}\"\n(\nset -e\n");
-                if *directory {
-                    body.push_str(&format!("[ -d {p} ] || mkdir -p {p}\n"));
+                // one `&&` chain: `set -e` does nothing in a subshell whose
+                // status is tested
+                let mut chain = vec![if *directory {
+                    format!("{{ [ -d {p} ] || mkdir -p {p}; }}")
                 } else {
-                    body.push_str(&format!(
-                        "[ -f {p} ] || {{ echo 'not a regular file' >&2; exit 1; }}\n"
-                    ));
-                }
+                    format!("{{ [ -f {p} ] || {{ echo 'not a regular file' >&2; false; }}; }}")
+                }];
                 if let Some(m) = mode {
-                    body.push_str(&format!("chmod {m} {p}\n"));
+                    chain.push(format!("chmod {m} {p}"));
                 }
                 match (owner, group) {
-                    (Some(o), Some(g)) => body.push_str(&format!("chown {o}:{g} {p}\n")),
-                    (Some(o), None) => body.push_str(&format!("chown {o} {p}\n")),
-                    (None, Some(g)) => body.push_str(&format!("chgrp {g} {p}\n")),
+                    (Some(o), Some(g)) => chain.push(format!("chown {o}:{g} {p}")),
+                    (Some(o), None) => chain.push(format!("chown {o} {p}")),
+                    (None, Some(g)) => chain.push(format!("chgrp {g} {p}")),
                     (None, None) => {}
                 }
-                body.push_str(&format!(
-                    ") >\"$B/step.{k}\" 2>&1 && echo 'step\t{k}\tran' || {{ echo 'step\t{k}\tfailed'; sed 's/^/out\\t{k}\\t/' \"$B/step.{k}\"; exit 0; }}\n"
+                s.push_str(&format!(
+                    "{}\nif {{ {}; }} >\"$B/step.{k}\" 2>&1; then echo 'step\t{k}\tran'; else echo 'step\t{k}\tfailed'; sed 's/^/out\\t{k}\\t/' \"$B/step.{k}\"; exit 0; fi\n",
+                    mark_ran(k),
+                    chain.join(" && ")
                 ));
-                s.push_str(&body);
             }
         }
     }
     Ok(s)
+}
+
+/// Records that step `k` is about to run (so a half-done step is undone);
+/// the step fails when the record cannot be written.
+fn mark_ran(k: usize) -> String {
+    format!(
+        "touch \"$B/ran/{k}\" || {{ echo 'step\t{k}\tfailed'; echo \"out\t{k}\tcannot record the step in $B/ran (disk full or read-only?)\"; exit 0; }}"
+    )
 }
 
 /// Exits 90 when the run's fate is already decided (the timer fired).
@@ -740,7 +768,9 @@ pub fn services(spec: &HostSpec) -> Result<String, SpecError> {
 /// run created is removed), then each touched service: reloaded (restarted
 /// when the run restarted it) when it was running before, stopped when it
 /// was not. Prints `undo\tK\tCODE`, `attr\tK\tCODE`, `restored\tI\tSHA`,
-/// `removed\tI`, `failed\tI`, `svc\tNAME\tOP\tCODE`, `done\tCODE`.
+/// `removed\tI`, `failed\tI`, `svc\tNAME\tOP\tCODE`, then
+/// `state\tNAME\trunning|stopped` (whether the service ended as it was
+/// matters more than whether its reload worked), `done\tCODE`.
 pub fn restore_script(spec: &HostSpec) -> Result<String, SpecError> {
     spec.check()?;
     let mut s = format!(
@@ -754,7 +784,8 @@ pub fn restore_script(spec: &HostSpec) -> Result<String, SpecError> {
     s.push_str(&release_fn(spec)?);
     let unit = format!("sshfix-deadman-{}", spec.run_id);
     s.push_str(&format!(
-        "sfx_decide() {{ mkdir \"$B/decided\" 2>/dev/null && echo \"$1\" >\"$B/decided/by\"; }}\n\
+        "trap '' PIPE HUP\n\
+         sfx_decide() {{ mkdir \"$B/decided\" 2>/dev/null || return 1; echo \"$1\" >\"$B/decided/by\" 2>/dev/null; return 0; }}\n\
          sfx_stop_timer() {{\n\
          \x20 if [ -f \"$B/timer.pid\" ]; then p=$(cat \"$B/timer.pid\"); [ -n \"$p\" ] && [ \"$p\" != $$ ] && kill -TERM \"-$p\" 2>/dev/null; fi\n\
          \x20 if [ -f \"$B/timer.unit\" ]; then systemctl stop {unit} >/dev/null 2>&1; fi\n\
@@ -763,28 +794,34 @@ pub fn restore_script(spec: &HostSpec) -> Result<String, SpecError> {
     ));
     // the restore itself
     s.push_str("sfx_restore() {\nrc=0\n");
+    // 1. undo the commands that ran, newest first
     for (k, st) in spec.steps.iter().enumerate().rev() {
-        match st {
-            SpecStep::Command { undo: Some(u), .. } => s.push_str(&format!(
+        if let SpecStep::Command { undo: Some(u), .. } = st {
+            s.push_str(&format!(
                 "if [ -e \"$B/ran/{k}\" ]; then if sh -c {} </dev/null >>\"$B/restore.log\" 2>&1; then echo 'undo\t{k}\t0'; else echo 'undo\t{k}\t1'; rc=1; fi; fi\n",
                 q(u, "undo command")?
-            )),
-            SpecStep::Command { undo: None, .. } => {}
-            SpecStep::File { path, was, .. } => {
-                let p = q(path, "path")?;
-                let body = match was {
-                    None => format!("if [ -d {p} ]; then rmdir {p} 2>/dev/null; fi; true"),
-                    Some(a) => {
-                        mode_ok(&a.mode)?;
-                        format!("chmod {} {p} && chown {}:{} {p}", a.mode, a.uid, a.gid)
-                    }
-                };
-                s.push_str(&format!(
-                    "if [ -e \"$B/ran/{k}\" ]; then if {body}; then echo 'attr\t{k}\t0'; else echo 'attr\t{k}\t1'; rc=1; fi; fi\n"
-                ));
-            }
+            ));
         }
     }
+    // 3. (after the files, which a directory the run created may hold)
+    // attributes back; a directory the run created goes when empty
+    let mut attrs = String::new();
+    for (k, st) in spec.steps.iter().enumerate().rev() {
+        if let SpecStep::File { path, was, .. } = st {
+            let p = q(path, "path")?;
+            let body = match was {
+                None => format!("if [ -d {p} ]; then rmdir {p} 2>/dev/null; fi; true"),
+                Some(a) => {
+                    mode_ok(&a.mode)?;
+                    format!("chmod {} {p} && chown {}:{} {p}", a.mode, a.uid, a.gid)
+                }
+            };
+            attrs.push_str(&format!(
+                "if [ -e \"$B/ran/{k}\" ]; then if {body}; then echo 'attr\t{k}\t0'; else echo 'attr\t{k}\t1'; rc=1; fi; fi\n"
+            ));
+        }
+    }
+    // 2. the files
     for (i, f) in spec.files.iter().enumerate() {
         s.push_str(&format!("rm -f {}\n", q(&spec.staged_path(i), "path")?));
         let p = q(&f.path, "path")?;
@@ -811,6 +848,8 @@ pub fn restore_script(spec: &HostSpec) -> Result<String, SpecError> {
             }
         }
     }
+    s.push_str(&attrs);
+    // 4. the services
     let mut seen: Vec<&str> = Vec::new();
     for sv in &spec.services {
         if seen.contains(&sv.name.as_str()) {
@@ -829,7 +868,8 @@ pub fn restore_script(spec: &HostSpec) -> Result<String, SpecError> {
         };
         let n = q(&sv.name, "service")?;
         s.push_str(&format!(
-            "if sfx_svc {op} {n}; then printf 'svc\\t%s\\t{op}\\t0\\n' {n}; else printf 'svc\\t%s\\t{op}\\t1\\n' {n}; rc=1; fi\n"
+            "if sfx_svc {op} {n}; then printf 'svc\\t%s\\t{op}\\t0\\n' {n}; else printf 'svc\\t%s\\t{op}\\t1\\n' {n}; fi\n\
+             printf 'state\\t%s\\t%s\\n' {n} \"$(sfx_svc status {n})\"\n"
         ));
     }
     s.push_str("sync 2>/dev/null\necho \"done\t$rc\"\n}\n");
@@ -839,8 +879,7 @@ pub fn restore_script(spec: &HostSpec) -> Result<String, SpecError> {
          arm)\n\
          \x20 [ -d \"$B/decided\" ] && {{ echo 'already decided' >&2; exit 3; }}\n\
          \x20 secs=$2\n\
-         \x20 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1; then\n\
-         \x20   systemd-run --quiet --collect --unit {unit} /bin/sh \"$B/restore.sh\" timer \"$secs\" || exit 3\n\
+         \x20 if [ -d /run/systemd/system ] && command -v systemd-run >/dev/null 2>&1 && systemd-run --quiet --unit {unit} /bin/sh \"$B/restore.sh\" timer \"$secs\" >/dev/null 2>&1; then\n\
          \x20   echo {unit} >\"$B/timer.unit\"\n\
          \x20 else\n\
          \x20   rm -f \"$B/timer.pid\"\n\
@@ -857,7 +896,7 @@ pub fn restore_script(spec: &HostSpec) -> Result<String, SpecError> {
          \x20 echo $$ >\"$B/timer.pid.tmp\" && mv \"$B/timer.pid.tmp\" \"$B/timer.pid\"\n\
          \x20 sleep \"$2\"\n\
          \x20 sfx_decide timer || exit 0\n\
-         \x20 sfx_restore >\"$B/restored\" 2>&1\n\
+         \x20 {{ sfx_restore; }} >\"$B/restored\" 2>&1 || sfx_restore >/dev/null 2>&1\n\
          \x20 sfx_release\n\
          \x20 ;;\n\
          confirm)\n\
@@ -866,7 +905,7 @@ pub fn restore_script(spec: &HostSpec) -> Result<String, SpecError> {
          now)\n\
          \x20 if sfx_decide revert; then\n\
          \x20   sfx_stop_timer\n\
-         \x20   sfx_restore | tee \"$B/restored\"\n\
+         \x20   if {{ sfx_restore; }} >\"$B/restored\" 2>&1; then cat \"$B/restored\"; else sfx_restore; fi\n\
          \x20   sfx_release\n\
          \x20 else\n\
          \x20   by=$(cat \"$B/decided/by\" 2>/dev/null)\n\
@@ -876,7 +915,7 @@ pub fn restore_script(spec: &HostSpec) -> Result<String, SpecError> {
          \x20 fi\n\
          \x20 ;;\n\
          rollback)\n\
-         \x20 sfx_restore | tee \"$B/rolled-back\"\n\
+         \x20 if {{ sfx_restore; }} >\"$B/rolled-back\" 2>&1; then cat \"$B/rolled-back\"; else sfx_restore; fi\n\
          \x20 ;;\n\
          *) echo 'usage: sh restore.sh now|rollback|confirm|arm SECS|timer SECS' >&2; exit 2 ;;\n\
          esac\n",
@@ -900,6 +939,7 @@ pub fn rollback_prepare(spec: &HostSpec) -> Result<String, SpecError> {
         "mkdir -p {BACKUP_ROOT} \"$B/files\" \"$B/ran\" && chmod 0700 {BACKUP_ROOT} \"$B\" || {{ echo \"cannot create $B\" >&2; exit 3; }}\n\
          cat >\"$B/restore.sh.tmp\" && chmod 0700 \"$B/restore.sh.tmp\" && mv -f \"$B/restore.sh.tmp\" \"$B/restore.sh\" || {{ echo \"cannot write $B/restore.sh\" >&2; exit 3; }}\n"
     ));
+    s.push_str("if grep -qs '^done' \"$B/restored\" \"$B/rolled-back\"; then echo 'undone\t1'; else echo 'undone\t0'; fi\n");
     for (k, st) in spec.steps.iter().enumerate() {
         let ran = matches!(
             st,

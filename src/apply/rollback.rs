@@ -182,6 +182,7 @@ async fn restore(
         return Ok(HostStatus::Unchanged);
     }
     r.step("check", true, t0, format!("{pending} file(s) to restore"));
+    let undone_before = pending == 0;
 
     // the backups on the host, re-sent from the local copies when missing
     let t0 = Instant::now();
@@ -197,6 +198,23 @@ async fn restore(
             return Err((HostStatus::Refused, why));
         }
     };
+    let undone_mark = remote::tagged(&have, "undone")
+        .first()
+        .and_then(|f| f.get(1).copied())
+        == Some("1");
+    if undone_before && undone_mark {
+        // the timer, a revert or an earlier rollback already ran the undo
+        // commands and service actions: running them again could remove what
+        // someone set up since
+        r.step(
+            "backups",
+            true,
+            t0,
+            "the host was already restored; nothing to do",
+        );
+        release(r, t, spec, false).await;
+        return Ok(HostStatus::Unchanged);
+    }
     for (i, sf) in spec.files.iter().enumerate() {
         let Some(before) = &sf.before_sha256 else {
             continue;
@@ -258,40 +276,19 @@ async fn restore(
             return Err((HostStatus::Failed, why));
         }
     };
-    let mut problems = Vec::new();
-    for (i, sf) in spec.files.iter().enumerate() {
-        let is = i.to_string();
-        let ok = match &sf.before_sha256 {
-            Some(b) => remote::tagged(&reply, "restored")
-                .iter()
-                .any(|f| f.get(1) == Some(&is.as_str()) && f.get(2) == Some(&b.as_str())),
-            None => remote::tagged(&reply, "removed")
-                .iter()
-                .any(|f| f.get(1) == Some(&is.as_str())),
-        };
-        if !ok {
-            problems.push(format!("{} was not restored", sf.path));
-        }
-    }
-    for f in remote::tagged(&reply, "svc") {
-        if f.get(3) != Some(&"0") {
-            problems.push(format!(
-                "{} {} failed",
-                f.get(2).unwrap_or(&"?"),
-                f.get(1).unwrap_or(&"?")
-            ));
-        }
-    }
-    for f in remote::tagged(&reply, "undo") {
-        if f.get(2) != Some(&"0") {
-            problems.push(format!(
-                "an undo command (step {}) failed",
-                f.get(1).unwrap_or(&"?")
-            ));
-        }
-    }
+    let (problems, notes) = super::judge_restore(spec, &reply);
     if problems.is_empty() {
-        r.step("restore", true, t0, "files restored and verified by hash");
+        let note = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
+        };
+        r.step(
+            "restore",
+            true,
+            t0,
+            format!("files restored and verified by hash{note}"),
+        );
         Ok(HostStatus::Restored)
     } else {
         let why = problems.join("; ");

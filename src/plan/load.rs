@@ -331,6 +331,14 @@ fn parse_change(
     }
     let validator: Validator = serde_json::from_value(ctx.field(obj, "validator")?.clone())
         .map_err(|e| ctx.err(format!("`validator` is not valid ({e}); {REMAKE}")))?;
+    if let Some(want) = required_validator(&path) {
+        if validator_kind(&validator) != want {
+            return Err(ctx.err(format!(
+                "`validator` is `{}`, but {path} must be checked by `{want}` before it is installed; {REMAKE}",
+                validator_kind(&validator)
+            )));
+        }
+    }
     if let Validator::SshdConfig { config, .. } = &validator {
         check_path(&ctx, "validator.config", config)?;
     }
@@ -453,6 +461,33 @@ impl SavedPlan {
             created: p.created.clone(),
             hosts: p.hosts.iter().map(HostWork::from_plan).collect(),
         }
+    }
+}
+
+/// The validator a file the tool knows must have, whatever the plan says: a
+/// hand-edited plan cannot skip `sshd -t` for an sshd configuration file.
+pub fn required_validator(path: &str) -> Option<&'static str> {
+    let ssh = path == "/etc/ssh/sshd_config" || path.starts_with("/etc/ssh/sshd_config.d/");
+    if ssh {
+        Some("sshd-config")
+    } else if path == "/etc/nftables.conf" {
+        Some("nft")
+    } else if path == "/etc/haproxy/haproxy.cfg" {
+        Some("haproxy")
+    } else if path == "/etc/iptables/rules.v4" || path == "/etc/iptables/rules.v6" {
+        Some("iptables-restore")
+    } else {
+        None
+    }
+}
+
+fn validator_kind(v: &Validator) -> &'static str {
+    match v {
+        Validator::SshdConfig { .. } => "sshd-config",
+        Validator::Nft => "nft",
+        Validator::Haproxy => "haproxy",
+        Validator::IptablesRestore { .. } => "iptables-restore",
+        Validator::None => "none",
     }
 }
 
@@ -841,6 +876,30 @@ mod tests {
             refusal(&v),
             format!("plan.json: host `h4`: `/etc/hosts.allow` is changed twice; a plan has one change per file; {REMAKE}")
         );
+    }
+
+    #[test]
+    fn a_known_file_keeps_its_validator() {
+        // change 2 is the sshd_config edit: a plan may not turn `sshd -t` off
+        let v = with_change(1, |c| {
+            c["validator"] = json!({"kind": "none"});
+        });
+        let e = refusal(&v);
+        assert!(
+            e.contains(
+                "`validator` is `none`, but /etc/ssh/sshd_config must be checked by `sshd-config`"
+            ),
+            "{e}"
+        );
+        assert_eq!(
+            required_validator("/etc/ssh/sshd_config.d/10-x.conf"),
+            Some("sshd-config")
+        );
+        assert_eq!(
+            required_validator("/etc/iptables/rules.v6"),
+            Some("iptables-restore")
+        );
+        assert_eq!(required_validator("/etc/hosts.allow"), None);
     }
 
     #[test]

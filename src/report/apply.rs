@@ -112,6 +112,7 @@ fn one_line(s: &str) -> String {
 /// The JSON outcome (`--format json`).
 pub fn to_json(run_id: &str, hosts: &[HostOutcome]) -> Value {
     json!({
+        "version": 1,
         "run_id": run_id,
         "hosts": hosts,
     })

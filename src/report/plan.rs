@@ -10,6 +10,10 @@ use crate::checks::{Finding, Severity};
 use crate::plan::{HostPlan, Plan};
 use crate::report::diff;
 
+/// The end of the plan summary when changes are pending (`sshfix apply`
+/// shows the plan with its own ending instead).
+pub const REVIEW_FOOTER: &str = "; nothing was changed: review, then `sshfix apply --plan FILE`";
+
 fn worst(findings: &[Finding]) -> Option<Severity> {
     findings.iter().map(|f| f.severity).min()
 }
@@ -258,7 +262,7 @@ fn summary_table(plan: &Plan) -> String {
         plural(count(&HostPlan::has_changes), "host", "hosts"),
         plural(human, "finding needs a human", "findings need a human"),
         if plan.has_changes() {
-            "; nothing was changed: review, then `sshfix apply --plan FILE`"
+            REVIEW_FOOTER
         } else {
             "; nothing to change"
         }
@@ -386,16 +390,16 @@ pub fn render_markdown(plan: &Plan) -> String {
             out.push_str("`sshfix apply` backs up every file it touches (on the host under `/var/backups/sshfix/RUN-ID/`, and in the local state directory), validates each candidate before installing it, and arms a dead-man timer on the host that restores the backups unless the repaired SSH path is verified in time. After a run, `sshfix rollback --run RUN-ID -l ");
             out.push_str(&md_inline(&h.host));
             out.push_str(
-                "` restores the backups (checked by hash) and reloads the services. By hand:\n\n",
+                "` restores the backups (checked by hash) and reloads the services. On the host, `sh /var/backups/sshfix/RUN-ID/restore.sh rollback` does the same. By hand (`manifest` in that directory lists each copy with its hash):\n\n",
             );
-            for e in &h.changes {
+            for (i, e) in h.changes.iter().enumerate() {
                 match e.before {
                     Some(_) => {
                         let _ = writeln!(
                             out,
-                            "- {}: copy back {}",
+                            "- {}: copy back {} (`cp -p`, then `mv` over the file)",
                             code(&e.path),
-                            code(&format!("/var/backups/sshfix/RUN-ID{}", e.path))
+                            code(&format!("/var/backups/sshfix/RUN-ID/files/{i}"))
                         );
                     }
                     None => {
