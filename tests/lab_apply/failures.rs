@@ -238,9 +238,11 @@ fn reload_fails(ctx: &Ctx) -> Result<(), Failed> {
             run.show()
         )
     })?;
-    // (`reverted` is not asserted: the revert's own reload fails the same
-    // way, which the driver reports as an incomplete revert although sshd
-    // never loaded the candidate; what counts is the host's state)
+    // (the revert's own reload fails the same way; sshd never loaded the
+    // candidate, so the host is back as it was all the same)
+    check(out["reverted"] == true, || {
+        format!("{h}: reverted is {}\n{}", out["reverted"], run.show())
+    })?;
     left_as_it_was(ctx, h, &before, MAXSTARTUPS)
 }
 
