@@ -98,6 +98,9 @@ struct HostRun<'a> {
     out: HostOutcome,
     spec: Option<HostSpec>,
     started: Instant,
+    /// When the host's dead-man timer fires: steps after arming must end
+    /// before it (a step that would outlive it proves nothing).
+    timer_fires: Option<Instant>,
 }
 
 /// Why a host stopped; the state decides what is left to do.
@@ -121,6 +124,7 @@ impl<'a> HostRun<'a> {
             out: HostOutcome::new(&settings.name),
             spec: None,
             started: Instant::now(),
+            timer_fires: None,
         }
     }
 
@@ -167,6 +171,16 @@ impl<'a> HostRun<'a> {
         stdin: &[u8],
         timeout: Duration,
     ) -> Result<String, String> {
+        let timeout = match self.timer_fires {
+            Some(at) => {
+                let left = at.saturating_duration_since(Instant::now());
+                timeout.min(
+                    left.saturating_sub(Duration::from_secs(1))
+                        .max(Duration::from_secs(2)),
+                )
+            }
+            None => timeout,
+        };
         match t.run(script, stdin, timeout).await {
             Ok(o) if o.success() => Ok(String::from_utf8_lossy(&o.stdout).into_owned()),
             Ok(o) => Err(match o.stderr_tail() {
@@ -530,6 +544,7 @@ async fn protocol(
             return Err((HostStatus::Refused, why));
         }
     };
+    r.timer_fires = Some(t0 + Duration::from_secs(opts.confirm_timeout));
     let deadline = epoch_text(deadline.as_deref().map(|s| s as &str).as_ref());
     r.step(
         "arm",
@@ -670,7 +685,11 @@ async fn protocol(
     let mut new_keys: Vec<verify::PubKey> = Vec::new();
     if failed.is_none() {
         let t0 = Instant::now();
-        if let Ok(script) = remote::read_keys(&spec) {
+        let ran_command = spec
+            .steps
+            .iter()
+            .any(|s| matches!(s, SpecStep::Command { ran: true, .. }));
+        if let Some(script) = remote::read_keys(&spec).ok().filter(|_| ran_command) {
             if let Ok(reply) = r.run(t, &script, b"", STEP_TIMEOUT).await {
                 let after = keys(&reply);
                 if after
@@ -986,6 +1005,7 @@ async fn revert(
     spec: &HostSpec,
     before: &ProbeResult,
 ) -> String {
+    r.timer_fires = None;
     let t0 = Instant::now();
     let script = match remote::run_restore(spec, "now") {
         Ok(s) => s,
