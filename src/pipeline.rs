@@ -395,6 +395,13 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
         }
     };
     outcomes.append(&mut early);
+    finish_run(&rt, shared)?;
+    print_outcome(global, "apply", &run_id, &outcomes, "")?;
+    Ok(outcome_exit(&outcomes))
+}
+
+/// Marks the run's journal finished and closes its ssh masters.
+fn finish_run(rt: &tokio::runtime::Runtime, shared: Arc<Shared>) -> Result<(), Fatal> {
     {
         let mut j = shared.journal.lock().unwrap_or_else(|p| p.into_inner());
         j.finished = Some(now_rfc3339());
@@ -405,8 +412,7 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
             rt.block_on(r.close());
         }
     }
-    print_outcome(global, "apply", &run_id, &outcomes, "")?;
-    Ok(outcome_exit(&outcomes))
+    Ok(())
 }
 
 fn print_outcome(
@@ -517,16 +523,7 @@ pub fn rollback(global: &GlobalArgs, args: &RollbackArgs) -> Result<Exit, Fatal>
     )));
     let mut outcomes = result.map_err(interrupted)?;
     outcomes.append(&mut early);
-    {
-        let mut j = shared.journal.lock().unwrap_or_else(|p| p.into_inner());
-        j.finished = Some(now_rfc3339());
-        shared.run.write_journal(&j).map_err(journal_error)?;
-    }
-    if let Ok(s) = Arc::try_unwrap(shared) {
-        if let Ok(r) = Arc::try_unwrap(s.reacher) {
-            rt.block_on(r.close());
-        }
-    }
+    finish_run(&rt, shared)?;
     print_outcome(global, "rollback", &run_id, &outcomes, "")?;
     Ok(outcome_exit(&outcomes))
 }

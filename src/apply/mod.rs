@@ -206,19 +206,26 @@ impl<'a> HostRun<'a> {
     }
 }
 
-/// Applies every host's work, at most `forks` at once.
-pub async fn apply_all(
-    shared: Arc<Shared>,
-    work: Vec<(HostSettings, HostWork)>,
-) -> Vec<HostOutcome> {
+/// Runs `one` for every item of `work`, at most `forks` hosts at once; a
+/// host's task never stops the others.
+pub(crate) async fn each_host<T, F, Fut>(
+    shared: &Arc<Shared>,
+    work: Vec<T>,
+    one: F,
+) -> Vec<HostOutcome>
+where
+    T: Send + 'static,
+    F: Fn(Arc<Shared>, T) -> Fut,
+    Fut: std::future::Future<Output = HostOutcome> + Send + 'static,
+{
     let sem = Arc::new(tokio::sync::Semaphore::new(shared.options.forks.max(1)));
     let mut tasks = Vec::new();
-    for (settings, w) in work {
-        let shared = shared.clone();
+    for item in work {
         let sem = sem.clone();
+        let fut = one(shared.clone(), item);
         tasks.push(tokio::spawn(async move {
             let _permit = sem.acquire().await;
-            apply_host(&shared, &settings, &w).await
+            fut.await
         }));
     }
     let mut out = Vec::new();
@@ -229,6 +236,17 @@ pub async fn apply_all(
         }
     }
     out
+}
+
+/// Applies every host's work, at most `forks` at once.
+pub async fn apply_all(
+    shared: Arc<Shared>,
+    work: Vec<(HostSettings, HostWork)>,
+) -> Vec<HostOutcome> {
+    each_host(&shared, work, |shared, (settings, w)| async move {
+        apply_host(&shared, &settings, &w).await
+    })
+    .await
 }
 
 /// The direct path as people write it: `direct 10.77.1.4:22`.

@@ -21,25 +21,11 @@ pub async fn rollback_all(
     work: Vec<(HostSettings, HostJournal)>,
 ) -> Vec<HostOutcome> {
     let of = Arc::new(of);
-    let sem = Arc::new(tokio::sync::Semaphore::new(shared.options.forks.max(1)));
-    let mut tasks = Vec::new();
-    for (settings, entry) in work {
-        let shared = shared.clone();
-        let sem = sem.clone();
+    super::each_host(&shared, work, move |shared, (settings, entry)| {
         let of = of.clone();
-        tasks.push(tokio::spawn(async move {
-            let _permit = sem.acquire().await;
-            rollback_host(&shared, &of, &settings, &entry).await
-        }));
-    }
-    let mut out = Vec::new();
-    for t in tasks {
-        match t.await {
-            Ok(o) => out.push(o),
-            Err(e) => tracing::error!("a host task failed: {e}"),
-        }
-    }
-    out
+        async move { rollback_host(&shared, &of, &settings, &entry).await }
+    })
+    .await
 }
 
 async fn rollback_host(
