@@ -162,6 +162,24 @@ impl<'a> HostRun<'a> {
         self.out
     }
 
+    /// Opens the host's working path (the `reach` step); `Err` says why no
+    /// path worked.
+    async fn reach(&mut self) -> Result<Box<dyn Transport>, String> {
+        let t0 = Instant::now();
+        match self.shared.reacher.reach(self.settings).await {
+            Ok(reached) => {
+                let via = reached.via().to_string();
+                self.out.reached_via = Some(via.clone());
+                self.step("reach", true, t0, via);
+                Ok(reached.transport)
+            }
+            Err(e) => {
+                self.step("reach", false, t0, e.to_string());
+                Err(e.to_string())
+            }
+        }
+    }
+
     /// Runs one script; a transport failure or non-zero exit is an `Err`
     /// with the reason.
     async fn run(
@@ -296,17 +314,10 @@ pub async fn apply_host(shared: &Shared, h: &HostSettings, w: &HostWork) -> Host
         }
     }
     let before = probe_direct(h).await;
-    let t0 = Instant::now();
-    let reached = match shared.reacher.reach(h).await {
-        Ok(x) => x,
-        Err(e) => {
-            r.step("reach", false, t0, e.to_string());
-            return r.finish(HostStatus::Unreachable, Some(e.to_string()));
-        }
+    let t = match r.reach().await {
+        Ok(t) => t,
+        Err(e) => return r.finish(HostStatus::Unreachable, Some(e)),
     };
-    r.out.reached_via = Some(reached.via().to_string());
-    r.step("reach", true, t0, reached.via().to_string());
-    let t = reached.transport;
     let result = protocol(&mut r, t.as_ref(), w, &before).await;
     let _ = t.close().await;
     match result {

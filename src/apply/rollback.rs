@@ -58,17 +58,10 @@ async fn rollback_host(
     r.out.backup_dir = Some(spec.backup_dir());
     r.out.files = past.files.clone();
     r.spec = Some(spec.clone());
-    let t0 = Instant::now();
-    let reached = match shared.reacher.reach(h).await {
-        Ok(x) => x,
-        Err(e) => {
-            r.step("reach", false, t0, e.to_string());
-            return r.finish(HostStatus::Unreachable, Some(e.to_string()));
-        }
+    let t = match r.reach().await {
+        Ok(t) => t,
+        Err(e) => return r.finish(HostStatus::Unreachable, Some(e)),
     };
-    r.out.reached_via = Some(reached.via().to_string());
-    r.step("reach", true, t0, reached.via().to_string());
-    let t = reached.transport;
     let res = restore(&mut r, t.as_ref(), of, &spec, past).await;
     let _ = t.close().await;
     match res {

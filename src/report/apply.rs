@@ -6,7 +6,16 @@ use serde_json::{json, Value};
 
 use crate::apply::outcome::{HostOutcome, HostStatus};
 
+use crate::report::Align;
+
 const HEADERS: [&str; 5] = ["HOST", "PATH", "FIXED", "RESULT", "TIME"];
+const ALIGN: [Align; 5] = [
+    Align::Left,
+    Align::Left,
+    Align::Left,
+    Align::Left,
+    Align::Right,
+];
 
 /// The human table and notes.
 pub fn render_human(command: &str, run_id: &str, hosts: &[HostOutcome]) -> String {
@@ -35,29 +44,12 @@ pub fn render_human(command: &str, run_id: &str, hosts: &[HostOutcome]) -> Strin
             ]
         })
         .collect();
-    let mut widths = HEADERS.map(|h| h.chars().count());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
     let mut out = String::new();
-    let headers = HEADERS.map(str::to_string);
-    for (n, row) in std::iter::once(&headers).chain(&rows).enumerate() {
-        let line = format!(
-            "{:<w0$}  {:<w1$}  {:<w2$}  {:<w3$}  {:>w4$}",
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3],
-            w4 = widths[4],
-        );
-        out.push_str(line.trim_end());
+    for (n, line) in super::table_lines(HEADERS, ALIGN, &rows)
+        .into_iter()
+        .enumerate()
+    {
+        out.push_str(&line);
         out.push('\n');
         let Some(o) = n.checked_sub(1).and_then(|i| hosts.get(i)) else {
             continue;

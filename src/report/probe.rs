@@ -8,7 +8,16 @@
 
 use crate::probe::{ProbeResult, Symptom};
 
+use super::Align;
+
 const HEADERS: [&str; 5] = ["HOST", "ADDRESS", "SYMPTOM", "TIME", "DETAIL"];
+const ALIGN: [Align; 5] = [
+    Align::Left,
+    Align::Left,
+    Align::Left,
+    Align::Right,
+    Align::Left,
+];
 
 /// The human table.
 pub fn render_human(results: &[ProbeResult]) -> String {
@@ -26,27 +35,8 @@ pub fn render_human(results: &[ProbeResult]) -> String {
         .collect();
     let mut out = String::new();
     if !rows.is_empty() {
-        let mut widths = HEADERS.map(|h| h.chars().count());
-        for row in &rows {
-            for (width, cell) in widths.iter_mut().zip(row) {
-                *width = (*width).max(cell.chars().count());
-            }
-        }
-        let headers = HEADERS.map(str::to_string);
-        for row in std::iter::once(&headers).chain(&rows) {
-            let line = format!(
-                "{:<w0$}  {:<w1$}  {:<w2$}  {:>w3$}  {}",
-                row[0],
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                w0 = widths[0],
-                w1 = widths[1],
-                w2 = widths[2],
-                w3 = widths[3],
-            );
-            out.push_str(line.trim_end());
+        for line in super::table_lines(HEADERS, ALIGN, &rows) {
+            out.push_str(&line);
             out.push('\n');
         }
         out.push('\n');
