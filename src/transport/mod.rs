@@ -16,6 +16,7 @@ pub mod io;
 pub mod local;
 pub mod paths;
 pub mod quote;
+pub mod serial;
 pub mod ssh;
 pub mod sshconfig;
 

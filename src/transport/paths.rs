@@ -12,9 +12,11 @@ use std::time::Duration;
 use super::command::{BecomeAuth, Secret};
 use super::console::ConsoleExec;
 use super::local::Local;
+use super::serial::protocol::Timeouts;
+use super::serial::session::{Login, SerialExec};
 use super::ssh::{SshContext, SshOptions};
 use super::{Connection, ErrorKind, PathKind, Transport, TransportError};
-use crate::inventory::vars::{Connection as ConnKind, ConsoleKind, HostSettings};
+use crate::inventory::vars::{Connection as ConnKind, Console, ConsoleKind, HostSettings};
 
 /// How long the sentinel command of a fresh path may take.
 const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
@@ -148,6 +150,46 @@ impl Reacher {
         }
     }
 
+    /// The login for `host`'s serial console, reading its password from the
+    /// environment.
+    fn serial_login(
+        &self,
+        host: &HostSettings,
+        console: &Console,
+    ) -> Result<Login, TransportError> {
+        let password = match &console.password_env {
+            None => None,
+            Some(var) => match (self.env)(var) {
+                Some(pw) if !pw.is_empty() && !pw.contains(['\n', '\r', '\0']) => {
+                    Some(Secret::new(pw))
+                }
+                Some(_) => return Err(TransportError::new(
+                    &host.name,
+                    Some(PathKind::Console),
+                    ErrorKind::Unsupported,
+                    format!(
+                        "the console password in `${var}` is empty or contains a line break or NUL"
+                    ),
+                )),
+                None => {
+                    return Err(TransportError::new(
+                        &host.name,
+                        Some(PathKind::Console),
+                        ErrorKind::Unsupported,
+                        format!("`sshfix_console_password_env` names `${var}`, which is not set"),
+                    )
+                    .with_hint(format!(
+                        "export {var}=… before running sshfix (the value never appears in output)"
+                    )))
+                }
+            },
+        };
+        Ok(Login {
+            user: console.login.clone(),
+            password,
+        })
+    }
+
     /// Tries `host`'s paths in order; the first that runs the sentinel wins.
     pub async fn reach(&self, host: &HostSettings) -> Result<Reached, Unreached> {
         self.reach_inner(host, None).await
@@ -239,12 +281,17 @@ impl Reacher {
                         });
                         continue;
                     }
-                    Some(c) if c.kind == ConsoleKind::Serial => Err(TransportError::new(
-                        &host.name,
-                        Some(via),
-                        ErrorKind::Unsupported,
-                        "serial consoles (`sshfix_console_kind: serial`) are not supported yet",
-                    )),
+                    Some(c) if c.kind == ConsoleKind::Serial => match self.serial_login(host, c) {
+                        Ok(login) => SerialExec::open(&c.command, login, Timeouts::default())
+                            .await
+                            .map(|exec| -> Box<dyn Transport> {
+                                Box::new(Connection::new(&host.name, via, exec, become_.clone()))
+                            })
+                            .map_err(|(kind, m)| {
+                                TransportError::new(&host.name, Some(via), kind, m)
+                            }),
+                        Err(e) => Err(e),
+                    },
                     Some(c) => Ok(Box::new(Connection::new(
                         &host.name,
                         via,
