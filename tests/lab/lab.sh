@@ -11,6 +11,11 @@ JUMP_ADDR=10.77.0.2
 PREFIX_LEN=16
 OPS_USER=ops
 OPS_PASSWORD=ops-secret
+# root's password in every host's own /etc/shadow (for the serial console)
+CONSOLE_ROOT_PASSWORD=console-secret
+# what answers on a serial console connection (inside the host): a getty as
+# Debian runs on ttyS0, on a fresh pty
+CONSOLE_GETTY='/sbin/agetty - vt220'
 PACKAGES=(openssh-server openssh-client nftables iptables tcpd socat netcat-openbsd
 	conntrack iproute2 util-linux procps sudo openssl busybox openbsd-inetd haproxy)
 FAULT_KINDS="wrappers-deny maxstartups nft-drop sshd-stopped http-on-22 silent-22"
@@ -40,6 +45,7 @@ usage: lab.sh deps
        lab.sh list
        lab.sh exec DIR CMD...
        lab.sh console DIR HOST [CMD...]
+       lab.sh console-drop DIR HOST
        lab.sh fault DIR HOST KIND [TARGET]   (KIND: see README; lb-http and
                                      lb-tcp need TARGET, the host behind the
                                      load balancer)
@@ -386,7 +392,11 @@ cmd___up() {
 	hash=$(openssl passwd -6 "$OPS_PASSWORD")
 	grep -v "^$OPS_USER:" /etc/passwd >"$tpl/etc/passwd"
 	echo "$OPS_USER:x:$ops_uid:$ops_uid:lab operator:/home/$OPS_USER:/bin/bash" >>"$tpl/etc/passwd"
-	grep -v "^$OPS_USER:" /etc/shadow >"$tpl/etc/shadow"
+	# root gets a lab password (the hosts' own copy, never the machine's)
+	grep -v "^$OPS_USER:" /etc/shadow |
+		awk -F: -v OFS=: -v h="$(openssl passwd -6 "$CONSOLE_ROOT_PASSWORD")" '$1 == "root" {$2 = h} {print}' >"$tpl/etc/shadow"
+	# shellcheck disable=SC2016 # a literal $6$
+	grep -q '^root:\$6\$' "$tpl/etc/shadow" || die "no root line in the template /etc/shadow"
 	echo "$OPS_USER:$hash:19700:0:99999:7:::" >>"$tpl/etc/shadow"
 	grep -v "^$OPS_USER:" /etc/group | awk -F: -v OFS=: -v u="$OPS_USER" '$1=="sudo" {$4 = ($4=="" ? u : $4 "," u)} {print}' >"$tpl/etc/group"
 	echo "$OPS_USER:x:$ops_uid:" >>"$tpl/etc/group"
@@ -441,7 +451,7 @@ EOF
 	[ "$par" -gt 16 ] && par=16
 	if ! printf '%s' "$list" | xargs -P "$par" -L 1 bash "$SELF" __host "$dir" 3>&-; then
 		for h in jump $(seq -f 'h%g' 1 "$hosts"); do
-			if ! grep -q '^ready$' "$dir/hosts/$h/state" 2>/dev/null; then
+			if ! grep -q '^ready$' "$dir/hosts/$h/state" 2>/dev/null || grep -q '^failed' "$dir/hosts/$h/state" 2>/dev/null; then
 				log "host $h: $(grep -m1 '^failed' "$dir/hosts/$h/state" 2>/dev/null) $(tail -3 "$dir/hosts/$h/init.log" 2>/dev/null | tr '\n' ' ')"
 			fi
 		done
@@ -467,10 +477,15 @@ EOF
 		echo "LAB_KNOWN_HOSTS=$dir/known_hosts"
 		echo "LAB_OPS_USER=$OPS_USER"
 		echo "LAB_OPS_PASSWORD=$OPS_PASSWORD"
+		echo "LAB_CONSOLE_ROOT_PASSWORD=$CONSOLE_ROOT_PASSWORD"
+		echo "LAB_SERIAL_INVENTORY=$dir/inventory-serial.ini"
 		for h in jump $names; do
 			echo "LAB_PID_$h=$(cat "$dir/hosts/$h/pid")"
 			echo "LAB_ADDR_$h=$(cat "$dir/hosts/$h/addr")"
 			echo "LAB_NS_$h=$name-$h"
+		done
+		for h in $names; do
+			echo "LAB_CONSOLE_$h=$dir/hosts/$h/console.sock"
 		done
 	} >"$dir/lab.env.tmp"
 	mv "$dir/lab.env.tmp" "$dir/lab.env"
@@ -511,6 +526,22 @@ EOF
 		echo "[all:vars]"
 		echo "ansible_user=root"
 	} >"$dir/inventory.ini"
+	{
+		echo "# sshfix lab $name: the targets' working path is their serial console"
+		echo "[jumphosts]"
+		echo "jump ansible_host=$JUMP_ADDR"
+		echo
+		echo "[targets]"
+		for h in $names; do
+			echo "$h ansible_host=$(cat "$dir/hosts/$h/addr") sshfix_console=\"unix:$dir/hosts/$h/console.sock\" sshfix_console_kind=serial sshfix_console_login=root sshfix_console_password_env=LAB_CONSOLE_ROOT_PASSWORD"
+		done
+		echo
+		echo "[targets:vars]"
+		echo "sshfix_jump=jump"
+		echo
+		echo "[all:vars]"
+		echo "ansible_user=root"
+	} >"$dir/inventory-serial.ini"
 
 	# --- smoke test: strict host-key checked logins from the controller
 	local out
@@ -610,6 +641,36 @@ cmd___host() {
 		echo "failed: timeout" >>"$t/state"
 		exit 1
 	}
+	if [ "$h" != jump ]; then
+		start_console "$t" "$pid" || {
+			echo "failed: serial console: $(tail -3 "$t/console.log" 2>/dev/null | tr '\n' ' ')" >>"$t/state"
+			exit 1
+		}
+	fi
+}
+
+# The serial console of the host whose tree is $1 and PID 1 is $2: a unix
+# socket in the machine's mount namespace ($1/console.sock, mode 0600); every
+# connection gets a fresh getty (then login) on a fresh pty inside the host's
+# mount, UTS, IPC, network and PID namespaces.  The listener (socat) lives in
+# the host's network and PID namespaces: it dies with the host's PID 1, and
+# `down` finds it.  Its pid (as seen here) goes to $1/console.pid.
+start_console() {
+	local t=$1 pid=$2 sock="$1/console.sock" npid lpid='' n
+	rm -f "$sock"
+	setsid nsenter -t "$pid" -n -p -- socat "UNIX-LISTEN:$sock,fork,perm-early=0600" \
+		"EXEC:nsenter -t $pid -m -u -i -- $CONSOLE_GETTY,pty,setsid,ctty,stderr" \
+		</dev/null >>"$t/console.log" 2>&1 3>&- &
+	npid=$!
+	for n in $(seq 1 500); do
+		[ -n "$lpid" ] || lpid=$(cat "/proc/$npid/task/$npid/children" 2>/dev/null) || true
+		lpid=${lpid%% *}
+		[ -n "$lpid" ] && [ -S "$sock" ] && break
+		kill -0 "$npid" 2>/dev/null || break
+		sleep 0.01
+	done
+	[ -n "$lpid" ] && [ -S "$sock" ] || return 1
+	echo "$lpid" >"$t/console.pid"
 }
 
 # ---------------------------------------------------------------- exec / console
@@ -630,6 +691,64 @@ cmd_console() {
 	shift 2
 	[ $# -gt 0 ] || set -- sh
 	exec nsenter -t "$pid" -m -n -p -u -i -- "$@"
+}
+
+# Every descendant of process $1 (not $1 itself), parents first.
+descendants() {
+	local c
+	# shellcheck disable=SC2013 # space-separated pids
+	for c in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		echo "$c"
+		descendants "$c"
+	done
+}
+
+# Cut every open connection of HOST's serial console, like a terminal server
+# dropping the line: the per-connection socat processes and everything under
+# them (getty, login, the shell and its commands) are SIGKILLed.  Daemons a
+# session started have left that tree (re-parented to the host's PID 1) and
+# stay; the listener stays and serves the next connection.
+cmd_console_drop() {
+	need_root
+	[ $# -eq 2 ] || die "usage: lab.sh console-drop DIR HOST"
+	load_env "$1"
+	local h=$2 t lpid all='' new p n round
+	host_pid "$h" >/dev/null
+	t="$LAB_DIR/hosts/$h"
+	[ -f "$t/console.pid" ] || die "$h has no serial console"
+	lpid=$(cat "$t/console.pid")
+	[ "$(cat "/proc/$lpid/comm" 2>/dev/null)" = socat ] ||
+		die "the console listener of $h (pid $lpid) is not running"
+	# Stop them first (a stopped process cannot fork or re-parent anything
+	# away), until the tree is complete; then kill them all.
+	for round in $(seq 1 50); do
+		new=''
+		for p in $(descendants "$lpid"); do
+			[[ " $all " == *" $p "* ]] || new+="$p "
+		done
+		[ -z "$new" ] && break
+		# shellcheck disable=SC2086
+		kill -STOP $new 2>/dev/null || true
+		all+="$new"
+	done
+	[ -n "$all" ] || {
+		log "$h: no open console connection"
+		return 0
+	}
+	# shellcheck disable=SC2086
+	kill -KILL $all 2>/dev/null || true
+	for n in $(seq 1 200); do
+		new=''
+		for p in $all; do
+			if [ -r "/proc/$p/stat" ] && [ "$(awk '{print $3}' "/proc/$p/stat" 2>/dev/null)" != Z ]; then
+				new+="$p "
+			fi
+		done
+		[ -z "$new" ] && break
+		sleep 0.01
+	done
+	[ -z "$new" ] || die "console-drop $h: processes survive: $new"
+	log "$h: console connections dropped (killed: $all)"
 }
 
 # ---------------------------------------------------------------- faults
@@ -1230,6 +1349,7 @@ main() {
 	list) cmd_list "$@" ;;
 	exec) cmd_exec "$@" ;;
 	console) cmd_console "$@" ;;
+	console-drop) cmd_console_drop "$@" ;;
 	fault) cmd_fault "$@" ;;
 	status) cmd_status "$@" ;;
 	__up) cmd___up "$@" ;;
