@@ -106,6 +106,8 @@ impl Ctx {
         .with_env(|name| match name {
             "SSHFIX_TEST_SUDO_PW" => Some("ops-secret".to_string()),
             "SSHFIX_TEST_WRONG_PW" => Some("not-the-password".to_string()),
+            // the lab's console root password (lab.sh CONSOLE_ROOT_PASSWORD)
+            "SSHFIX_TEST_CONSOLE_PW" => Some("console-secret".to_string()),
             _ => None,
         })
     }
@@ -134,6 +136,35 @@ impl Ctx {
         }
     }
 
+    /// Settings of a lab host reached only over its serial console, logging
+    /// in as root with the password in `password_env`.
+    fn serial_settings(&self, host: &str, password_env: &str) -> HostSettings {
+        HostSettings {
+            console: Some(Console {
+                command: format!("unix:{}", self.var(&format!("LAB_CONSOLE_{host}"))),
+                kind: ConsoleKind::Serial,
+                login: Some("root".into()),
+                password_env: Some(password_env.into()),
+            }),
+            ..self.settings(host, &[PathKind::Console])
+        }
+    }
+
+    /// Opens `host` over its serial console only.
+    fn open_serial(&self, host: &str, password_env: &str) -> Result<(Reacher, Reached), String> {
+        let reacher = self.reacher();
+        match self
+            .rt
+            .block_on(reacher.reach(&self.serial_settings(host, password_env)))
+        {
+            Ok(r) => Ok((reacher, r)),
+            Err(e) => {
+                self.rt.block_on(reacher.close());
+                Err(e.to_string())
+            }
+        }
+    }
+
     fn close(&self, reacher: Reacher, reached: Reached) {
         self.rt.block_on(async {
             let _ = reached.transport.close().await;
@@ -153,11 +184,13 @@ fn check(cond: bool, msg: impl FnOnce() -> String) -> Result<(), Failed> {
 // ---------------------------------------------------------------- contract
 
 /// The transports under contract: (name, host, path).
-const TRANSPORTS: [(&str, &str, PathKind); 4] = [
+const TRANSPORTS: [(&str, &str, PathKind); 5] = [
     ("ssh", "h1", PathKind::Direct),
     ("jump", "h2", PathKind::Jump),
     ("console_exec", "h3", PathKind::Console),
     ("local", "local", PathKind::Direct),
+    // the lab's serial console: a real `login` on a pty behind a unix socket
+    ("console_serial", "h1", PathKind::Console),
 ];
 
 type Check = fn(&Ctx, &dyn Transport, usize) -> Result<(), Failed>;
@@ -335,9 +368,14 @@ fn contract_trials(ctx: &Arc<Ctx>) -> Vec<Trial> {
             trials.push(Trial::test(
                 format!("contract::{name}::{check_name}"),
                 move || {
-                    let (reacher, reached) = ctx.open(host, via)?;
+                    let (reacher, reached) = if name == "console_serial" {
+                        ctx.open_serial(host, "SSHFIX_TEST_CONSOLE_PW")?
+                    } else {
+                        ctx.open(host, via)?
+                    };
                     let want_kind = match name {
                         "console_exec" => "console-exec",
+                        "console_serial" => "console-serial",
                         other => other,
                     };
                     let result = check(reached.transport.kind() == want_kind, || {

@@ -229,10 +229,14 @@ impl Session {
         }
     }
 
-    /// Types a sync probe and waits up to `within` for its answer.
-    async fn probe(&mut self, within: Duration) -> Result<bool, Fail> {
+    /// Types a sync probe and waits up to `within` for its answer. With
+    /// `clear`, a Ctrl-U first drops anything half-typed on the line — not
+    /// right after `exec`, when the old shell's line editor may still hold
+    /// the terminal in raw mode and the new shell would read it literally.
+    async fn probe(&mut self, within: Duration, clear: bool) -> Result<bool, Fail> {
         let k = self.next();
-        let line = format!("\x15{}", protocol::sync_line(&self.nonce, k));
+        let clear = if clear { "\x15" } else { "" };
+        let line = format!("{clear}{}", protocol::sync_line(&self.nonce, k));
         self.send_line(&line).await?;
         let marker = protocol::sync_marker(&self.nonce, k);
         match self
@@ -269,7 +273,7 @@ impl Session {
                             self.settle(t.settle, Duration::from_secs(2)).await?;
                         }
                         let left = t.wake.saturating_sub(started.elapsed());
-                        if self.probe(left.min(Duration::from_secs(3))).await? {
+                        if self.probe(left.min(Duration::from_secs(3)), true).await? {
                             return Ok(());
                         }
                         if self.screen.tail() == Tail::Login {
@@ -352,7 +356,7 @@ impl Session {
         }
         // motd and the prompt may still be coming
         self.settle(t.settle, Duration::from_secs(3)).await?;
-        if self.probe(Duration::from_secs(5)).await? {
+        if self.probe(Duration::from_secs(5), true).await? {
             return Ok(());
         }
         Err((
@@ -378,7 +382,7 @@ impl Session {
     async fn start_shell(&mut self) -> Result<(), Fail> {
         let step = self.timeouts.step;
         self.send_line("exec /bin/sh").await?;
-        if !self.probe(step).await? {
+        if !self.probe(step, false).await? {
             return Err((
                 ErrorKind::Connect,
                 format!(
@@ -573,7 +577,7 @@ impl Session {
         for _ in 0..2 {
             self.send(b"\x03").await?;
             tokio::time::sleep(Duration::from_millis(300)).await;
-            if self.probe(Duration::from_secs(5)).await? {
+            if self.probe(Duration::from_secs(5), true).await? {
                 self.screen.skip_all();
                 self.send_line(&protocol::kill_line(old)).await?;
                 return Ok(());
