@@ -16,6 +16,8 @@ mod common;
 mod failures;
 #[path = "lab_apply/fixes.rs"]
 mod fixes;
+#[path = "lab_apply/serial.rs"]
+mod serial;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::os::unix::process::CommandExt;
@@ -28,8 +30,8 @@ use common::lab::{self, Lab};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
 
-/// Targets h1..h29; what each one carries is in [`FAULTS`].
-const HOSTS: usize = 29;
+/// Targets h1..h32; what each one carries is in [`FAULTS`].
+const HOSTS: usize = 32;
 
 /// The faults injected before the trials, in order (host, kind, target).
 /// Each trial works on its own hosts (named in its module).
@@ -71,6 +73,11 @@ const FAULTS: &[(&str, &str, Option<&str>)] = &[
     ("h28", "wrappers-deny", None),
     ("h28", "etc-readonly", None),
     ("h29", "wrappers-deny", None),
+    // serial.rs: reached over the serial console only
+    ("h30", "hostkeys-missing", None),
+    ("h31", "wrappers-deny", None),
+    ("h31", "banner-missing", None),
+    ("h32", "sshd-stopped", None),
 ];
 
 /// Trials run at once unless `--test-threads` says otherwise: they mostly
@@ -312,10 +319,21 @@ impl Running {
 
 /// `sshfix SUB -i LAB/inventory.ini --ssh-config CFG --state-dir STATE ARGS…`.
 pub fn sshfix_cmd(ctx: &Ctx, cfg: &Path, state: &Path, sub: &str, args: &[&str]) -> Command {
+    sshfix_cmd_with(&ctx.lab_dir.join("inventory.ini"), cfg, state, sub, args)
+}
+
+/// `sshfix SUB -i INVENTORY --ssh-config CFG --state-dir STATE ARGS…`.
+pub fn sshfix_cmd_with(
+    inventory: &Path,
+    cfg: &Path,
+    state: &Path,
+    sub: &str,
+    args: &[&str],
+) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sshfix"));
     c.arg(sub)
         .arg("-i")
-        .arg(ctx.lab_dir.join("inventory.ini"))
+        .arg(inventory)
         .arg("--ssh-config")
         .arg(cfg)
         .arg("--state-dir")
@@ -490,10 +508,16 @@ fn all_trials() -> Vec<(String, TrialFn)> {
     // The trials that wait for a dead-man timer or a cut path go first, so
     // that the rest runs beside them.
     let mut v: Vec<(String, TrialFn)> = Vec::new();
-    for (name, f) in failures::TRIALS.iter().chain(fixes::TRIALS) {
+    for (name, f) in failures::TRIALS
+        .iter()
+        .chain(fixes::TRIALS)
+        .chain(serial::TRIALS)
+    {
         v.push((name.to_string(), *f));
     }
-    v.sort_by_key(|(name, _)| !failures::SLOW.contains(&name.as_str()));
+    v.sort_by_key(|(name, _)| {
+        !(failures::SLOW.contains(&name.as_str()) || serial::SLOW.contains(&name.as_str()))
+    });
     v
 }
 

@@ -163,14 +163,16 @@ impl Reacher {
                 Some(pw) if !pw.is_empty() && !pw.contains(['\n', '\r', '\0']) => {
                     Some(Secret::new(pw))
                 }
-                Some(_) => return Err(TransportError::new(
-                    &host.name,
-                    Some(PathKind::Console),
-                    ErrorKind::Unsupported,
-                    format!(
+                Some(_) => {
+                    return Err(TransportError::new(
+                        &host.name,
+                        Some(PathKind::Console),
+                        ErrorKind::Unsupported,
+                        format!(
                         "the console password in `${var}` is empty or contains a line break or NUL"
                     ),
-                )),
+                    ))
+                }
                 None => {
                     return Err(TransportError::new(
                         &host.name,

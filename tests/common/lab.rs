@@ -213,6 +213,28 @@ pub fn fault_at(dir: &Path, host: &str, kind: &str, args: &[&str]) -> Result<(),
     }
 }
 
+/// `lab.sh console-drop DIR HOST`: cuts every open connection of the host's
+/// serial console, like a terminal server dropping the line.
+pub fn console_drop_at(dir: &Path, host: &str) -> Result<(), String> {
+    let out = Command::new("bash")
+        .arg(script())
+        .arg("console-drop")
+        .arg(dir)
+        .arg(host)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|e| format!("running lab.sh console-drop {host}: {e}"))?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "lab.sh console-drop {host} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
+    }
+}
+
 /// Runs `sh -c CMD` inside a host through `lab.sh console` (status, stdout
 /// and stderr), for a lab known by its directory.
 pub fn console_at(dir: &Path, host: &str, cmd: &str) -> std::process::Output {

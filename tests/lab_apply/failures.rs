@@ -46,7 +46,7 @@ pub const SLOW: &[&str] = &[
 ];
 
 /// The dead-man timer of the trials that let it fire.
-const CONFIRM_TIMEOUT: u64 = 15;
+pub const CONFIRM_TIMEOUT: u64 = 15;
 /// Slack on top of the timer: polling, the restore and the reload.
 const REVERT_SLACK: Duration = Duration::from_secs(12);
 
@@ -70,7 +70,7 @@ fn diff(before: &BTreeMap<String, String>, now: &BTreeMap<String, String>) -> St
 
 /// The host is exactly as it was: same files, sshd answering with the same
 /// error, no lock.
-fn left_as_it_was(
+pub fn left_as_it_was(
     ctx: &Ctx,
     h: &str,
     before: &BTreeMap<String, String>,
@@ -102,7 +102,7 @@ fn left_as_it_was(
 }
 
 /// Exit 2, the host failed or refused, with a reason.
-fn expect_failed(run: &Run, out: &Value, want: &[&str]) -> Result<(), Failed> {
+pub fn expect_failed(run: &Run, out: &Value, want: &[&str]) -> Result<(), Failed> {
     run.expect_code(2)?;
     expect_result(run, out, want)?;
     check(
@@ -116,7 +116,7 @@ fn reason(out: &Value) -> String {
 }
 
 /// Polls until `f` holds or `limit` passed; returns the time it took.
-fn wait_until(
+pub fn wait_until(
     limit: Duration,
     mut f: impl FnMut() -> Result<bool, Failed>,
 ) -> Result<Option<Duration>, Failed> {
@@ -398,7 +398,7 @@ fn paused_apply(
 
 /// Waits for the host to revert by itself: files as before and the lock
 /// gone, within the timer and some slack from `since`.
-fn expect_self_revert(
+pub fn expect_self_revert(
     ctx: &Ctx,
     h: &str,
     before: &BTreeMap<String, String>,
