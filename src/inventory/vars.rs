@@ -199,6 +199,10 @@ impl HostSettings {
             }
         };
         let console_login = v.string("sshfix_console_login")?;
+        if let Some(u) = &console_login {
+            // typed at a `login:` prompt: nothing that a terminal interprets
+            check_user_name(u).map_err(|m| v.err("sshfix_console_login", m))?;
+        }
         let console_password_env = v.env_name("sshfix_console_password_env")?;
         let console = match v.string("sshfix_console")? {
             None => None,
@@ -648,6 +652,7 @@ mod tests {
             (json!({"ansible_become": "maybe"}), "host `web1`: variable `ansible_become`: `maybe` is not a boolean; use `true` or `false`"),
             (json!({"sshfix_paths": "direct,ssh"}), "host `web1`: variable `sshfix_paths`: `ssh` is not a path; use any of `direct`, `jump`, `console`"),
             (json!({"sshfix_allow_from": "10.0.0.0/33"}), "host `web1`: variable `sshfix_allow_from`: `10.0.0.0/33` is not an IP address or CIDR (e.g. `192.0.2.7` or `10.0.0.0/8`)"),
+            (json!({"sshfix_console": "virsh console web1", "sshfix_console_login": "ro ot"}), "host `web1`: variable `sshfix_console_login`: `ro ot` is not a user name (letters, digits, `.`, `-`, `_`, `@`)"),
             (json!({"sshfix_console_password_env": "MY PW"}), "host `web1`: variable `sshfix_console_password_env`: `MY PW` is not an environment variable name (letters, digits, `_`)"),
             (json!({"sshfix_jump": "web1"}), "host `web1`: variable `sshfix_jump`: names the host itself"),
             (json!({"sshfix_jump": "-oProxyCommand=x"}), "host `web1`: variable `sshfix_jump`: `-oProxyCommand=x` is not a jump host (it may not start with `-` or contain spaces); write `[user@]host[:port]`"),

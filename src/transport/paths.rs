@@ -160,7 +160,7 @@ impl Reacher {
         let password = match &console.password_env {
             None => None,
             Some(var) => match (self.env)(var) {
-                Some(pw) if !pw.is_empty() && !pw.contains(['\n', '\r', '\0']) => {
+                Some(pw) if !pw.is_empty() && !pw.chars().any(|c| c.is_ascii_control()) => {
                     Some(Secret::new(pw))
                 }
                 Some(_) => {

@@ -41,13 +41,15 @@ const TX: &str = r#"sfx_tx() { sfx_f="$sfx_b/$1/$2"; sfx_m "$1" begin "$2"; base
 /// and the stdin file, checks both hashes (nothing runs on a mismatch), runs
 /// the program with stdout and stderr each capped at CAP bytes, reports the
 /// status and sizes, and sends both outputs when they are within CAP.
-const RUN: &str = r#"sfx_run() { sfx_d="$sfx_b/$1"; mkdir -m 700 "$sfx_d" || { sfx_m "$1" bad mkdir; return; }; sfx_p=$(sfx_rx "$1.p"; printf x); sfx_p=${sfx_p%x}; if [ "$3" = 1 ]; then sfx_rx "$1.i" >"$sfx_d/i"; else : >"$sfx_d/i"; fi; if [ "$(printf '%s' "$sfx_p" | sha256sum | cut -c1-64)" = "$2" ] && [ "$(sha256sum <"$sfx_d/i" | cut -c1-64)" = "$4" ]; then :; else sfx_m "$1" bad hash; return; fi; { { printf '%s' "$sfx_p" | sfx_in="$sfx_d/i" sfx_pf="$sfx_d/pid" sh 2>&1 1>&4 4>&-; echo "$?" >"$sfx_d/s"; } | head -c "$5" >"$sfx_d/e"; } 4>&1 | head -c "$5" >"$sfx_d/o"; rm -f "$sfx_d/i"; sfx_p=; sfx_o=$(($(wc -c <"$sfx_d/o"))); sfx_e=$(($(wc -c <"$sfx_d/e"))); sfx_m "$1" res "$(cat "$sfx_d/s" 2>/dev/null)" "$sfx_o" "$sfx_e"; if [ $((sfx_o + sfx_e)) -lt "$5" ]; then sfx_tx "$1" o; sfx_tx "$1" e; fi; }"#;
+const RUN: &str = r#"sfx_run() { sfx_d="$sfx_b/$1"; mkdir -m 700 "$sfx_d" || { sfx_m "$1" bad mkdir; return; }; sfx_p=$(sfx_rx "$1.p"; printf x); sfx_p=${sfx_p%x}; if [ "$3" = 1 ]; then sfx_rx "$1.i" >"$sfx_d/i"; else : >"$sfx_d/i"; fi; if [ "$(printf '%s' "$sfx_p" | sha256sum | cut -c1-64)" = "$2" ] && [ "$(sha256sum <"$sfx_d/i" | cut -c1-64)" = "$4" ]; then :; else sfx_p=; sfx_m "$1" bad hash; return; fi; { { printf '%s' "$sfx_p" | sfx_in="$sfx_d/i" sfx_pf="$sfx_d/pid" sh 2>&1 1>&4 4>&- 3>&-; echo "$?" >"$sfx_d/s"; } | head -c "$5" >"$sfx_d/e"; } 4>&1 | head -c "$5" >"$sfx_d/o"; rm -f "$sfx_d/i"; sfx_p=; sfx_o=$(($(wc -c <"$sfx_d/o"))); sfx_e=$(($(wc -c <"$sfx_d/e"))); sfx_m "$1" res "$(cat "$sfx_d/s" 2>/dev/null)" "$sfx_o" "$sfx_e"; if [ $((sfx_o + sfx_e)) -lt "$5" ]; then sfx_tx "$1" o; sfx_tx "$1" e; fi; }"#;
 
-/// `sfx_kill ID`: stops what an interrupted command left running: the
+/// `sfx_kill ID`: stops what an interrupted command left running (nothing
+/// once its status file exists: then it has ended, and its pid may be
+/// another process's by now): the
 /// program recorded its pid, and exec'd into the command line, whose remote
 /// `timeout` leads a process group of its own (Ctrl-C, sent to the
 /// terminal's foreground group, does not reach it).
-const KILL: &str = r#"sfx_kill() { sfx_k=$(cat "$sfx_b/$1/pid" 2>/dev/null) || return 0; kill -TERM -- "-$sfx_k" 2>/dev/null || kill -TERM "$sfx_k" 2>/dev/null; sleep 1; kill -KILL -- "-$sfx_k" 2>/dev/null || kill -KILL "$sfx_k" 2>/dev/null; return 0; }"#;
+const KILL: &str = r#"sfx_kill() { [ -e "$sfx_b/$1/s" ] && return 0; sfx_k=$(cat "$sfx_b/$1/pid" 2>/dev/null) || return 0; kill -TERM -- "-$sfx_k" 2>/dev/null || kill -TERM "$sfx_k" 2>/dev/null; sleep 1; kill -KILL -- "-$sfx_k" 2>/dev/null || kill -KILL "$sfx_k" 2>/dev/null; return 0; }"#;
 
 /// The tools the helpers need on the host.
 pub const NEEDED: [&str; 6] = ["base64", "sha256sum", "head", "mktemp", "cut", "wc"];

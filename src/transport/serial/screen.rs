@@ -156,6 +156,21 @@ impl Screen {
         self.take_frame(prefix).map(|(_, fields)| fields)
     }
 
+    /// The first complete sentinel `<PREFIX…>` whose fields satisfy `want`;
+    /// the ones before it (stale: an earlier transmission) are consumed.
+    pub fn take_marker_where(
+        &mut self,
+        prefix: &str,
+        want: impl Fn(&[String]) -> bool,
+    ) -> Option<Vec<String>> {
+        while let Some(fields) = self.take_marker(prefix) {
+            if want(&fields) {
+                return Some(fields);
+            }
+        }
+        None
+    }
+
     /// Like [`Screen::take_marker`], also returning the text before the
     /// sentinel (a frame's body). Nothing is consumed until the sentinel is
     /// complete; a sentinel broken by noise (a newline inside it) is skipped.

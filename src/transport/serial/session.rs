@@ -55,6 +55,8 @@ impl SerialExec {
         }
         .await;
         if let Err(e) = ready {
+            // a shell reached (logged in) must not stay open on the console
+            session.logout().await;
             session.shutdown().await;
             return Err(e);
         }
@@ -104,8 +106,10 @@ struct Session {
     counter: u32,
     /// A command that did not finish talking (its caller gave up).
     dirty: Option<String>,
-    /// The shell is ours (set up); logout only then.
+    /// A shell was reached (logged in, or found): log out at the end.
     shell: bool,
+    /// Why the session can no longer be trusted (a failed resync).
+    broken: Option<String>,
 }
 
 impl Session {
@@ -138,6 +142,7 @@ impl Session {
             counter: 0,
             dirty: None,
             shell: false,
+            broken: None,
         }
     }
 
@@ -147,11 +152,18 @@ impl Session {
     }
 
     async fn send(&mut self, bytes: &[u8]) -> Result<(), Fail> {
+        let step = self.timeouts.step;
         let io = async {
             self.writer.write_all(bytes).await?;
             self.writer.flush().await
         };
-        io.await.map_err(|e| {
+        let io = tokio::time::timeout(step, io).await.unwrap_or_else(|_| {
+            Err(std::io::Error::other(format!(
+                "the line took no input for {}s",
+                step.as_secs()
+            )))
+        });
+        io.map_err(|e| {
             (
                 ErrorKind::Io,
                 format!(
@@ -256,13 +268,29 @@ impl Session {
         let t = self.timeouts;
         let started = Instant::now();
         let mut round = 0u32;
+        let mut interrupted_password = false;
         while started.elapsed() < t.wake {
             self.send(b"\r").await?;
             self.settle(t.settle, Duration::from_secs(3)).await?;
             match self.screen.tail() {
                 Tail::Login => return self.login(login).await,
-                // somebody's half-typed login: the next Enter ends it
-                Tail::Password => {}
+                // a password prompt sshfix did not cause (a half-typed login,
+                // a `sudo` waiting): every Enter there would be a failed
+                // attempt, so Ctrl-C it once, and give up if it stays
+                Tail::Password => {
+                    if interrupted_password {
+                        return Err(self.foreign_password_prompt());
+                    }
+                    interrupted_password = true;
+                    let seen = self.screen.unread().len();
+                    self.send(b"\x03").await?;
+                    self.settle(t.settle, Duration::from_secs(3)).await?;
+                    // nothing new, or the prompt again: no Enter may follow
+                    if self.screen.unread().len() == seen || self.screen.tail() == Tail::Password {
+                        return Err(self.foreign_password_prompt());
+                    }
+                    continue;
+                }
                 tail => {
                     // something that is not a prompt may be a busy shell or one
                     // with an empty prompt (an earlier sshfix session): probe,
@@ -274,6 +302,7 @@ impl Session {
                         }
                         let left = t.wake.saturating_sub(started.elapsed());
                         if self.probe(left.min(Duration::from_secs(3)), true).await? {
+                            self.shell = true;
                             return Ok(());
                         }
                         if self.screen.tail() == Tail::Login {
@@ -292,6 +321,16 @@ impl Session {
                 self.screen.last_seen(300)
             ),
         ))
+    }
+
+    fn foreign_password_prompt(&self) -> Fail {
+        (
+            ErrorKind::Connect,
+            format!(
+                "the serial console is at a password prompt sshfix did not start, and Ctrl-C did not end it; sshfix sends no more Enter there (each would be a failed attempt); end it by hand; last bytes seen: {}",
+                self.screen.last_seen(200)
+            ),
+        )
     }
 
     /// At a `login:` prompt: user, password, and a shell — or a clear refusal.
@@ -336,12 +375,12 @@ impl Session {
                     ErrorKind::Connect,
                     "shell prompt after logging in",
                     |s| {
-                        if screen::login_failed(s.unread()) || s.tail() == Tail::Login {
-                            Some(false)
-                        } else if s.tail() == Tail::Prompt {
-                            Some(true)
-                        } else {
-                            None
+                        // the prompt first: a motd may say "permission denied"
+                        match s.tail() {
+                            Tail::Login => Some(false),
+                            Tail::Prompt => Some(true),
+                            _ if s.contains_ci("login incorrect") => Some(false),
+                            _ => None,
                         }
                     },
                 )
@@ -435,8 +474,17 @@ impl Session {
         stdin: &[u8],
         limit: usize,
     ) -> Result<RawOutput, Fail> {
-        if let Some(old) = self.dirty.take() {
-            self.resync(&old).await?;
+        if let Some(why) = &self.broken {
+            return Err((ErrorKind::Io, why.clone()));
+        }
+        // cleared only once the resync is complete: a caller giving up
+        // during it leaves the next one to do it again
+        if let Some(old) = self.dirty.clone() {
+            if let Err(e) = self.resync(&old).await {
+                self.broken = Some(e.1.clone());
+                return Err(e);
+            }
+            self.dirty = None;
         }
         let program =
             protocol::program(invocation).map_err(|e| (ErrorKind::Unsupported, e.to_string()))?;
@@ -478,12 +526,25 @@ impl Session {
                     self.finish(&id).await?;
                     return Ok(RawOutput { stdout, stderr, status });
                 }
+                Some("bad") => {
+                    self.finish(&id).await?;
+                    return Err((
+                        ErrorKind::Io,
+                        format!(
+                            "the command's data arrived corrupted over the serial console 3 times ({}); nothing was run",
+                            fields.join(" ")
+                        ),
+                    ));
+                }
+                // a result sentinel broken by noise on the line: the command
+                // may well have run, so never say it did not
                 _ => {
                     return Err((
                         ErrorKind::Io,
                         format!(
-                            "the command's data could not be delivered intact over the serial console ({}); nothing was run",
-                            fields.join(" ")
+                            "the serial console garbled the result of a command ({}); whether it ran is unknown; last bytes seen: {}",
+                            fields.join(" "),
+                            self.screen.last_seen(200)
                         ),
                     ))
                 }
@@ -507,10 +568,7 @@ impl Session {
             step,
             ErrorKind::Io,
             "sign that the host is ready to receive data",
-            |s| {
-                s.take_marker(&prefix)
-                    .filter(|f| f.first().is_some_and(|f| f == "rx"))
-            },
+            |s| s.take_marker_where(&prefix, |f| f.first().is_some_and(|f| f == "rx")),
         )
         .await?;
         let lines = screen::encode_lines(data);
@@ -523,7 +581,7 @@ impl Session {
             if window.len() == WINDOW {
                 let want = ["ack".to_string(), sent.to_string()];
                 self.wait(step, ErrorKind::Io, "acknowledgement of sent data", |s| {
-                    s.take_marker(&prefix).filter(|f| f[..] == want[..])
+                    s.take_marker_where(&prefix, |f| f[..] == want[..])
                 })
                 .await?;
             }
@@ -541,8 +599,7 @@ impl Session {
         let prefix = format!("<{}:{id}:", self.nonce);
         for attempt in 1..=3 {
             self.wait(step, ErrorKind::Io, "start of the command's output", |s| {
-                s.take_marker(&prefix)
-                    .filter(|f| f.len() == 2 && f[0] == "begin" && f[1] == name)
+                s.take_marker_where(&prefix, |f| f.len() == 2 && f[0] == "begin" && f[1] == name)
             })
             .await?;
             let (body, fields) = self
@@ -617,7 +674,7 @@ impl Session {
     /// Closes the line and ends the console command (SIGHUP by the closing
     /// terminal, then SIGKILL to its process group after 1.5 s).
     async fn shutdown(&mut self) {
-        let _ = self.writer.shutdown().await;
+        let _ = tokio::time::timeout(Duration::from_secs(2), self.writer.shutdown()).await;
         // dropping both halves closes a pty: the command gets SIGHUP
         self.writer = Box::new(tokio::io::sink());
         self.reader.abort();

@@ -50,7 +50,7 @@ fn fake_login() -> String {
 
 /// A pretend `login` in front of an interactive `sh`: prompts like Debian's,
 /// echo off for the password, "Login incorrect" and a new prompt on failure.
-const FAKE_LOGIN: &str = r#"stty sane; printf '\r\nDebian GNU/Linux 12 box ttyS0\r\n\r\nbox login: '; read u; u=$(printf %s "$u" | tr -d '\r'); stty -echo; printf 'Password: '; read p; stty echo; printf '\r\n'; if [ "$u" = ops ] && [ "$p" = 'pa$$ word' ]; then printf 'Linux box 6.1.0\r\n'; PS1='ops@box:~$ ' exec sh -i; fi; sleep 1; printf '\r\nLogin incorrect\r\nbox login: '; read u; sleep 30"#;
+const FAKE_LOGIN: &str = r#"stty sane; printf '\r\nDebian GNU/Linux 12 box ttyS0\r\n\r\nbox login: '; read u; u=$(printf %s "$u" | tr -d '\r'); stty -echo; printf 'Password: '; read p; stty echo; printf '\r\n'; if [ "$u" = ops ] && [ "$p" = 'pa$$ word' ]; then printf 'Linux box 6.1.0\r\nNote: ssh says Permission denied for old keys\r\n'; PS1='ops@box:~$ ' exec sh -i; fi; sleep 1; printf '\r\nLogin incorrect\r\nbox login: '; read u; sleep 30"#;
 
 fn login(pw: &str) -> Login {
     Login {
@@ -198,6 +198,26 @@ fn logs_in_at_a_login_prompt_and_refuses_a_wrong_password_once() {
     });
 }
 
+/// A console left at somebody's `sudo` password prompt: sshfix presses
+/// Enter once (it cannot see the line before), then sends Ctrl-C — which the
+/// prompt here ignores — and stops: one attempt, not one per wake round.
+#[test]
+fn a_foreign_password_prompt_gets_one_enter_and_a_clear_error() {
+    rt().block_on(async {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("attempts");
+        let cmd = format!(
+            "script -qfc \"stty sane; trap '' INT; while :; do printf '[sudo] password for ops: '; read p; echo x >>{}; done\" /dev/null",
+            log.display()
+        );
+        let err = open(&cmd, Login::default()).await.err().unwrap();
+        assert_eq!(err.0, ErrorKind::Connect);
+        assert!(err.1.contains("password prompt sshfix did not start"), "{}", err.1);
+        let attempts = std::fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(attempts.lines().count(), 1, "attempts made: {attempts:?}");
+    });
+}
+
 #[test]
 fn a_silent_line_fails_after_the_wake_timeout_with_what_it_saw() {
     rt().block_on(async {
@@ -221,7 +241,7 @@ fn a_line_that_drops_mid_command_is_an_error_not_a_hang() {
         let started = std::time::Instant::now();
         let err = t
             .run(
-                "sleep 0.3; pkill -9 -s \"$(ps -o sid= -p $$)\"",
+                "sleep 0.3; pkill -9 -s \"$(ps -o sid= -p $$ | tr -d ' ')\"",
                 b"",
                 Duration::from_secs(60),
             )
@@ -256,7 +276,7 @@ fn noise_on_the_terminal_during_transfers_is_survived() {
             .unwrap();
         assert_eq!(out.stdout, b"ok\n");
         let noisy = "term=$(readlink /proc/$(ps -o sid= -p $$ | tr -d ' ')/fd/0); \
-             (i=0; while [ $i -lt 200 ]; do printf '\\r\\n[ 4%03d.123456] usb 1-1: reset high-speed USB device\\r\\n' $i >\"$term\"; i=$((i+1)); sleep 0.01; done) >/dev/null 2>&1 & echo started";
+             [ -w \"$term\" ] || exit 9; (i=0; while [ $i -lt 200 ]; do printf '\\r\\n[ 4%03d.123456] usb 1-1: reset high-speed USB device\\r\\n' $i >\"$term\"; i=$((i+1)); sleep 0.01; done) >/dev/null 2>&1 & echo started";
         let out = t.run(noisy, b"", Duration::from_secs(20)).await.unwrap();
         assert_eq!(out.stdout, b"started\n");
         let data: Vec<u8> = (0..=255u8).cycle().take(200_000).collect();
