@@ -429,6 +429,20 @@ pub fn ssh_with(cfg: &Path, addr: &str, extra: &[&str]) -> Result<Answer, Failed
     })
 }
 
+/// The direct path of a host, accepting any host key (after apply made new ones).
+pub fn ssh_any_key(ctx: &Ctx, host: &str) -> Result<Answer, Failed> {
+    ssh_with(
+        &ctx.ssh_config(),
+        &ctx.addr(host),
+        &[
+            "-o",
+            "UserKnownHostsFile=/dev/null",
+            "-o",
+            "StrictHostKeyChecking=no",
+        ],
+    )
+}
+
 /// The direct path of a host with the lab's configuration.
 pub fn ssh_direct(ctx: &Ctx, host: &str) -> Result<Answer, Failed> {
     ssh_with(&ctx.ssh_config(), &ctx.addr(host), &[])

@@ -114,7 +114,6 @@ impl Ctx {
 
     /// Opens `host` over exactly one path.
     fn open(&self, host: &str, via: PathKind) -> Result<(Reacher, Reached), String> {
-        let reacher = self.reacher();
         let s = if host == "local" {
             HostSettings {
                 name: "local".into(),
@@ -127,7 +126,13 @@ impl Ctx {
         } else {
             self.settings(host, &[via])
         };
-        match self.rt.block_on(reacher.reach(&s)) {
+        self.open_settings(&s)
+    }
+
+    /// Opens the host `s` describes, through a fresh reacher.
+    fn open_settings(&self, s: &HostSettings) -> Result<(Reacher, Reached), String> {
+        let reacher = self.reacher();
+        match self.rt.block_on(reacher.reach(s)) {
             Ok(r) => Ok((reacher, r)),
             Err(e) => {
                 self.rt.block_on(reacher.close());
@@ -152,17 +157,7 @@ impl Ctx {
 
     /// Opens `host` over its serial console only.
     fn open_serial(&self, host: &str, password_env: &str) -> Result<(Reacher, Reached), String> {
-        let reacher = self.reacher();
-        match self
-            .rt
-            .block_on(reacher.reach(&self.serial_settings(host, password_env)))
-        {
-            Ok(r) => Ok((reacher, r)),
-            Err(e) => {
-                self.rt.block_on(reacher.close());
-                Err(e.to_string())
-            }
-        }
+        self.open_settings(&self.serial_settings(host, password_env))
     }
 
     fn close(&self, reacher: Reacher, reached: Reached) {

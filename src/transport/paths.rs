@@ -125,24 +125,45 @@ impl Reacher {
                 user: b.user.clone(),
             }));
         };
+        let password = self.password_from_env(
+            host,
+            None,
+            "sshfix_become_password_env",
+            var,
+            "sudo password",
+            (|c| c == '\n' || c == '\0', "a newline or NUL"),
+        )?;
+        Ok(Some(BecomeAuth::Password {
+            user: b.user.clone(),
+            password,
+        }))
+    }
+
+    /// The password in the environment variable `var`, which the host
+    /// setting `setting` names. Refused: an unset variable, an empty value,
+    /// and a value with a character `refuse.0` rejects (`refuse.1` says which).
+    fn password_from_env(
+        &self,
+        host: &HostSettings,
+        via: Option<PathKind>,
+        setting: &str,
+        var: &str,
+        what: &str,
+        refuse: (fn(char) -> bool, &str),
+    ) -> Result<Secret, TransportError> {
         match (self.env)(var) {
-            Some(pw) if !pw.is_empty() && !pw.contains('\n') && !pw.contains('\0') => {
-                Ok(Some(BecomeAuth::Password {
-                    user: b.user.clone(),
-                    password: Secret::new(pw),
-                }))
-            }
+            Some(pw) if !pw.is_empty() && !pw.chars().any(refuse.0) => Ok(Secret::new(pw)),
             Some(_) => Err(TransportError::new(
                 &host.name,
-                None,
+                via,
                 ErrorKind::Unsupported,
-                format!("the sudo password in `${var}` is empty or contains a newline or NUL"),
+                format!("the {what} in `${var}` is empty or contains {}", refuse.1),
             )),
             None => Err(TransportError::new(
                 &host.name,
-                None,
+                via,
                 ErrorKind::Unsupported,
-                format!("`sshfix_become_password_env` names `${var}`, which is not set"),
+                format!("`{setting}` names `${var}`, which is not set"),
             )
             .with_hint(format!(
                 "export {var}=… before running sshfix (the value never appears in output)"
@@ -159,32 +180,17 @@ impl Reacher {
     ) -> Result<Login, TransportError> {
         let password = match &console.password_env {
             None => None,
-            Some(var) => match (self.env)(var) {
-                Some(pw) if !pw.is_empty() && !pw.chars().any(|c| c.is_ascii_control()) => {
-                    Some(Secret::new(pw))
-                }
-                Some(_) => {
-                    return Err(TransportError::new(
-                        &host.name,
-                        Some(PathKind::Console),
-                        ErrorKind::Unsupported,
-                        format!(
-                        "the console password in `${var}` is empty or contains a line break or NUL"
-                    ),
-                    ))
-                }
-                None => {
-                    return Err(TransportError::new(
-                        &host.name,
-                        Some(PathKind::Console),
-                        ErrorKind::Unsupported,
-                        format!("`sshfix_console_password_env` names `${var}`, which is not set"),
-                    )
-                    .with_hint(format!(
-                        "export {var}=… before running sshfix (the value never appears in output)"
-                    )))
-                }
-            },
+            Some(var) => Some(self.password_from_env(
+                host,
+                Some(PathKind::Console),
+                "sshfix_console_password_env",
+                var,
+                "console password",
+                (
+                    |c| c.is_ascii_control(),
+                    "a control character (a terminal would act on it)",
+                ),
+            )?),
         };
         Ok(Login {
             user: console.login.clone(),

@@ -8,8 +8,8 @@ use libtest_mimic::Failed;
 use serde_json::Value;
 
 use super::{
-    apply_json, check, expect_fails, expect_result, ssh_with, sshfix, sshfix_cmd, Answer, Ctx,
-    Running, MAXSTARTUPS, REFUSED, RESET, RUN_LIMIT, TIMED_OUT,
+    apply_json, check, expect_fails, expect_result, ssh_any_key, ssh_with, sshfix, sshfix_cmd,
+    Answer, Ctx, Running, MAXSTARTUPS, REFUSED, RESET, RUN_LIMIT, TIMED_OUT,
 };
 
 /// How the fault shows from the controller before the repair.
@@ -177,7 +177,7 @@ fixes! {
 }
 
 /// The host's current ed25519 key fingerprint (`SHA256:…`).
-fn fingerprint(ctx: &Ctx, h: &str) -> Result<String, Failed> {
+pub fn fingerprint(ctx: &Ctx, h: &str) -> Result<String, Failed> {
     let out = ctx.console(h, "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub")?;
     out.split_whitespace()
         .nth(1)
@@ -206,16 +206,7 @@ fn new_fingerprints_printed(ctx: &Ctx) -> Result<(), Failed> {
             a.ok, a.stderr
         )
     })?;
-    let a = ssh_with(
-        &ctx.ssh_config(),
-        &ctx.addr(h),
-        &[
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "StrictHostKeyChecking=no",
-        ],
-    )?;
+    let a = ssh_any_key(ctx, h)?;
     check(a.ok, || {
         format!("{h}: ssh (any key) fails after apply: {}", a.stderr)
     })?;

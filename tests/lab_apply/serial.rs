@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use super::failures::{expect_failed, expect_self_revert, left_as_it_was};
 use super::{
-    check, expect_fails, expect_result, host_outcome, resume, ssh_with, sshfix_cmd_with,
+    check, expect_fails, expect_result, host_outcome, resume, ssh_any_key, sshfix_cmd_with,
     wait_paused, Ctx, Run, Running, REFUSED, RESET, RUN_LIMIT,
 };
 
@@ -139,22 +139,12 @@ fn hostkeys_missing(ctx: &Ctx) -> Result<(), Failed> {
         format!("{h}: apply reached via {}", out["reached_via"])
     })?;
     // the host's new key, printed for the operator to check
-    let fp = ctx.console(h, "ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub")?;
-    let fp = fp.split_whitespace().nth(1).unwrap_or("?").to_string();
+    let fp = super::fixes::fingerprint(ctx, h)?;
     check(out["new_host_keys"].to_string().contains(&fp), || {
         format!("{h}: new_host_keys {} lack {fp}", out["new_host_keys"])
     })?;
     // the direct path works (with any key: the keys are new)
-    let a = ssh_with(
-        &ctx.ssh_config(),
-        &ctx.addr(h),
-        &[
-            "-o",
-            "UserKnownHostsFile=/dev/null",
-            "-o",
-            "StrictHostKeyChecking=no",
-        ],
-    )?;
+    let a = ssh_any_key(ctx, h)?;
     check(a.ok, || {
         format!("{h}: direct ssh fails after apply: {}", a.stderr)
     })?;
