@@ -31,7 +31,7 @@ use sshfix::transport::ssh::SshOptions;
 use sshfix::transport::{ErrorKind, Transport};
 
 /// The fleet and what is wrong with each host.
-const HOSTS: usize = 22;
+const HOSTS: usize = 23;
 const FAULTS: [(&str, &str); 6] = [
     ("h4", "wrappers-deny"),
     ("h5", "sshd-stopped"),
@@ -1090,7 +1090,7 @@ fn ctrl_c_stops_every_master(ctx: &Ctx) -> Result<(), Failed> {
 
 type Plain = fn(&Ctx) -> Result<(), Failed>;
 
-const PLAIN: [(&str, Plain); 30] = [
+const PLAIN: [(&str, Plain); 31] = [
     ("paths::healthy_host_reached_directly", reach_healthy_direct),
     (
         "paths::hosts_deny_for_controller_reached_via_jump",
@@ -1179,6 +1179,10 @@ const PLAIN: [(&str, Plain); 30] = [
         diagnosis::facts_costs_one_session_and_one_run,
     ),
     (
+        "diagnosis::match_block_overrides_reach_the_facts",
+        diagnosis::match_block_overrides_reach_the_facts,
+    ),
+    (
         "diagnosis::user_playbook_checks_run",
         diagnosis::user_playbook_checks_run,
     ),
@@ -1263,6 +1267,9 @@ fn main() -> ExitCode {
         "h3",
         "echo 'ops ALL=(ALL:ALL) NOPASSWD: ALL' >> /etc/sudoers",
     );
+    // h23: a Match block for the controller's address (the facts script runs
+    // `sshd -T -C` only when some Match block exists)
+    lab.console("h23", diagnosis::MATCH_BLOCK);
     lab.enter_controller();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

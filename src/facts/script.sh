@@ -25,8 +25,10 @@ set +f
 
 if head -c 1 </dev/null >/dev/null 2>&1; then
 	sshfix_cap() { head -c "$SSHFIX_CAP"; }
+	sshfix_read() { head -c "$SSHFIX_CAP" -- "$1"; }
 else
 	sshfix_cap() { cat; }
+	sshfix_read() { cat -- "$1"; }
 fi
 if timeout 1 true 2>/dev/null; then
 	sshfix_t() { sshfix_secs=$1; shift; timeout "$sshfix_secs" "$@"; }
@@ -53,11 +55,37 @@ item() {
 	printf '\n%s end %s %s\n' "$N" "$sshfix_t0" "$SSHFIX_UP"
 }
 
-# file PATH: the content of one file (rc 1 when missing or unreadable).
+# small KEY COMMAND...: like item, for commands whose output is small by
+# nature (our own functions, version lines): no pipe and no subshell, so a
+# shell function runs in this shell. Every fork saved here is CPU saved on
+# the host (see docs/performance.md).
+small() {
+	sshfix_key=$1
+	shift
+	sshfix_up
+	sshfix_t0=$SSHFIX_UP
+	printf '%s begin %s\n' "$N" "$sshfix_key"
+	"$@" 2>&1
+	printf '\n%s rc %s\n' "$N" "$?"
+	sshfix_up
+	printf '\n%s end %s %s\n' "$N" "$sshfix_t0" "$SSHFIX_UP"
+}
+
+# file PATH: the content of one file, at most SSHFIX_CAP bytes (rc 1 when
+# missing or unreadable). One process per file that exists, none for one that
+# does not.
 file() {
 	case $1 in *'
 '*) return ;; esac
-	item "file $1" cat -- "$1"
+	if [ -e "$1" ]; then
+		small "file $1" sshfix_read "$1"
+	else
+		small "file $1" sshfix_missing "$1"
+	fi
+}
+sshfix_missing() {
+	printf '%s: No such file or directory\n' "$1"
+	return 1
 }
 
 # stat PATH...: one metadata line per path (see src/facts/files.rs).
@@ -70,7 +98,32 @@ sshfix_stat1() {
 	fi
 }
 sshfix_stat() {
-	for sshfix_p in "$@"; do sshfix_stat1 "$sshfix_p"; done
+	# missing paths are known without a process; every path that exists goes
+	# to one `stat` (a failure there, or a line short: path by path instead)
+	sshfix_n=0
+	for sshfix_p in "$@"; do
+		if [ -e "$sshfix_p" ]; then
+			sshfix_n=$((sshfix_n + 1))
+		else
+			sshfix_stat1 "$sshfix_p"
+		fi
+	done
+	[ "$sshfix_n" = 0 ] && return 0
+	if sshfix_out=$(stat -L -c '%a	%u	%g	%s	%F	%n' -- "$@" 2>/dev/null) ||
+		[ -n "$sshfix_out" ]; then
+		sshfix_lines=0
+		while IFS= read -r sshfix_p; do sshfix_lines=$((sshfix_lines + 1)); done <<SSHFIX_EOF
+$sshfix_out
+SSHFIX_EOF
+		if [ "$sshfix_lines" = "$sshfix_n" ]; then
+			printf '%s\n' "$sshfix_out"
+			return 0
+		fi
+	fi
+	for sshfix_p in "$@"; do
+		[ -e "$sshfix_p" ] && sshfix_stat1 "$sshfix_p"
+	done
+	return 0
 }
 
 # The environment: who we are, what the host runs.
@@ -80,7 +133,8 @@ sshfix_env() {
 	echo "uname=$(uname -srm)"
 	# the service manager that runs (not merely installed): containers and
 	# minimal hosts have none, and then daemons are signalled directly
-	sshfix_pid1=$(cat /proc/1/comm 2>/dev/null)
+	sshfix_pid1=
+	read -r sshfix_pid1 </proc/1/comm 2>/dev/null
 	if [ -d /run/systemd/system ]; then echo "init=systemd"
 	elif sshfix_has rc-service && [ -d /run/openrc ]; then echo "init=openrc"
 	elif [ "$sshfix_pid1" = init ] && [ -d /etc/init.d ]; then echo "init=sysvinit"
@@ -101,7 +155,7 @@ for sshfix_p in "$(command -v sshd 2>/dev/null)" /usr/sbin/sshd /usr/local/sbin/
 	if [ -n "$sshfix_p" ] && [ -x "$sshfix_p" ]; then SSHD=$sshfix_p; break; fi
 done
 
-item env sshfix_env
+small env sshfix_env
 file /etc/os-release
 
 # ---- processes and listeners
@@ -111,23 +165,35 @@ file /etc/os-release
 sshfix_not_us() {
 	awk -v pat="SSHFIX_CAP=" 'index($0, pat) == 0 { print substr($0, 1, 1024) }'
 }
-if sshfix_has ps && ps -eo pid=,ppid=,comm=,args= >/dev/null 2>&1; then
-	sshfix_ps() { ps -eo pid=,ppid=,comm=,args= | sshfix_not_us; }
-	item ps sshfix_ps
+# One process list, read once: the `ps` item, the sshd network namespaces,
+# the daemons that run and sshd's log files all come from it.
+if sshfix_has ps && sshfix_psall=$(ps -eo pid=,ppid=,comm=,args= 2>/dev/null); then
+	:
 else
-	sshfix_ps() {
+	sshfix_psall=$(
 		for sshfix_d in /proc/[0-9]*; do
 			sshfix_pid=${sshfix_d#/proc/}
 			sshfix_comm=$(cat "$sshfix_d/comm" 2>/dev/null) || continue
 			sshfix_ppid=$(sed -n 's/^PPid:[[:space:]]*//p' "$sshfix_d/status" 2>/dev/null)
 			sshfix_args=$(tr '\000\n' '  ' <"$sshfix_d/cmdline" 2>/dev/null)
 			printf '%s %s %s %s\n' "$sshfix_pid" "${sshfix_ppid:-0}" "$sshfix_comm" "${sshfix_args:-[$sshfix_comm]}"
-		done | sshfix_not_us
-	}
-	item ps sshfix_ps
+		done
+	)
 fi
-if ss -Htln >/dev/null 2>&1; then
-	item ss ss -Htlnp
+sshfix_ps() { printf '%s\n' "$sshfix_psall" | sshfix_not_us; }
+item ps sshfix_ps
+# the command names of every process, space-separated (" sshd sleep … ")
+sshfix_comms=' '
+while read -r sshfix_p sshfix_pp sshfix_c sshfix_rest; do
+	sshfix_comms="$sshfix_comms$sshfix_c "
+done <<SSHFIX_EOF
+$sshfix_psall
+SSHFIX_EOF
+if sshfix_out=$(ss -Htlnp 2>&1); then
+	# run once: its output is kept for the item
+	sshfix_ss=$sshfix_out
+	sshfix_print_ss() { printf '%s\n' "$sshfix_ss"; }
+	item ss sshfix_print_ss
 elif netstat -tlnp >/dev/null 2>&1; then
 	item netstat netstat -tlnp
 elif sshfix_has netstat; then
@@ -138,25 +204,14 @@ fi
 # host's `ps` shows the sshds of its containers too, which do not serve it
 sshfix_netns() {
 	echo "self $(readlink /proc/self/ns/net 2>/dev/null)"
-	for sshfix_p in $(ps -eo pid=,comm= 2>/dev/null | awk '$2 == "sshd" { print $1 }'); do
-		echo "$sshfix_p $(readlink "/proc/$sshfix_p/ns/net" 2>/dev/null)"
-	done
+	while read -r sshfix_p sshfix_pp sshfix_c sshfix_rest; do
+		[ "$sshfix_c" = sshd ] && echo "$sshfix_p $(readlink "/proc/$sshfix_p/ns/net" 2>/dev/null)"
+	done <<SSHFIX_EOF
+$sshfix_psall
+SSHFIX_EOF
+	:
 }
-item netns sshfix_netns
-
-# ---- sshd itself
-if [ -n "$SSHD" ]; then
-	item sshd-version sh -c '"$1" -V 2>&1; ssh -V 2>&1' sh "$SSHD"
-	item sshd-t "$SSHD" -t
-	item sshd-T "$SSHD" -T
-	for sshfix_c in $SSHFIX_CLIENTS; do
-		item "sshd-T-C $sshfix_c" "$SSHD" -T -C "user=$SSHFIX_USER,host=$sshfix_c,addr=$sshfix_c,lport=$SSHFIX_PORT"
-	done
-	if sshfix_has ldd; then
-		item ldd-sshd ldd "$SSHD"
-	fi
-	item sshd-libwrap sh -c 'grep -c -a libwrap "$1"' sh "$SSHD"
-fi
+small netns sshfix_netns
 
 # ---- sshd_config and every file it includes (as sshd resolves them: relative
 # to /etc/ssh, globbed, where the Include line stands; at most 256 files)
@@ -186,12 +241,74 @@ while [ -n "$sshfix_queue" ] && [ "$sshfix_nfiles" -lt 256 ]; do
 	sshfix_queue=$sshfix_next
 done
 
+# ---- files sshd needs (host keys, banner), and whether any Match block exists
+sshfix_keys=
+sshfix_banners=
+sshfix_match=
+while read -r sshfix_kind sshfix_v; do
+	case $sshfix_kind in
+	k) sshfix_keys="$sshfix_keys $sshfix_v" ;;
+	b) sshfix_banners="$sshfix_banners $sshfix_v" ;;
+	m) sshfix_match=1 ;;
+	esac
+done <<SSHFIX_EOF
+$(cat $sshfix_conf_files 2>/dev/null | tr -d '\r' | sed -n \
+	-e 's/^[[:space:]]*[Hh][Oo][Ss][Tt][Kk][Ee][Yy]\([[:space:]]*=[[:space:]]*\|[[:space:]][[:space:]]*\)\([^[:space:]]*\).*/k \2/p' \
+	-e 's/^[[:space:]]*[Bb][Aa][Nn][Nn][Ee][Rr]\([[:space:]]*=[[:space:]]*\|[[:space:]][[:space:]]*\)\([^[:space:]]*\).*/b \2/p' \
+	-e 's/^[[:space:]]*[Mm][Aa][Tt][Cc][Hh]\([[:space:]]*=\|[[:space:]]\).*/m/p' | tr -d '"')
+SSHFIX_EOF
+
+# ---- sshd itself
+# `sshd -T` checks everything `sshd -t` checks before it prints the effective
+# configuration, so when it succeeds its stderr is what `sshd -t` would have
+# said; only when it fails does `sshd -t` run as well (older releases may
+# refuse -T for reasons of their own). `sshd -T -C` runs only when a Match
+# block can make a client's configuration differ.
+sshfix_versions() {
+	"$SSHD" -V
+	ssh -V
+}
+sshfix_print_err() {
+	[ -n "$sshfix_err" ] && printf '%s\n' "$sshfix_err"
+	return "$sshfix_rc"
+}
+sshfix_sshd_T() {
+	sshfix_up
+	sshfix_t0=$SSHFIX_UP
+	printf '%s begin sshd-T\n' "$N"
+	sshfix_err=$("$SSHD" -T 2>&1 >&3 3>&-)
+	sshfix_rc=$?
+	[ -n "$sshfix_err" ] && printf '%s\n' "$sshfix_err"
+	printf '\n%s rc %s\n' "$N" "$sshfix_rc"
+	sshfix_up
+	printf '\n%s end %s %s\n' "$N" "$sshfix_t0" "$SSHFIX_UP"
+	if [ "$sshfix_rc" = 0 ]; then
+		small sshd-t sshfix_print_err
+	else
+		item sshd-t "$SSHD" -t
+	fi
+}
+if [ -n "$SSHD" ]; then
+	small sshd-version sshfix_versions
+	sshfix_sshd_T 3>&1
+	if [ -n "$sshfix_match" ]; then
+		for sshfix_c in $SSHFIX_CLIENTS; do
+			item "sshd-T-C $sshfix_c" "$SSHD" -T -C "user=$SSHFIX_USER,host=$sshfix_c,addr=$sshfix_c,lport=$SSHFIX_PORT"
+		done
+	fi
+	sshfix_wrap=$(grep -c -a libwrap "$SSHD" 2>&1)
+	sshfix_wrap_rc=$?
+	# only a binary that names libwrap can be linked with it
+	if [ "$sshfix_wrap" != 0 ] && sshfix_has ldd; then
+		item ldd-sshd ldd "$SSHD"
+	fi
+	sshfix_err=$sshfix_wrap
+	sshfix_rc=$sshfix_wrap_rc
+	small sshd-libwrap sshfix_print_err
+fi
+
 # ---- files sshd needs: host keys, banner, privilege separation directory
-sshfix_keys=$(cat $sshfix_conf_files 2>/dev/null | tr -d '\r' |
-	sed -n 's/^[[:space:]]*[Hh][Oo][Ss][Tt][Kk][Ee][Yy]\([[:space:]]*=[[:space:]]*\|[[:space:]][[:space:]]*\)\([^[:space:]]*\).*/\2/p' | tr -d '"')
-sshfix_banners=$(cat $sshfix_conf_files 2>/dev/null | tr -d '\r' |
-	sed -n 's/^[[:space:]]*[Bb][Aa][Nn][Nn][Ee][Rr]\([[:space:]]*=[[:space:]]*\|[[:space:]][[:space:]]*\)\([^[:space:]]*\).*/\2/p' | tr -d '"')
-item stat sshfix_stat /etc/ssh/ssh_host_*key* $sshfix_keys $sshfix_banners \
+small stat sshfix_stat /etc/ssh/ssh_host_*key* $sshfix_keys $sshfix_banners \
 	/run/sshd /var/run/sshd /var/empty /var/empty/sshd /var/lib/empty /run/sshd.pid \
 	/etc/ssh /etc/ssh/sshd_config /etc/hosts.allow /etc/hosts.deny
 file /run/sshd.pid
@@ -199,11 +316,16 @@ file /run/sshd.pid
 # ---- TCP wrappers (and the /file lists their rules name)
 file /etc/hosts.allow
 file /etc/hosts.deny
-for sshfix_l in $(cat /etc/hosts.allow /etc/hosts.deny 2>/dev/null | tr -d '\r' |
-	sed -e 's/#.*//' -e 's/\[[^]]*\]//g' | cut -d: -f1-2 | tr ' \t,:' '\n\n\n\n' |
-	grep '^/' | sort -u | head -n 16); do
-	[ -f "$sshfix_l" ] && file "$sshfix_l"
-done
+# (the long pipeline only runs when a rule has a word starting with `/`;
+# grep's status 2, an error, runs it too)
+grep -q -s -e '^[^#]*[],:[:space:]]/' -e '^/' /etc/hosts.allow /etc/hosts.deny
+if [ $? != 1 ]; then
+	for sshfix_l in $(cat /etc/hosts.allow /etc/hosts.deny 2>/dev/null | tr -d '\r' |
+		sed -e 's/#.*//' -e 's/\[[^]]*\]//g' | cut -d: -f1-2 | tr ' \t,:' '\n\n\n\n' |
+		grep '^/' | sort -u | head -n 16); do
+		[ -f "$sshfix_l" ] && file "$sshfix_l"
+	done
+fi
 
 # ---- name resolution of the clients that must get in (sshd and libwrap use
 # the system resolver; a slow reverse lookup delays or breaks the exchange)
@@ -229,11 +351,29 @@ if sshfix_has getent; then
 fi
 
 # ---- logs: sshd's -E file, the syslog files, the journal
-for sshfix_log in $({ ps -eo args= 2>/dev/null | sed -n 's/^sshd:.* -E *\([^ ]*\).*/\1/p; s/^[^ ]*sshd .*-E *\([^ ]*\).*/\1/p'; echo /var/log/sshd.log; } | sort -u); do
+# the files named by `-E` on an sshd command line (`sshd: /usr/sbin/sshd -E
+# F …` or `/usr/sbin/sshd -E F`), and Debian's usual one; each once
+sshfix_logs=' '
+while read -r sshfix_p sshfix_pp sshfix_c sshfix_rest; do
+	case $sshfix_rest in
+	sshd:*' -E'* | *sshd' '*-E*) ;;
+	*) continue ;;
+	esac
+	case ${sshfix_rest%% *} in sshd: | *sshd) ;; *) continue ;; esac
+	sshfix_v=${sshfix_rest##*-E}
+	sshfix_v=${sshfix_v#"${sshfix_v%%[! ]*}"}
+	sshfix_v=${sshfix_v%% *}
+	case $sshfix_logs in *" $sshfix_v "*) ;; *) sshfix_logs="$sshfix_logs$sshfix_v " ;; esac
+done <<SSHFIX_EOF
+$sshfix_psall
+SSHFIX_EOF
+case $sshfix_logs in *' /var/log/sshd.log '*) ;; *) sshfix_logs="$sshfix_logs/var/log/sshd.log " ;; esac
+for sshfix_log in $sshfix_logs; do
 	[ -f "$sshfix_log" ] && item "log $sshfix_log" tail -n 300 "$sshfix_log"
 done
+sshfix_syslog() { tail -n 50000 "$1" | grep -a -e sshd -e "refused connect" | tail -n 300; }
 for sshfix_log in /var/log/auth.log /var/log/secure /var/log/messages; do
-	[ -f "$sshfix_log" ] && item "log $sshfix_log" sh -c 'tail -n 50000 "$1" | grep -a -e sshd -e "refused connect" | tail -n 300' sh "$sshfix_log"
+	[ -f "$sshfix_log" ] && item "log $sshfix_log" sshfix_syslog "$sshfix_log"
 done
 if [ -d /run/systemd/system ] && sshfix_has journalctl; then
 	item journal sshfix_t 10 journalctl -q --no-pager -o short-iso -n 300 -u ssh.service -u sshd.service -u ssh.socket
@@ -261,7 +401,6 @@ for sshfix_f in /etc/nftables.conf /etc/sysconfig/nftables.conf /etc/iptables/ru
 done
 # firewalld's and ufw's rules are in the rulesets above; their own (Python)
 # clients are slow, so they run only where the daemon does
-sshfix_comms=" $(ps -eo comm= 2>/dev/null | tr '\n' ' ') "
 case $sshfix_comms in *" firewalld "*)
 	item firewalld-state sshfix_t 10 firewall-cmd --state
 	item firewalld-list sshfix_t 10 firewall-cmd --list-all
@@ -279,7 +418,8 @@ for sshfix_f in /etc/sysctl.d/*.conf /run/sysctl.d/*.conf /usr/local/lib/sysctl.
 	/usr/lib/sysctl.d/*.conf /lib/sysctl.d/*.conf; do
 	[ -f "$sshfix_f" ] && file "$sshfix_f"
 done
-sshfix_has dmesg && item dmesg sh -c 'dmesg 2>/dev/null | grep -a -i -e conntrack | tail -n 50'
+sshfix_dmesg() { dmesg 2>/dev/null | grep -a -i -e conntrack | tail -n 50; }
+sshfix_has dmesg && item dmesg sshfix_dmesg
 
 # ---- super-servers
 file /etc/inetd.conf

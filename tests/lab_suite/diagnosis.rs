@@ -397,6 +397,45 @@ pub fn facts_costs_one_session_and_one_run(ctx: &Ctx) -> Result<(), Failed> {
     })
 }
 
+/// h23's sshd_config gains a Match block for the controller (appended: the
+/// host's /etc/ssh is its own copy).
+pub const MATCH_BLOCK: &str =
+    "printf 'Match Address 10.77.0.1\\n\\tBanner /etc/issue.net\\n' >> /etc/ssh/sshd_config && sshd -t";
+
+/// The client's own configuration (`sshd -T -C`) reaches the facts where a
+/// Match block changes it (h23), and a host without one (h2) shows none.
+/// (Not h22: `facts_costs_one_session_and_one_run` counts its connections.)
+pub fn match_block_overrides_reach_the_facts(ctx: &Ctx) -> Result<(), Failed> {
+    let inv = ctx.lab_dir.join("inventory.ini");
+    let out = sshfix_lab(ctx, "facts", &inv, &["-l", "h2:h23", "--format", "json"]);
+    check(out.status.code() == Some(0), || {
+        format!(
+            "exit {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    let json: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let overrides = |name: &str| -> Result<Value, Failed> {
+        let h = json["hosts"]
+            .as_array()
+            .and_then(|a| a.iter().find(|h| h["host"] == name))
+            .ok_or_else(|| format!("no host {name} in {json:#}"))?;
+        check(h["facts"]["sshd"]["test"]["ok"] == true, || {
+            format!("{name}: sshd -t: {:#}", h["facts"]["sshd"]["test"])
+        })?;
+        Ok(h["facts"]["clients"][0]["match_overrides"].clone())
+    };
+    let h23 = overrides("h23")?;
+    check(h23["banner"] == "/etc/issue.net", || {
+        format!("h23 overrides: {h23:#}")
+    })?;
+    let h2 = overrides("h2")?;
+    check(h2.as_object().is_some_and(|o| o.is_empty()), || {
+        format!("h2 overrides: {h2:#}")
+    })
+}
+
 /// A host no path reaches: exit 4, and the JSON says why for each path.
 pub fn unreachable_host_exits_4_with_each_path_explained(ctx: &Ctx) -> Result<(), Failed> {
     let base =
