@@ -121,6 +121,9 @@ class Bench:
         self.script_file = os.path.join(work, "facts-cmd")
         with open(self.script_file, "w") as f:
             f.write(self.script_cmd)
+        self.script_body = os.path.join(work, "facts-script")
+        with open(self.script_body, "w") as f:
+            f.write(script)
         # Ansible and pyinfra: same hosts, same key, same known_hosts
         self.ans_inv = os.path.join(work, "ansible.ini")
         with open(self.ans_inv, "w") as f:
@@ -225,6 +228,15 @@ class Bench:
             ),
             "ansible-setup": (self.ansible("setup"), ansible_ok, "ansible"),
             "ansible-raw": (self.ansible("raw", "-a", self.script_cmd), ansible_ok, "ansible"),
+            # the script's own cost on a host: 10 runs on h1 (its CPU / 10 is one run)
+            "script-on-host-x10": (
+                [
+                    "nsenter", "-t", self.lab.env[f"LAB_PID_{self.lab.names[0]}"], "-m", "-n", "-p", "-u", "-i",
+                    "--", "sh", "-c", 'script=$(cat); for i in 1 2 3 4 5 6 7 8 9 10; do sh -c "$script"; done',
+                ],
+                lambda out: self.n if marker_done(out) == 10 else 0,
+                {"stdin": self.script_body, "netns": False},
+            ),
             "pyinfra-curve": (
                 [
                     os.path.join(v, "bin", "pyinfra"), self.py_inv, "fact", "server.Hostname",
@@ -242,13 +254,14 @@ class Bench:
         out = os.path.join(self.work, f"{name}.out")
         err = os.path.join(self.work, f"{name}.err")
         full_env = dict(os.environ)
+        opts = env if isinstance(env, dict) else {}
         if env == "ansible":
             full_env.update(self.ansible_env())
-        elif env:
-            full_env.update(env)
+        stdin = ["--stdin", opts["stdin"]] if "stdin" in opts else []
+        netns = ["ip", "netns", "exec", self.lab.ns] if opts.get("netns", True) else []
         r = subprocess.run(
-            [sys.executable, MEASURE, "--stdout", out, "--stderr", err, "--",
-             "ip", "netns", "exec", self.lab.ns, *cmd],
+            [sys.executable, MEASURE, "--stdout", out, "--stderr", err, *stdin, "--",
+             *netns, *cmd],
             stdout=subprocess.PIPE,
             env=full_env,
             check=True,
@@ -325,6 +338,10 @@ def markdown(summaries):
                 f"| {c} | {m['wall_s']:.2f} | {m['cpu_s']:.2f} | {m['peak_mib']:.0f} | "
                 f"{s['mib_per_host_in_flight'][c]:.2f} | {m['reached']}/{s['hosts']} |"
             )
+        if "script-on-host-x10" in s["cases"]:
+            lines.append("")
+            lines.append(f"The facts script on one host: {s['cases']['script-on-host-x10']['cpu_s'] * 100:.0f} ms of CPU per run "
+                         "(`script-on-host-x10`: 10 runs; the CPU above is all of them).")
         lines.append("")
         lines.append("| ratio (wall time) | measured | target |")
         lines.append("|---|---:|---|")

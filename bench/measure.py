@@ -47,14 +47,18 @@ class V1:
 
     def __init__(self, name):
         self.dirs = {}
-        for ctrl in ("memory", "cpuacct"):
-            base = os.path.join(ROOT, ctrl)
-            parent = own_cgroup(ctrl)
-            if parent is None or not os.path.isdir(base):
-                raise OSError(f"no cgroup v1 {ctrl} hierarchy")
-            d = os.path.join(base, parent.lstrip("/"), name)
-            os.mkdir(d)
-            self.dirs[ctrl] = d
+        try:
+            for ctrl in ("memory", "cpuacct"):
+                base = os.path.join(ROOT, ctrl)
+                parent = own_cgroup(ctrl)
+                if parent is None or not os.path.isdir(base):
+                    raise OSError(f"no cgroup v1 {ctrl} hierarchy")
+                d = os.path.join(base, parent.lstrip("/"), name)
+                os.mkdir(d)
+                self.dirs[ctrl] = d
+        except OSError:
+            self.remove()
+            raise
 
     def enter(self, pid):
         for d in self.dirs.values():
@@ -79,24 +83,27 @@ class V1:
         return user, sys_, peak
 
     def remove(self):
-        for d in self.dirs.values():
+        for d in list(self.dirs.values()):
             os.rmdir(d)
+        self.dirs = {}
 
 
 class V2:
-    """cgroup v2: one directory under this process's own cgroup's parent."""
+    """cgroup v2: one directory right under the root, where the memory and cpu
+    controllers can always be enabled (a cgroup that holds processes, such
+    as a login session's, cannot enable them for its children)."""
 
     def __init__(self, name):
-        parent = own_cgroup("")
-        if parent is None or not os.path.exists(os.path.join(ROOT, "cgroup.controllers")):
+        if not os.path.exists(os.path.join(ROOT, "cgroup.controllers")):
             raise OSError("no cgroup v2 hierarchy")
-        base = os.path.join(ROOT, parent.lstrip("/"))
-        with open(os.path.join(base, "cgroup.subtree_control")) as f:
+        control = os.path.join(ROOT, "cgroup.subtree_control")
+        with open(control) as f:
             enabled = f.read().split()
         for ctrl in ("memory", "cpu"):
             if ctrl not in enabled:
-                raise OSError(f"cgroup v2 controller {ctrl} is not enabled in {base}")
-        self.dir = os.path.join(base, name)
+                with open(control, "w") as f:
+                    f.write(f"+{ctrl}")
+        self.dir = os.path.join(ROOT, name)
         os.mkdir(self.dir)
 
     def enter(self, pid):

@@ -40,6 +40,13 @@ impl Item {
     pub fn ok(&self) -> bool {
         self.rc == Some(0)
     }
+
+    /// A file item that holds the whole file: read without error and not cut
+    /// off at the size cap (the script reads a file with `head -c CAP`, so
+    /// a cut file still reports status 0).
+    pub fn whole(&self) -> bool {
+        self.ok() && !self.truncated
+    }
 }
 
 /// All items of one run, in the order the script printed them.
@@ -58,11 +65,11 @@ impl Frames {
         self.items.iter().find(|i| i.key == key)
     }
 
-    /// The content of `file PATH`, when the file could be read.
+    /// The content of `file PATH`, when the whole file could be read.
     pub fn file(&self, path: &str) -> Option<&Item> {
         self.items
             .iter()
-            .find(|i| i.key.strip_prefix("file ") == Some(path) && i.ok())
+            .find(|i| i.key.strip_prefix("file ") == Some(path) && i.whole())
     }
 
     /// Items whose key starts with `prefix` (e.g. `"dns "`), with the rest of the key.
@@ -219,6 +226,20 @@ mod tests {
             assert_eq!(f.items[0].seconds, Some(0.5));
             assert!(f.done);
         }
+    }
+
+    /// A file cut off at the cap reports status 0 (the script reads it with
+    /// `head -c CAP`), yet it is not the whole file: `file()` must not offer it.
+    #[test]
+    fn a_file_cut_at_the_cap_is_not_the_file() {
+        let mut s = framed("file /etc/hosts.allow", &[b'a'; 64], 0);
+        s.extend(framed("file /etc/hosts.deny", &[b'b'; 10], 0));
+        let f = parse(&s, M, 64).unwrap();
+        let cut = f.get("file /etc/hosts.allow").unwrap();
+        assert_eq!(cut.rc, Some(0));
+        assert!(cut.truncated && !cut.whole());
+        assert!(f.file("/etc/hosts.allow").is_none());
+        assert_eq!(f.file("/etc/hosts.deny").unwrap().body.len(), 10);
     }
 
     #[test]

@@ -570,7 +570,7 @@ fn env(cx: &mut Ctx) -> Env {
 pub fn files_map(frames: &Frames) -> BTreeMap<String, Vec<u8>> {
     frames
         .with_prefix("file ")
-        .filter(|(_, i)| i.ok())
+        .filter(|(_, i)| i.whole())
         .map(|(p, i)| (p.to_string(), i.body.clone()))
         .collect()
 }
@@ -1451,7 +1451,7 @@ fn inetd_facts(cx: &mut Ctx, pf: &procs::ProcessFacts) -> Inetd {
     let mut xfiles: Vec<inetd::XinetdFile> = cx
         .frames
         .with_prefix("file ")
-        .filter(|(p, i)| i.ok() && (*p == "/etc/xinetd.conf" || p.starts_with("/etc/xinetd.d/")))
+        .filter(|(p, i)| i.whole() && (*p == "/etc/xinetd.conf" || p.starts_with("/etc/xinetd.d/")))
         .map(|(p, i)| inetd::parse_xinetd(p, &i.text()))
         .collect();
     inetd::apply_xinetd_defaults(&mut xfiles);

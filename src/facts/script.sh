@@ -39,6 +39,12 @@ else
 fi
 sshfix_up() { SSHFIX_UP=-; read -r SSHFIX_UP _ </proc/uptime 2>/dev/null; }
 sshfix_has() { command -v "$1" >/dev/null 2>&1; }
+# A newline, for splitting captured output into lines with `for` (no
+# here-documents: bash writes large ones, and old bash every one, to a
+# temporary file, and /tmp may be full on the very host being diagnosed).
+sshfix_nl='
+'
+sshfix_ifs=$IFS
 
 # item KEY COMMAND...: one framed command output (stdout and stderr) and status.
 item() {
@@ -112,9 +118,11 @@ sshfix_stat() {
 	if sshfix_out=$(stat -L -c '%a	%u	%g	%s	%F	%n' -- "$@" 2>/dev/null) ||
 		[ -n "$sshfix_out" ]; then
 		sshfix_lines=0
-		while IFS= read -r sshfix_p; do sshfix_lines=$((sshfix_lines + 1)); done <<SSHFIX_EOF
-$sshfix_out
-SSHFIX_EOF
+		set -f
+		IFS=$sshfix_nl
+		for sshfix_p in $sshfix_out; do sshfix_lines=$((sshfix_lines + 1)); done
+		IFS=$sshfix_ifs
+		set +f
 		if [ "$sshfix_lines" = "$sshfix_n" ]; then
 			printf '%s\n' "$sshfix_out"
 			return 0
@@ -134,7 +142,7 @@ sshfix_env() {
 	# the service manager that runs (not merely installed): containers and
 	# minimal hosts have none, and then daemons are signalled directly
 	sshfix_pid1=
-	read -r sshfix_pid1 </proc/1/comm 2>/dev/null
+	{ read -r sshfix_pid1 </proc/1/comm; } 2>/dev/null
 	if [ -d /run/systemd/system ]; then echo "init=systemd"
 	elif sshfix_has rc-service && [ -d /run/openrc ]; then echo "init=openrc"
 	elif [ "$sshfix_pid1" = init ] && [ -d /etc/init.d ]; then echo "init=sysvinit"
@@ -182,13 +190,42 @@ else
 fi
 sshfix_ps() { printf '%s\n' "$sshfix_psall" | sshfix_not_us; }
 item ps sshfix_ps
-# the command names of every process, space-separated (" sshd sleep … ")
-sshfix_comms=' '
-while read -r sshfix_p sshfix_pp sshfix_c sshfix_rest; do
-	sshfix_comms="$sshfix_comms$sshfix_c "
-done <<SSHFIX_EOF
-$sshfix_psall
-SSHFIX_EOF
+# One pass over the list (in a function: `set --` splits each line):
+# - sshfix_comms: every command name, space-separated (" sshd sleep … ");
+# - sshfix_sshd_pids: the pids of processes named sshd;
+# - sshfix_logs: the files named by `-E` on an sshd command line (`sshd:
+#   /usr/sbin/sshd -E F …` or `/usr/sbin/sshd -E F`), each once.
+sshfix_scan_ps() {
+	sshfix_comms=' '
+	sshfix_sshd_pids=
+	sshfix_logs=' '
+	set -f
+	IFS=$sshfix_nl
+	# (the list is split at newlines once, here; the body splits at blanks)
+	for sshfix_line in $sshfix_psall; do
+		IFS=$sshfix_ifs
+		set -- $sshfix_line
+		[ $# -ge 3 ] || continue
+		sshfix_comms="$sshfix_comms$3 "
+		[ "$3" = sshd ] && sshfix_sshd_pids="$sshfix_sshd_pids $1"
+		shift 3
+		sshfix_args="$*"
+		case $sshfix_args in
+		sshd:*' -E'*) sshfix_v=${sshfix_args##* -E} ;;
+		*sshd' '*-E*)
+			case ${1:-} in *sshd) sshfix_v=${sshfix_args##*-E} ;; *) continue ;; esac
+			;;
+		*) continue ;;
+		esac
+		sshfix_v=${sshfix_v#"${sshfix_v%%[! ]*}"}
+		sshfix_v=${sshfix_v%% *}
+		[ -n "$sshfix_v" ] || continue
+		case $sshfix_logs in *" $sshfix_v "*) ;; *) sshfix_logs="$sshfix_logs$sshfix_v " ;; esac
+	done
+	IFS=$sshfix_ifs
+	set +f
+}
+sshfix_scan_ps
 if sshfix_out=$(ss -Htlnp 2>&1); then
 	# run once: its output is kept for the item
 	sshfix_ss=$sshfix_out
@@ -204,14 +241,11 @@ fi
 # host's `ps` shows the sshds of its containers too, which do not serve it
 sshfix_netns() {
 	echo "self $(readlink /proc/self/ns/net 2>/dev/null)"
-	while read -r sshfix_p sshfix_pp sshfix_c sshfix_rest; do
-		[ "$sshfix_c" = sshd ] && echo "$sshfix_p $(readlink "/proc/$sshfix_p/ns/net" 2>/dev/null)"
-	done <<SSHFIX_EOF
-$sshfix_psall
-SSHFIX_EOF
-	:
+	for sshfix_p in $sshfix_sshd_pids; do
+		echo "$sshfix_p $(readlink "/proc/$sshfix_p/ns/net" 2>/dev/null)"
+	done
 }
-small netns sshfix_netns
+item netns sshfix_netns
 
 # ---- sshd_config and every file it includes (as sshd resolves them: relative
 # to /etc/ssh, globbed, where the Include line stands; at most 256 files)
@@ -245,18 +279,22 @@ done
 sshfix_keys=
 sshfix_banners=
 sshfix_match=
-while read -r sshfix_kind sshfix_v; do
-	case $sshfix_kind in
-	k) sshfix_keys="$sshfix_keys $sshfix_v" ;;
-	b) sshfix_banners="$sshfix_banners $sshfix_v" ;;
-	m) sshfix_match=1 ;;
-	esac
-done <<SSHFIX_EOF
-$(cat $sshfix_conf_files 2>/dev/null | tr -d '\r' | sed -n \
+sshfix_out=$(cat $sshfix_conf_files 2>/dev/null | tr -d '\r' | sed -n \
 	-e 's/^[[:space:]]*[Hh][Oo][Ss][Tt][Kk][Ee][Yy]\([[:space:]]*=[[:space:]]*\|[[:space:]][[:space:]]*\)\([^[:space:]]*\).*/k \2/p' \
 	-e 's/^[[:space:]]*[Bb][Aa][Nn][Nn][Ee][Rr]\([[:space:]]*=[[:space:]]*\|[[:space:]][[:space:]]*\)\([^[:space:]]*\).*/b \2/p' \
-	-e 's/^[[:space:]]*[Mm][Aa][Tt][Cc][Hh]\([[:space:]]*=\|[[:space:]]\).*/m/p' | tr -d '"')
-SSHFIX_EOF
+	-e 's/^[[:space:]]*[Mm][Aa][Tt][Cc][Hh][[:space:]=].*/m/p' \
+	-e 's/^[[:space:]]*[Mm][Aa][Tt][Cc][Hh]$/m/p' | tr -d '"')
+set -f
+IFS=$sshfix_nl
+for sshfix_line in $sshfix_out; do
+	case $sshfix_line in
+	'k '*) sshfix_keys="$sshfix_keys ${sshfix_line#k }" ;;
+	'b '*) sshfix_banners="$sshfix_banners ${sshfix_line#b }" ;;
+	m) sshfix_match=1 ;;
+	esac
+done
+IFS=$sshfix_ifs
+set +f
 
 # ---- sshd itself
 # `sshd -T` checks everything `sshd -t` checks before it prints the effective
@@ -268,17 +306,26 @@ sshfix_versions() {
 	"$SSHD" -V
 	ssh -V
 }
+# prints $sshfix_err (through the cap only when it is large), returns $sshfix_rc
 sshfix_print_err() {
-	[ -n "$sshfix_err" ] && printf '%s\n' "$sshfix_err"
+	if [ ${#sshfix_err} -gt 65536 ]; then
+		printf '%s\n' "$sshfix_err" | sshfix_cap
+	elif [ -n "$sshfix_err" ]; then
+		printf '%s\n' "$sshfix_err"
+	fi
 	return "$sshfix_rc"
 }
+# The sshd-T item: stdout through the cap, then stderr; the last line of what
+# the substitution captures is sshd's exit status.
 sshfix_sshd_T() {
 	sshfix_up
 	sshfix_t0=$SSHFIX_UP
 	printf '%s begin sshd-T\n' "$N"
-	sshfix_err=$("$SSHD" -T 2>&1 >&3 3>&-)
-	sshfix_rc=$?
-	[ -n "$sshfix_err" ] && printf '%s\n' "$sshfix_err"
+	sshfix_err=$({ { "$SSHD" -T 2>&4 4>&- 3>&-; printf '\n%s\n' "$?" >&4; } | sshfix_cap >&3; } 4>&1)
+	sshfix_rc=${sshfix_err##*"$sshfix_nl"}
+	sshfix_err=${sshfix_err%"$sshfix_nl"*}
+	case $sshfix_rc in '' | *[!0-9]*) sshfix_rc=1 ;; esac
+	sshfix_print_err
 	printf '\n%s rc %s\n' "$N" "$sshfix_rc"
 	sshfix_up
 	printf '\n%s end %s %s\n' "$N" "$sshfix_t0" "$SSHFIX_UP"
@@ -289,7 +336,7 @@ sshfix_sshd_T() {
 	fi
 }
 if [ -n "$SSHD" ]; then
-	small sshd-version sshfix_versions
+	item sshd-version sshfix_versions
 	sshfix_sshd_T 3>&1
 	if [ -n "$sshfix_match" ]; then
 		for sshfix_c in $SSHFIX_CLIENTS; do
@@ -308,7 +355,7 @@ if [ -n "$SSHD" ]; then
 fi
 
 # ---- files sshd needs: host keys, banner, privilege separation directory
-small stat sshfix_stat /etc/ssh/ssh_host_*key* $sshfix_keys $sshfix_banners \
+item stat sshfix_stat /etc/ssh/ssh_host_*key* $sshfix_keys $sshfix_banners \
 	/run/sshd /var/run/sshd /var/empty /var/empty/sshd /var/lib/empty /run/sshd.pid \
 	/etc/ssh /etc/ssh/sshd_config /etc/hosts.allow /etc/hosts.deny
 file /run/sshd.pid
@@ -318,8 +365,13 @@ file /etc/hosts.allow
 file /etc/hosts.deny
 # (the long pipeline only runs when a rule has a word starting with `/`;
 # grep's status 2, an error, runs it too)
-grep -q -s -e '^[^#]*[],:[:space:]]/' -e '^/' /etc/hosts.allow /etc/hosts.deny
-if [ $? != 1 ]; then
+sshfix_ha=
+for sshfix_f in /etc/hosts.allow /etc/hosts.deny; do
+	[ -f "$sshfix_f" ] && sshfix_ha="$sshfix_ha $sshfix_f"
+done
+sshfix_rc=1
+[ -n "$sshfix_ha" ] && { grep -q -s -e '^[^#]*[],:[:space:]]/' -e '^/' $sshfix_ha; sshfix_rc=$?; }
+if [ "$sshfix_rc" != 1 ]; then
 	for sshfix_l in $(cat /etc/hosts.allow /etc/hosts.deny 2>/dev/null | tr -d '\r' |
 		sed -e 's/#.*//' -e 's/\[[^]]*\]//g' | cut -d: -f1-2 | tr ' \t,:' '\n\n\n\n' |
 		grep '^/' | sort -u | head -n 16); do
@@ -351,22 +403,7 @@ if sshfix_has getent; then
 fi
 
 # ---- logs: sshd's -E file, the syslog files, the journal
-# the files named by `-E` on an sshd command line (`sshd: /usr/sbin/sshd -E
-# F …` or `/usr/sbin/sshd -E F`), and Debian's usual one; each once
-sshfix_logs=' '
-while read -r sshfix_p sshfix_pp sshfix_c sshfix_rest; do
-	case $sshfix_rest in
-	sshd:*' -E'* | *sshd' '*-E*) ;;
-	*) continue ;;
-	esac
-	case ${sshfix_rest%% *} in sshd: | *sshd) ;; *) continue ;; esac
-	sshfix_v=${sshfix_rest##*-E}
-	sshfix_v=${sshfix_v#"${sshfix_v%%[! ]*}"}
-	sshfix_v=${sshfix_v%% *}
-	case $sshfix_logs in *" $sshfix_v "*) ;; *) sshfix_logs="$sshfix_logs$sshfix_v " ;; esac
-done <<SSHFIX_EOF
-$sshfix_psall
-SSHFIX_EOF
+# the files sshd writes with -E (found in the process list above), and Debian's usual one
 case $sshfix_logs in *' /var/log/sshd.log '*) ;; *) sshfix_logs="$sshfix_logs/var/log/sshd.log " ;; esac
 for sshfix_log in $sshfix_logs; do
 	[ -f "$sshfix_log" ] && item "log $sshfix_log" tail -n 300 "$sshfix_log"
