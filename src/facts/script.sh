@@ -46,19 +46,27 @@ sshfix_nl='
 '
 sshfix_ifs=$IFS
 
-# item KEY COMMAND...: one framed command output (stdout and stderr) and status.
-item() {
-	sshfix_key=$1
-	shift
+# sshfix_begin KEY / sshfix_end: the lines around one item (the end line
+# carries the uptime at both ends)
+sshfix_begin() {
 	sshfix_up
 	sshfix_t0=$SSHFIX_UP
-	printf '%s begin %s\n' "$N" "$sshfix_key"
+	printf '%s begin %s\n' "$N" "$1"
+}
+sshfix_end() {
+	sshfix_up
+	printf '\n%s end %s %s\n' "$N" "$sshfix_t0" "$SSHFIX_UP"
+}
+
+# item KEY COMMAND...: one framed command output (stdout and stderr) and status.
+item() {
+	sshfix_begin "$1"
+	shift
 	{
 		"$@"
 		printf '\n%s rc %s\n' "$N" "$?"
 	} 2>&1 | sshfix_cap
-	sshfix_up
-	printf '\n%s end %s %s\n' "$N" "$sshfix_t0" "$SSHFIX_UP"
+	sshfix_end
 }
 
 # small KEY COMMAND...: like item, for commands whose output is small by
@@ -66,15 +74,11 @@ item() {
 # shell function runs in this shell. Every fork saved here is CPU saved on
 # the host (see docs/performance.md).
 small() {
-	sshfix_key=$1
+	sshfix_begin "$1"
 	shift
-	sshfix_up
-	sshfix_t0=$SSHFIX_UP
-	printf '%s begin %s\n' "$N" "$sshfix_key"
 	"$@" 2>&1
 	printf '\n%s rc %s\n' "$N" "$?"
-	sshfix_up
-	printf '\n%s end %s %s\n' "$N" "$sshfix_t0" "$SSHFIX_UP"
+	sshfix_end
 }
 
 # file PATH: the content of one file, at most SSHFIX_CAP bytes (rc 1 when
@@ -318,17 +322,14 @@ sshfix_print_err() {
 # The sshd-T item: stdout through the cap, then stderr; the last line of what
 # the substitution captures is sshd's exit status.
 sshfix_sshd_T() {
-	sshfix_up
-	sshfix_t0=$SSHFIX_UP
-	printf '%s begin sshd-T\n' "$N"
+	sshfix_begin sshd-T
 	sshfix_err=$({ { "$SSHD" -T 2>&4 4>&- 3>&-; printf '\n%s\n' "$?" >&4; } | sshfix_cap >&3; } 4>&1)
 	sshfix_rc=${sshfix_err##*"$sshfix_nl"}
 	sshfix_err=${sshfix_err%"$sshfix_nl"*}
 	case $sshfix_rc in '' | *[!0-9]*) sshfix_rc=1 ;; esac
 	sshfix_print_err
 	printf '\n%s rc %s\n' "$N" "$sshfix_rc"
-	sshfix_up
-	printf '\n%s end %s %s\n' "$N" "$sshfix_t0" "$SSHFIX_UP"
+	sshfix_end
 	if [ "$sshfix_rc" = 0 ]; then
 		small sshd-t sshfix_print_err
 	else

@@ -245,6 +245,20 @@ pub(super) fn plan(ctx: &Ctx) -> Result<&'static Value, Failed> {
     .map_err(|e| e.clone().into())
 }
 
+/// `sshfix facts -l LIMIT --format json` over the lab inventory; exit 0 required.
+fn facts_json(ctx: &Ctx, limit: &str) -> Result<Value, Failed> {
+    let inv = ctx.lab_dir.join("inventory.ini");
+    let out = sshfix_lab(ctx, "facts", &inv, &["-l", limit, "--format", "json"]);
+    check(out.status.code() == Some(0), || {
+        format!(
+            "exit {:?}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    Ok(serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?)
+}
+
 pub(super) fn host<'a>(plan: &'a Value, name: &str) -> Result<&'a Value, Failed> {
     plan["hosts"]
         .as_array()
@@ -365,16 +379,7 @@ pub fn no_false_causes_on_fault_hosts(ctx: &Ctx) -> Result<(), Failed> {
 pub fn facts_costs_one_session_and_one_run(ctx: &Ctx) -> Result<(), Failed> {
     let log_path = ctx.lab_dir.join("hosts/h22/log/sshd.log");
     let before = std::fs::read_to_string(&log_path).map_err(|e| e.to_string())?;
-    let inv = ctx.lab_dir.join("inventory.ini");
-    let out = sshfix_lab(ctx, "facts", &inv, &["-l", "h22", "--format", "json"]);
-    check(out.status.code() == Some(0), || {
-        format!(
-            "exit {:?}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })?;
-    let json: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let json = facts_json(ctx, "h22")?;
     let h = &json["hosts"][0];
     check(h["reached_via"] == "direct", || format!("{h:#}"))?;
     check(h["facts"]["sshd"]["running"] == true, || {
@@ -406,21 +411,9 @@ pub const MATCH_BLOCK: &str =
 /// Match block changes it (h23), and a host without one (h2) shows none.
 /// (Not h22: `facts_costs_one_session_and_one_run` counts its connections.)
 pub fn match_block_overrides_reach_the_facts(ctx: &Ctx) -> Result<(), Failed> {
-    let inv = ctx.lab_dir.join("inventory.ini");
-    let out = sshfix_lab(ctx, "facts", &inv, &["-l", "h2:h23", "--format", "json"]);
-    check(out.status.code() == Some(0), || {
-        format!(
-            "exit {:?}: {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })?;
-    let json: Value = serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())?;
+    let json = facts_json(ctx, "h2:h23")?;
     let overrides = |name: &str| -> Result<Value, Failed> {
-        let h = json["hosts"]
-            .as_array()
-            .and_then(|a| a.iter().find(|h| h["host"] == name))
-            .ok_or_else(|| format!("no host {name} in {json:#}"))?;
+        let h = host(&json, name)?;
         check(h["facts"]["sshd"]["test"]["ok"] == true, || {
             format!("{name}: sshd -t: {:#}", h["facts"]["sshd"]["test"])
         })?;
