@@ -14,11 +14,7 @@ cd "$(dirname "$0")/.."
 say() { printf '\n==> %s\n' "$*" >&2; }
 [ "$(id -u)" = 0 ] || { echo "bench: run as root (the lab needs namespaces, the measurements cgroups)" >&2; exit 1; }
 
-for d in "$HOME/.cargo/bin" ${SUDO_USER:+"$(getent passwd "$SUDO_USER" | cut -d: -f6)/.cargo/bin"}; do
-  command -v cargo >/dev/null 2>&1 || { [ -x "$d/cargo" ] && PATH="$d:$PATH"; }
-done
-export PATH
-command -v cargo >/dev/null 2>&1 || { echo "bench: cargo is not installed (https://rustup.rs)" >&2; exit 1; }
+. scripts/cargo-path.sh
 
 say "the lab's Debian packages (and python3 for Ansible's setup module on the hosts)"
 bash tests/lab/lab.sh deps

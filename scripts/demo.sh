@@ -11,11 +11,7 @@ keep=no
 [ "${1:-}" = "--keep" ] && keep=yes
 
 [ "$(id -u)" = 0 ] || { echo "error: the lab needs root (network namespaces); rerun with sudo" >&2; exit 1; }
-# sudo resets PATH: find rustup's cargo of root or of the user who ran sudo
-for d in "$HOME/.cargo/bin" ${SUDO_USER:+"$(getent passwd "$SUDO_USER" | cut -d: -f6)/.cargo/bin"}; do
-  command -v cargo >/dev/null 2>&1 || { [ -x "$d/cargo" ] && PATH="$d:$PATH"; }
-done
-command -v cargo >/dev/null 2>&1 || { echo "error: cargo is not installed; install Rust with rustup (https://rustup.rs)" >&2; exit 1; }
+. scripts/cargo-path.sh
 
 bash tests/lab/lab.sh deps
 cargo build --quiet

@@ -9,15 +9,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n==> %s\n' "$*" >&2; }
 
-# sudo resets PATH: find rustup's cargo of root or of the user who ran sudo
-for d in "$HOME/.cargo/bin" ${SUDO_USER:+"$(getent passwd "$SUDO_USER" | cut -d: -f6)/.cargo/bin"}; do
-  command -v cargo >/dev/null 2>&1 || { [ -x "$d/cargo" ] && PATH="$d:$PATH"; }
-done
-export PATH
-if ! command -v cargo >/dev/null 2>&1; then
-  echo "error: cargo is not installed; install Rust with rustup (https://rustup.rs) and rerun" >&2
-  exit 1
-fi
+. scripts/cargo-path.sh
 
 if [ "$(id -u)" = 0 ]; then
   say "installing the lab's Debian packages"
