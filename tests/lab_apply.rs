@@ -16,6 +16,8 @@ mod common;
 mod failures;
 #[path = "lab_apply/fixes.rs"]
 mod fixes;
+#[path = "lab_apply/matrix.rs"]
+mod matrix;
 #[path = "lab_apply/serial.rs"]
 mod serial;
 
@@ -30,8 +32,9 @@ use common::lab::{self, Lab};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
 
-/// Targets h1..h32; what each one carries is in [`FAULTS`].
-const HOSTS: usize = 32;
+/// Targets h1..h32 (what each one carries is in [`FAULTS`]), then the fault
+/// matrix's hosts ([`matrix::setup`]).
+const HOSTS: usize = 32 + matrix::HOSTS;
 
 /// The faults injected before the trials, in order (host, kind, target).
 /// Each trial works on its own hosts (named in its module).
@@ -81,8 +84,9 @@ const FAULTS: &[(&str, &str, Option<&str>)] = &[
 ];
 
 /// Trials run at once unless `--test-threads` says otherwise: they mostly
-/// wait (for ssh timeouts, the dead-man timer), not compute.
-const DEFAULT_THREADS: usize = 8;
+/// wait (for ssh timeouts, libwrap's 5 s, the dead-man timer), not compute
+/// (the 70 matrix cells used 85 s of CPU in 330 s with 8 at once).
+const DEFAULT_THREADS: usize = 16;
 
 /// The longest any one sshfix run may take before the trial calls it a hang.
 const RUN_LIMIT: Duration = Duration::from_secs(150);
@@ -517,20 +521,26 @@ pub fn resume(dir: &Path, host: &str) -> Result<(), Failed> {
 // ---------------------------------------------------------------- main
 
 type TrialFn = fn(&Ctx) -> Result<(), Failed>;
+/// A trial made at run time (the matrix's cells).
+type BoxedTrial = Box<dyn Fn(&Ctx) -> Result<(), Failed> + Send + Sync>;
 
-fn all_trials() -> Vec<(String, TrialFn)> {
+fn all_trials() -> Vec<(String, BoxedTrial)> {
     // The trials that wait for a dead-man timer or a cut path go first, so
     // that the rest runs beside them.
-    let mut v: Vec<(String, TrialFn)> = Vec::new();
+    let mut v: Vec<(String, BoxedTrial)> = Vec::new();
     for (name, f) in failures::TRIALS
         .iter()
         .chain(fixes::TRIALS)
         .chain(serial::TRIALS)
     {
-        v.push((name.to_string(), *f));
+        v.push((name.to_string(), Box::new(*f)));
     }
+    // the matrix first: its cells that wait for a dead-man timer are many
+    v.extend(matrix::trials());
     v.sort_by_key(|(name, _)| {
-        !(failures::SLOW.contains(&name.as_str()) || serial::SLOW.contains(&name.as_str()))
+        !(name.starts_with("matrix::")
+            || failures::SLOW.contains(&name.as_str())
+            || serial::SLOW.contains(&name.as_str()))
     });
     v
 }
@@ -609,6 +619,7 @@ fn main() -> ExitCode {
         })
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);
+    let doc = matrix::check_doc();
     drop(ctx);
     let lab_dir = lab.dir.clone();
     lab.down();
@@ -620,15 +631,23 @@ fn main() -> ExitCode {
         );
         return ExitCode::FAILURE;
     }
+    if let Err(e) = doc {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
+    }
     conclusion.exit_code()
 }
 
 /// Injects [`FAULTS`], hosts in parallel (each host's faults in order). The
 /// threads end before the process enters the controller's namespace.
 fn inject_faults(lab: &Lab) {
+    let matrix = matrix::setup();
     let mut per_host: BTreeMap<&str, Vec<(&str, Option<&str>)>> = BTreeMap::new();
     for (h, kind, target) in FAULTS {
         per_host.entry(h).or_default().push((kind, *target));
+    }
+    for (h, kind) in &matrix {
+        per_host.entry(h.as_str()).or_default().push((kind, None));
     }
     let hosts: Vec<_> = per_host.into_iter().collect();
     std::thread::scope(|s| {

@@ -8,6 +8,8 @@
 //! the trials run, and the lab is torn down and checked for leftovers. Without
 //! root the suite says loudly that it skipped; with `CI=true` that is a failure.
 
+#[path = "lab_suite/bounds.rs"]
+mod bounds;
 mod common;
 #[path = "lab_suite/diagnosis.rs"]
 mod diagnosis;
@@ -15,7 +17,7 @@ mod diagnosis;
 mod plans;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,7 +33,7 @@ use sshfix::transport::ssh::SshOptions;
 use sshfix::transport::{ErrorKind, Transport};
 
 /// The fleet and what is wrong with each host.
-const HOSTS: usize = 23;
+const HOSTS: usize = 26;
 const FAULTS: [(&str, &str); 6] = [
     ("h4", "wrappers-deny"),
     ("h5", "sshd-stopped"),
@@ -501,7 +503,7 @@ fn jump_master_is_shared(ctx: &Ctx) -> Result<(), Failed> {
             Err(u) => failures.push(u.to_string()),
         }
     }
-    let from_ctl = jump_connections(ctx);
+    let from_ctl = jump_connections(ctx, reacher.run_dir());
     ctx.rt.block_on(async {
         for r in opened {
             let _ = r.transport.close().await;
@@ -552,25 +554,29 @@ fn kill_masters(dir: &std::path::Path) -> Result<usize, Failed> {
 }
 
 /// Established connections from the controller to the jump host's sshd.
-fn jump_connections(ctx: &Ctx) -> Result<usize, Failed> {
-    let out = std::process::Command::new("nsenter")
-        .args([
-            "-t",
-            ctx.var("LAB_PID_jump"),
-            "-n",
-            "--",
-            "ss",
-            "-Htn",
-            "state",
-            "established",
-            "( sport = :22 )",
-        ])
+/// Established connections from the controller to the jump host's sshd
+/// made by ssh processes of `run_dir` (one reacher's masters): other trials
+/// running at the same time have jump connections of their own.
+fn jump_connections(ctx: &Ctx, run_dir: &Path) -> Result<usize, Failed> {
+    // seen from the controller's side, which names the owning process
+    let out = std::process::Command::new("ss")
+        .args(["-Htnp", "state", "established", "( dport = :22 )"])
         .output()
         .map_err(|e| e.to_string())?;
-    let ctl = format!("{}:", ctx.var("LAB_CTL_ADDR"));
+    let jump = format!("{}:22", ctx.addr("jump"));
+    let mine = run_dir.to_string_lossy().into_owned();
     Ok(String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter(|l| l.contains(&ctl))
+        .filter(|l| l.split_whitespace().any(|w| w == jump))
+        .filter(|l| {
+            // users:(("ssh",pid=123,fd=3))
+            l.split("pid=").skip(1).any(|p| {
+                let pid: String = p.chars().take_while(char::is_ascii_digit).collect();
+                std::fs::read(format!("/proc/{pid}/cmdline"))
+                    .map(|c| String::from_utf8_lossy(&c).contains(&mine))
+                    .unwrap_or(false)
+            })
+        })
         .count())
 }
 
@@ -618,7 +624,7 @@ fn jump_master_survives_a_failing_target(ctx: &Ctx) -> Result<(), Failed> {
         .map_err(|u| u.to_string())?;
     let failed = ctx.rt.block_on(reacher.reach(&silent));
     let after = echo(ctx, &r, "still-here");
-    let conns = jump_connections(ctx);
+    let conns = jump_connections(ctx, reacher.run_dir());
     ctx.close(reacher, r);
     check(failed.is_err(), || {
         "h9 (silent on port 22) was reached".into()
@@ -1090,7 +1096,7 @@ fn ctrl_c_stops_every_master(ctx: &Ctx) -> Result<(), Failed> {
 
 type Plain = fn(&Ctx) -> Result<(), Failed>;
 
-const PLAIN: [(&str, Plain); 31] = [
+const PLAIN: [(&str, Plain); 32] = [
     ("paths::healthy_host_reached_directly", reach_healthy_direct),
     (
         "paths::hosts_deny_for_controller_reached_via_jump",
@@ -1191,6 +1197,10 @@ const PLAIN: [(&str, Plain); 31] = [
         diagnosis::unreachable_host_exits_4_with_each_path_explained,
     ),
     (
+        "bounds::each_hostile_host_fails_alone",
+        bounds::each_hostile_host_fails_alone,
+    ),
+    (
         "plans::every_fixable_finding_has_its_change",
         plans::every_fixable_finding_has_its_change,
     ),
@@ -1256,7 +1266,11 @@ fn main() -> ExitCode {
     }
     let sfx_before = sfx_dirs();
     let mut lab = Lab::up(HOSTS);
-    for (host, fault) in FAULTS.iter().chain(&diagnosis::FAULTS) {
+    for (host, fault) in FAULTS
+        .iter()
+        .chain(&diagnosis::FAULTS)
+        .chain(&bounds::FAULTS)
+    {
         lab.fault(host, fault);
     }
     lab.fault_with(diagnosis::LB.0, "lb-http", &[diagnosis::LB.1]);

@@ -38,8 +38,10 @@ pub struct Options {
     pub forks: usize,
     /// Seconds to wait for another run's lock on a host.
     pub lock_wait: u64,
-    /// Test hook (`SSHFIX_TEST_PAUSE=STEP:DIR`): after STEP on each host,
-    /// create `DIR/HOST.paused` and wait for `DIR/HOST.go`.
+    /// Test hook (`SSHFIX_TEST_PAUSE=POINT:DIR`): at POINT on each host
+    /// (`STEP`: after STEP succeeded, `arm` or `services`; `before-STEP`:
+    /// just before STEP starts), create `DIR/HOST.paused` and wait for
+    /// `DIR/HOST.go`.
     pub pause: Option<(String, PathBuf)>,
 }
 
@@ -210,10 +212,20 @@ impl<'a> HostRun<'a> {
     }
 
     async fn pause_after(&self, step: &str) {
+        self.pause_at(step).await
+    }
+
+    /// The pause point `before-STEP`: the fault-matrix tests inject a fault
+    /// here, so that STEP is the first to meet it.
+    async fn pause_before(&self, step: &str) {
+        self.pause_at(&format!("before-{step}")).await
+    }
+
+    async fn pause_at(&self, point: &str) {
         let Some((at, dir)) = &self.shared.options.pause else {
             return;
         };
-        if at != step {
+        if at != point {
             return;
         }
         let _ = std::fs::write(dir.join(format!("{}.paused", self.host())), b"");
@@ -343,6 +355,7 @@ async fn protocol(
     let refuse = |s: Stop| (HostStatus::Refused, s.reason);
 
     // 1. lock + stale check
+    r.pause_before("lock").await;
     let t0 = Instant::now();
     let lease = opts.confirm_timeout + 600;
     let script = remote::prepare(&spec, opts.lock_wait, lease)
@@ -415,6 +428,7 @@ async fn protocol(
     r.spec = Some(spec.clone());
 
     // 2. backup
+    r.pause_before("backup").await;
     // every script of the run, built before anything changes
     let sc = match Scripts::build(&spec, opts.confirm_timeout) {
         Ok(sc) => sc,
@@ -502,6 +516,7 @@ async fn protocol(
     r.record();
 
     // 3. stage the candidates beside their targets
+    r.pause_before("stage").await;
     let t0 = Instant::now();
     for (i, c) in w.changes.iter().enumerate() {
         if let Err(e) = r.run(t, &sc.candidates[i], &c.after, STEP_TIMEOUT).await {
@@ -559,6 +574,7 @@ async fn protocol(
     }
 
     // 5. the dead-man timer
+    r.pause_before("arm").await;
     let t0 = Instant::now();
     let deadline = match r.run(t, &sc.arm, b"", STEP_TIMEOUT).await {
         Ok(x) => remote::tagged(&x, "armed")
@@ -588,6 +604,7 @@ async fn protocol(
 
     // 6. commands and file attributes
     if !spec.steps.is_empty() {
+        r.pause_before("commands").await;
         let t0 = Instant::now();
         match r.run(t, &sc.commands, b"", STEP_TIMEOUT * 2).await {
             Ok(reply) => {
@@ -645,6 +662,7 @@ async fn protocol(
 
     // 7. install
     if failed.is_none() && !spec.files.is_empty() {
+        r.pause_before("install").await;
         let t0 = Instant::now();
         match r.run(t, &sc.install, b"", STEP_TIMEOUT).await {
             Ok(reply) => {
@@ -668,6 +686,7 @@ async fn protocol(
 
     // 8. services
     if failed.is_none() && !spec.services.is_empty() {
+        r.pause_before("services").await;
         let t0 = Instant::now();
         match r.run(t, &sc.services, b"", STEP_TIMEOUT * 2).await {
             Ok(reply) => {
@@ -713,6 +732,7 @@ async fn protocol(
     let mut pinned: Option<PathBuf> = None;
     let mut new_keys: Vec<verify::PubKey> = Vec::new();
     if failed.is_none() {
+        r.pause_before("verify").await;
         let t0 = Instant::now();
         let ran_command = spec
             .steps
@@ -766,6 +786,7 @@ async fn protocol(
     }
 
     // 10. confirm: disarm the timer, release the lock
+    r.pause_before("confirm").await;
     let t0 = Instant::now();
     match r.run(t, &sc.confirm, b"", CONFIRM_TIMEOUT).await {
         Ok(reply) if reply.lines().any(|l| l == "confirmed") => {
@@ -919,6 +940,7 @@ async fn validate(
     if checks.is_empty() {
         return Ok(());
     }
+    r.pause_before("validate").await;
     let t0 = Instant::now();
     let script = remote::validate(spec, checks, unshare).map_err(|e| e.to_string())?;
     let reply = match r.run(t, &script, b"", STEP_TIMEOUT).await {
@@ -1121,6 +1143,20 @@ pub(crate) fn judge_restore(spec: &HostSpec, reply: &str) -> (Vec<String>, Vec<S
         let removed = remote::tagged(reply, "removed")
             .iter()
             .any(|x| x.get(1) == Some(&is.as_str()));
+        let kept = remote::tagged(reply, "kept")
+            .into_iter()
+            .find(|x| x.get(1) == Some(&is.as_str()))
+            .and_then(|x| x.get(2).map(|s| s.to_string()));
+        if let Some(sha) = kept {
+            // neither the original nor the run's version: someone else
+            // changed it during the run, and their version stays
+            notes.push(format!(
+                "{} was changed by someone else during the run (sha256 {sha}) and was left as they made it; the original is in {}/files/{i}",
+                f.path,
+                spec.backup_dir()
+            ));
+            continue;
+        }
         let ok = match &f.before_sha256 {
             Some(b) => restored.as_deref() == Some(b.as_str()),
             None => removed,

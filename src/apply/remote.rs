@@ -727,10 +727,24 @@ pub fn install(spec: &HostSpec) -> Result<String, SpecError> {
     for (i, f) in spec.files.iter().enumerate() {
         let t = q(&spec.staged_path(i), "path")?;
         let p = q(&f.path, "path")?;
+        let pe = f.path.replace(['"', '$', '`', '\\'], "_");
+        // someone else may have changed the target since the stale check:
+        // never rename over their version (their edit would be lost)
+        let guard = match &f.before_sha256 {
+            Some(b) => {
+                let b = q(b, "sha256")?;
+                format!(
+                "now=$(sfx_sha {p} 2>/dev/null); [ \"$now\" = {b} ] || {{ echo \"installing {pe}: it changed on the host since the stale check (sha256 now ${{now:-none}}); someone else is editing it\" >&2; exit 3; }}\n"
+                )
+            }
+            None => format!(
+                "if [ -e {p} ] || [ -L {p} ]; then echo \"installing {pe}: it appeared on the host since the stale check; someone else is editing it\" >&2; exit 3; fi\n"
+            ),
+        };
+        s.push_str(&guard);
         s.push_str(&format!(
             "err=$(mv -f -- {t} {p} 2>&1) || {{ echo \"installing {pe}: $err\" >&2; exit 3; }}\n\
              printf 'installed\\t{i}\\t%s\\n' \"$(sfx_sha {p})\"\n",
-            pe = f.path.replace(['"', '$', '`', '\\'], "_"),
         ));
     }
     s.push_str("sync 2>/dev/null\n");
@@ -825,9 +839,15 @@ pub fn restore_script(spec: &HostSpec) -> Result<String, SpecError> {
     for (i, f) in spec.files.iter().enumerate() {
         s.push_str(&format!("rm -f {}\n", q(&spec.staged_path(i), "path")?));
         let p = q(&f.path, "path")?;
+        // only the run's own version is put back: a file someone else
+        // changed since (neither the original nor the run's version) is kept
+        // as they made it and reported (`kept`)
+        let after = q(&f.after_sha256, "sha256")?;
+        s.push_str(&format!("cur=$(sfx_sha {p} 2>/dev/null)\n"));
         match (&f.before_sha256, &f.attrs) {
             (None, _) => s.push_str(&format!(
-                "if rm -f -- {p}; then printf 'removed\\t{i}\\n'; else printf 'failed\\t{i}\\n'; rc=1; fi\n"
+                "if [ ! -e {p} ] && [ ! -L {p} ]; then printf 'removed\\t{i}\\n'; elif [ \"$cur\" != {after} ]; then printf 'kept\\t{i}\\t%s\\n' \"$cur\";\n\
+                 elif rm -f -- {p}; then printf 'removed\\t{i}\\n'; else printf 'failed\\t{i}\\n'; rc=1; fi\n"
             )),
             (Some(_), attrs) => {
                 let tmp = q(&format!("{}.sshfix-restore", f.path), "path")?;
@@ -842,8 +862,11 @@ pub fn restore_script(spec: &HostSpec) -> Result<String, SpecError> {
                         ));
                     }
                 }
+                let b = q(f.before_sha256.as_deref().unwrap_or_default(), "sha256")?;
                 s.push_str(&format!(
-                    "if cp -p -- \"$B/files/{i}\" {tmp}{set} && mv -f -- {tmp} {p}; then printf 'restored\\t{i}\\t%s\\n' \"$(sfx_sha {p})\"; else rm -f {tmp}; printf 'failed\\t{i}\\n'; rc=1; fi\n"
+                    "if [ \"$cur\" = {b} ]; then printf 'restored\\t{i}\\t%s\\n' \"$cur\";\n\
+                     elif [ -n \"$cur\" ] && [ \"$cur\" != {after} ]; then printf 'kept\\t{i}\\t%s\\n' \"$cur\";\n\
+                     elif cp -p -- \"$B/files/{i}\" {tmp}{set} && mv -f -- {tmp} {p}; then printf 'restored\\t{i}\\t%s\\n' \"$(sfx_sha {p})\"; else rm -f {tmp}; printf 'failed\\t{i}\\n'; rc=1; fi\n"
                 ));
             }
         }

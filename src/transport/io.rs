@@ -11,8 +11,10 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::ErrorKind;
 
-/// Output beyond this many bytes (stdout + stderr) fails the command.
-pub const DEFAULT_OUTPUT_LIMIT: usize = 64 * 1024 * 1024;
+/// Output beyond this many bytes (stdout + stderr of every command on one
+/// host's connection together) fails the command that crosses it: a broken
+/// or hostile host cannot make sshfix hold more than this for it.
+pub const DEFAULT_OUTPUT_LIMIT: usize = 16 * 1024 * 1024;
 
 /// Why the pipes could not be driven to the end.
 #[derive(Debug)]

@@ -254,7 +254,11 @@ pub struct Connection<E: Exec> {
     via: PathKind,
     exec: E,
     become_: Option<BecomeAuth>,
+    /// The cap on output of all commands together (see
+    /// [`io::DEFAULT_OUTPUT_LIMIT`]).
     output_limit: usize,
+    /// Output received so far on this connection.
+    spent: std::sync::atomic::AtomicUsize,
 }
 
 /// Extra time the local side waits beyond the remote `timeout` (which also has a
@@ -269,10 +273,11 @@ impl<E: Exec> Connection<E> {
             exec,
             become_,
             output_limit: io::DEFAULT_OUTPUT_LIMIT,
+            spent: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
-    /// Sets the output cap (stdout + stderr of one command).
+    /// Sets the output cap (stdout + stderr of all commands together).
     pub fn with_output_limit(mut self, limit: usize) -> Self {
         self.output_limit = limit;
         self
@@ -307,21 +312,32 @@ impl<E: Exec> Transport for Connection<E> {
         )
         .map_err(|e| self.error(ErrorKind::Unsupported, e.to_string()))?;
         let started = Instant::now();
+        use std::sync::atomic::Ordering;
+        let spent = self.spent.load(Ordering::Relaxed);
+        let limit = self.output_limit.saturating_sub(spent);
         let raw = match tokio::time::timeout(
             timeout + LOCAL_GRACE,
-            self.exec.exec(&invocation, stdin, self.output_limit),
+            self.exec.exec(&invocation, stdin, limit),
         )
         .await
         {
             Err(_) => return Err(self.timeout_error(timeout)),
             Ok(Err((ErrorKind::OutputTooLarge, _))) => {
-                return Err(self.error(
-                    ErrorKind::OutputTooLarge,
+                self.spent.store(self.output_limit, Ordering::Relaxed);
+                let mib = |n: usize| n as f64 / (1024.0 * 1024.0);
+                let message = if spent == 0 {
                     format!(
                         "the command printed more than {} MiB; stopped it",
-                        self.output_limit / (1024 * 1024)
-                    ),
-                ))
+                        mib(self.output_limit)
+                    )
+                } else {
+                    format!(
+                        "the host printed more than {} MiB in all ({:.1} MiB before this command); stopped the command",
+                        mib(self.output_limit),
+                        mib(spent)
+                    )
+                };
+                return Err(self.error(ErrorKind::OutputTooLarge, message));
             }
             Ok(Err((kind, message))) => return Err(self.error(kind, message)),
             Ok(Ok(raw)) => raw,
@@ -345,6 +361,8 @@ impl<E: Exec> Transport for Connection<E> {
             check_become(b, &raw)
                 .map_err(|(m, h)| self.error(ErrorKind::Become, m).with_hint(h))?;
         }
+        self.spent
+            .fetch_add(raw.stdout.len() + raw.stderr.len(), Ordering::Relaxed);
         Ok(Output {
             stdout: raw.stdout,
             stderr: raw.stderr,
@@ -448,6 +466,30 @@ mod tests {
             err.to_string(),
             "host `here` (via direct): the command printed more than 1 MiB; stopped it"
         );
+    }
+
+    /// The cap counts every command on the connection: a host cannot get
+    /// past it with many commands that each stay under it.
+    #[test]
+    fn output_cap_counts_all_commands_of_a_host() {
+        let t = local(1024 * 1024);
+        let rt = rt();
+        let half = "head -c 600000 /dev/zero";
+        let first = rt.block_on(t.run(half, b"", Duration::from_secs(30)));
+        assert_eq!(first.unwrap().stdout.len(), 600_000);
+        let err = rt
+            .block_on(t.run(half, b"", Duration::from_secs(30)))
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::OutputTooLarge);
+        assert_eq!(
+            err.to_string(),
+            "host `here` (via direct): the host printed more than 1 MiB in all (0.6 MiB before this command); stopped the command"
+        );
+        // and stays spent
+        let err = rt
+            .block_on(t.run("echo hi", b"", Duration::from_secs(30)))
+            .unwrap_err();
+        assert_eq!(err.kind, ErrorKind::OutputTooLarge);
     }
 
     #[test]

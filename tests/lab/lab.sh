@@ -23,6 +23,12 @@ FAULT_KINDS+=" banner-missing iptables-drop hostkeys-missing hostkey-perms confi
 FAULT_KINDS+=" dns-slow inetd inetd-running lb-http lb-tcp privsep-missing"
 FAULT_KINDS+=" maxstartups-trap banner-trap config-invalid-trap debug-log"
 FAULT_KINDS+=" etc-readonly etc-full block-ctl block-jump unblock reload-fails no-initscripts clear"
+# faults injected mid-apply by the fault matrix (tests/lab_apply/matrix.rs)
+FAULT_KINDS+=" small-disk disk-fill disk-unfill clock-skew clock-unskew sshd-bounce drop-sessions edit-hosts-allow etc-rw"
+# hosts that misbehave without end (tests/lab_suite.rs bounds trial)
+FAULT_KINDS+=" banner-flood banner-stall exec-flood"
+# the directories small-disk puts on small tmpfs and disk-fill fills
+SMALL_DISK_DIRS="/etc/ssh /var/backups /tmp"
 # block-ctl / block-jump: the live nft table of their own (never persisted)
 BLOCK_TABLE=lab_block
 # no-initscripts: the service scripts a host loses
@@ -1278,6 +1284,112 @@ cmd_fault() {
 		;;
 	no-initscripts)
 		hx "$h" rm -f "${INIT_SCRIPTS[@]}"
+		;;
+	small-disk)
+		# /etc/ssh and /var/backups on 4 MB tmpfs (contents copied), /tmp
+		# shrunk to 4 MB, so that disk-fill can fill them at any moment
+		# shellcheck disable=SC2016
+		hx "$h" sh -c '
+			set -e
+			for d in /etc/ssh /var/backups; do
+				rm -rf /run/lab/small && mkdir -p /run/lab/small
+				cp -a "$d/." /run/lab/small/
+				mount -t tmpfs -o size=4m,mode=0755 lab-small-disk "$d"
+				cp -a /run/lab/small/. "$d/"
+			done
+			rm -rf /run/lab/small
+			mount -o remount,size=4m /tmp' ||
+			die "could not put small tmpfs over $SMALL_DISK_DIRS on $h"
+		;;
+	disk-fill)
+		# ENOSPC for any new block in each of them (the last partial page too)
+		# shellcheck disable=SC2016
+		hx "$h" sh -c 'for d in '"$SMALL_DISK_DIRS"'; do
+				[ "$(findmnt -n -o FSTYPE --target "$d" | tail -1)" = tmpfs ] || { echo "$d is not a small tmpfs (small-disk first)" >&2; exit 1; }
+				dd if=/dev/zero of="$d/.lab-fill" bs=1k 2>/dev/null || true
+				head -c 4096 /dev/zero >"$d/.lab-fill2" 2>/dev/null || true
+			done' || die "disk-fill failed on $h"
+		if hx "$h" sh -c 'head -c 4096 /dev/zero >/etc/ssh/.lab-probe' 2>/dev/null; then
+			hx "$h" rm -f /etc/ssh/.lab-probe
+			die "disk-fill: a 4 KB file can still be written to /etc/ssh on $h"
+		fi
+		hx "$h" rm -f /etc/ssh/.lab-probe
+		;;
+	disk-unfill)
+		hx "$h" sh -c 'for d in '"$SMALL_DISK_DIRS"'; do rm -f "$d/.lab-fill" "$d/.lab-fill2"; done' ||
+			die "disk-unfill failed on $h"
+		;;
+	clock-skew)
+		# the host's clock, as `date` tells every script, jumps a day ahead
+		# (a bind mount over date inside the host only; sleep is unaffected)
+		# shellcheck disable=SC2016
+		hx "$h" sh -c '
+			set -e
+			mkdir -p /run/lab
+			if ! [ -e /run/lab/date.real ]; then cp /usr/bin/date /run/lab/date.real; fi
+			cat >/run/lab/date-skewed <<EOS
+#!/bin/sh
+case " \$* " in
+*" -d"* | *" --date"* | *" -r"* | *" --reference"* | *" -s"* | *" --set"*) exec /run/lab/date.real "\$@" ;;
+esac
+exec /run/lab/date.real -d "@\$((\$(/run/lab/date.real +%s) + 86400))" "\$@"
+EOS
+			chmod 0755 /run/lab/date-skewed
+			mountpoint -q /usr/bin/date || mount --bind /run/lab/date-skewed /usr/bin/date' ||
+			die "clock-skew failed on $h"
+		local skewed real
+		skewed=$(hx "$h" date +%s)
+		real=$(date +%s)
+		((skewed - real > 86000)) || die "clock-skew: $h still says $skewed (controller: $real)"
+		;;
+	clock-unskew)
+		hx "$h" sh -c 'if mountpoint -q /usr/bin/date; then umount /usr/bin/date; fi' ||
+			die "clock-unskew failed on $h"
+		;;
+	sshd-bounce)
+		# sshd dies with every connection it serves (as in a reboot of the
+		# daemon), then starts again
+		hx "$h" sh -c 'pkill -KILL -x sshd; rm -f /run/sshd.pid' || true
+		wait_port "$h" down
+		start_sshd "$h"
+		;;
+	drop-sessions)
+		# every established SSH connection to the host drops at once; the
+		# listener stays
+		hx "$h" pkill -KILL -f '^sshd: [^/]' || die "drop-sessions: no SSH session to drop on $h"
+		;;
+	etc-rw)
+		# undoes etc-readonly and nothing else (a small-disk tmpfs stays)
+		hx "$h" sh -c 'mount -o remount,bind,rw /etc/ssh && mount -o remount,bind,rw /etc' ||
+			die "could not make /etc and /etc/ssh writable again on $h"
+		;;
+	banner-flood)
+		# port 22 speaks forever: bytes without a line end
+		stop_sshd "$h"
+		hx "$h" mkdir -p /run/lab
+		printf '#!/bin/sh\nexec tr "\\000" x </dev/zero\n' | put_file "$h" /run/lab/flood.sh
+		hx "$h" chmod 0755 /run/lab/flood.sh
+		start_fault_proc "$h" 'exec socat -U TCP-LISTEN:22,reuseaddr,fork EXEC:/run/lab/flood.sh'
+		wait_port "$h" up
+		;;
+	banner-stall)
+		# port 22 starts an identification and stalls mid-line
+		stop_sshd "$h"
+		hx "$h" mkdir -p /run/lab
+		printf '#!/bin/sh\nprintf SSH-2.0-Open\nexec sleep 3600\n' | put_file "$h" /run/lab/stall.sh
+		hx "$h" chmod 0755 /run/lab/stall.sh
+		start_fault_proc "$h" 'exec socat TCP-LISTEN:22,reuseaddr,fork EXEC:/run/lab/stall.sh'
+		wait_port "$h" up
+		;;
+	exec-flood)
+		# sshd works, but every command prints without end
+		sshd_set "$h" ForceCommand 'yes sshfix-flood'
+		reload_sshd "$h"
+		;;
+	edit-hosts-allow)
+		# someone else edits the same file
+		hx "$h" sh -c 'printf "# edited by someone else during the run\n" >>/etc/hosts.allow' ||
+			die "edit-hosts-allow failed on $h"
 		;;
 	clear)
 		etc_writable "$h"

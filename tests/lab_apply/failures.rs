@@ -279,7 +279,7 @@ fn verification_fails(ctx: &Ctx) -> Result<(), Failed> {
 }
 
 /// Pids of `pid` and every process below it.
-fn descendants(pid: i32) -> Vec<i32> {
+pub fn descendants(pid: i32) -> Vec<i32> {
     let mut parent = Vec::new();
     if let Ok(d) = std::fs::read_dir("/proc") {
         for e in d.flatten() {
@@ -316,7 +316,7 @@ fn cmdline(pid: i32) -> String {
 /// The `/tmp/sfx-*` run directories that appeared since `before` and were
 /// made for host `h` of this lab (their generated ssh configurations name
 /// the inventory host and include the lab's ssh_config).
-fn sfx_dirs_for(ctx: &Ctx, before: &BTreeSet<String>, h: &str) -> Vec<PathBuf> {
+pub fn sfx_dirs_for(ctx: &Ctx, before: &BTreeSet<String>, h: &str) -> Vec<PathBuf> {
     let host_mark = format!("inventory host `{h}`");
     let lab_mark = ctx.lab_dir.to_string_lossy().into_owned();
     super::sfx_dirs()
@@ -338,7 +338,7 @@ fn sfx_dirs_for(ctx: &Ctx, before: &BTreeSet<String>, h: &str) -> Vec<PathBuf> {
 
 /// After SIGKILL of sshfix: ends what still uses its run directories (a
 /// detached ssh master) and removes them, as the dead controller could not.
-fn clean_after_kill(dirs: &[PathBuf]) {
+pub fn clean_after_kill(dirs: &[PathBuf]) {
     for d in dirs {
         let d = d.to_string_lossy().to_string();
         if let Ok(rd) = std::fs::read_dir("/proc") {

@@ -45,6 +45,7 @@ fn fix(ctx: &Ctx, f: &Fix) -> Result<(), Failed> {
         .map_err(|e| format!("{when}: {}", e.message().unwrap_or("")).into())
     };
     let a = ssh("before apply")?;
+    let before_secs = a.secs;
     match f.before {
         Before::Fails(errors) => check(a.says(errors), || {
             format!(
@@ -91,8 +92,13 @@ fn fix(ctx: &Ctx, f: &Fix) -> Result<(), Failed> {
         )
     })?;
     if matches!(f.before, Before::Slow) {
-        check(a.secs < 1.5, || {
-            format!("after apply: ssh to {h} still slow ({:.1} s)", a.secs)
+        // the resolver's 2 s timeout is gone; the rest of a login varies
+        // with the machine's load (up to 1.5 s with 16 trials at once)
+        check(a.secs + 1.0 < before_secs, || {
+            format!(
+                "after apply: ssh to {h} still slow ({:.1} s; {before_secs:.1} s before)",
+                a.secs
+            )
         })?;
     }
     backups_exist(ctx, h, &run.json()?, &out)?;

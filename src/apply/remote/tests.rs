@@ -326,3 +326,70 @@ fn the_dead_man_timer_reverts_unless_confirmed() {
         );
     }
 }
+
+/// Someone else edits a target between the stale check and the install:
+/// the install stops before renaming over their version, and a restore
+/// keeps their version (`kept`) instead of putting the original back over it.
+#[test]
+fn a_concurrent_edit_is_never_overwritten() {
+    let Some(sb) = Sandbox::new() else { return };
+    std::fs::create_dir_all(sb.path("etc")).unwrap();
+    let a = sb.path("etc/a");
+    let b = sb.path("etc/b");
+    std::fs::write(&a, b"a-old\n").unwrap();
+    std::fs::write(&b, b"b-old\n").unwrap();
+    let f = vec![
+        (
+            a.clone(),
+            Some(sha256_hex(b"a-old\n")),
+            sha256_hex(b"a-new\n"),
+        ),
+        (
+            b.clone(),
+            Some(sha256_hex(b"b-old\n")),
+            sha256_hex(b"b-new\n"),
+        ),
+    ];
+    let mut s = spec("RUNC", &f, &[]).unwrap();
+    let (_, out, _) = sb.sh(&prepare(&s, 2, 600).unwrap(), b"");
+    for (i, fr) in tagged(&out, "file").into_iter().enumerate() {
+        s.files[i].attrs = parse_attrs(&fr[3..]);
+    }
+    let (rc, _, err) = sb.sh(&backup(&s).unwrap(), restore_script(&s).unwrap().as_bytes());
+    assert_eq!(rc, 0, "{err}");
+    for (i, new) in [b"a-new\n", b"b-new\n"].iter().enumerate() {
+        let (rc, _, err) = sb.sh(&write_candidate(&s, i).unwrap(), *new);
+        assert_eq!(rc, 0, "{err}");
+    }
+    let (rc, _, err) = sb.sh(&stage(&s).unwrap(), b"");
+    assert_eq!(rc, 0, "{err}");
+    // the other editor changes b after the stale check
+    std::fs::write(&b, b"b-theirs\n").unwrap();
+    let (rc, out, err) = sb.sh(&install(&s).unwrap(), b"");
+    assert_eq!(rc, 3, "{out}{err}");
+    assert!(
+        err.contains("it changed on the host since the stale check"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&a).unwrap(), b"a-new\n", "a went in first");
+    assert_eq!(std::fs::read(&b).unwrap(), b"b-theirs\n", "their b stays");
+    // and the revert puts a back but keeps their b
+    let (rc, out, err) = sb.sh(&run_restore(&s, "now").unwrap(), b"");
+    assert_eq!(rc, 0, "{err}");
+    assert!(
+        out.contains(&format!("restored\t0\t{}", sha256_hex(b"a-old\n"))),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("kept\t1\t{}", sha256_hex(b"b-theirs\n"))),
+        "{out}"
+    );
+    assert_eq!(std::fs::read(&a).unwrap(), b"a-old\n");
+    assert_eq!(std::fs::read(&b).unwrap(), b"b-theirs\n");
+    let (problems, notes) = super::super::judge_restore(&s, &out);
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(
+        notes.iter().any(|n| n.contains("changed by someone else")),
+        "{notes:?}"
+    );
+}

@@ -1,0 +1,94 @@
+//! Hosts that misbehave without end: one that accepts TCP and never speaks
+//! (h9, `silent-22`), one whose port 22 speaks forever without a line end
+//! (`banner-flood`), one that starts an identification and stalls mid-line
+//! (`banner-stall`), and one whose sshd works but every command prints
+//! without end (`exec-flood`). Each must fail alone, with a message naming
+//! what happened, within its timeout, while a good host in the same run
+//! completes.
+
+use std::time::{Duration, Instant};
+
+use libtest_mimic::Failed;
+
+use super::{check, sshfix, Ctx};
+
+/// The hosts of this trial and their faults (injected when the lab starts).
+pub const FAULTS: [(&str, &str); 3] = [
+    ("h24", "banner-flood"),
+    ("h25", "banner-stall"),
+    ("h26", "exec-flood"),
+];
+
+/// `sshfix facts` over the direct path only (no jump host, no console, so
+/// nothing else can save a host) on a good host and the four hostile ones.
+pub fn each_hostile_host_fails_alone(ctx: &Ctx) -> Result<(), Failed> {
+    let hosts = ["h1", "h9", "h24", "h25", "h26"];
+    let mut inv = String::from("[targets]\n");
+    for h in hosts {
+        inv.push_str(&format!("{h} ansible_host={}\n", ctx.addr(h)));
+    }
+    inv.push_str("[all:vars]\nansible_user=root\n");
+    let path = ctx.lab_dir.join("test-bounds.ini");
+    std::fs::write(&path, inv)?;
+    let t0 = Instant::now();
+    let out = sshfix(&[
+        "facts",
+        "-i",
+        &path.to_string_lossy(),
+        "--ssh-config",
+        &ctx.lab_dir.join("ssh_config").to_string_lossy(),
+        "--format",
+        "json",
+    ]);
+    let took = t0.elapsed();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "{e}: {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })?;
+    let of = |h: &str| {
+        json["hosts"]
+            .as_array()
+            .and_then(|a| a.iter().find(|x| x["host"] == h))
+            .cloned()
+            .unwrap_or_default()
+    };
+    check(of("h1")["facts"].is_object(), || {
+        format!("the good host h1 got no facts: {}", of("h1"))
+    })?;
+    // each hostile host: no facts, and an error saying what happened
+    for (h, any) in [
+        ("h9", &["banner exchange", "timed out"][..]),
+        (
+            "h24",
+            &["banner", "identification", "too long", "more than"][..],
+        ),
+        ("h25", &["banner exchange", "timed out"][..]),
+        ("h26", &["more than 16 MiB"][..]),
+    ] {
+        let v = of(h);
+        let err = v["error"].as_str().unwrap_or_default();
+        check(
+            v["facts"].is_null() && any.iter().any(|w| err.contains(w)),
+            || format!("{h}: want an error containing one of {any:?}, got: {v}"),
+        )?;
+        check(err.contains(&format!("`{h}`")), || {
+            format!("{h}: the error does not name the host: {err}")
+        })?;
+    }
+    // the hosts run side by side: the run takes about the longest single
+    // wait (ssh's ConnectTimeout of the lab's ssh_config, 10 s, covers the
+    // identification), not the sum
+    check(took < Duration::from_secs(40), || {
+        format!("facts took {:.1} s", took.as_secs_f64())
+    })?;
+    check(out.status.code() == Some(4), || {
+        format!(
+            "exit {:?} (want 4: some host unreachable)\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
