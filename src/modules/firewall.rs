@@ -618,7 +618,7 @@ impl<'a> Planner<'a> {
         if let Some(last) = (0..lines.len()).rev().find(|&i| in_chain(i)) {
             // the last in-scope line is the chain's closing brace
             let close = lines[last];
-            if close.trim() != "}" {
+            if strip_comment(close).trim() != "}" {
                 return Err(refuse(format!(
                     "{path}:{}: the block of chain {} ends with `{}`, not a lone `}}`; sshfix cannot add a rule at its end",
                     last + 1,
@@ -1409,6 +1409,49 @@ mod tests {
         assert_eq!(
             String::from_utf8_lossy(&out.stderr),
             "sshfix: it's changed\n"
+        );
+    }
+
+    /// Regression (tests/edit_properties.rs): a chain closed by `}` with a
+    /// comment after it (`} # input`) was refused as "ends with `} # …`,
+    /// not a lone `}`"; the accept for a policy goes before that line.
+    #[test]
+    fn a_policy_chain_closed_by_a_commented_brace_gets_the_accept_before_it() {
+        use super::super::command::test_host::Fixture;
+        let dir = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/modules/firewall/nft-policy"
+        );
+        let mut f = Fixture::load("healthy");
+        for k in [
+            "nft-json",
+            "nft-text",
+            "iptables-nft-save",
+            "ip6tables-nft-save",
+            "iptables-legacy-save",
+            "ip6tables-legacy-save",
+        ] {
+            f.set_item(
+                k,
+                &std::fs::read_to_string(format!("{dir}/captured/{k}")).unwrap(),
+            );
+        }
+        let conf = std::fs::read_to_string(format!("{dir}/etc/nftables.conf"))
+            .unwrap()
+            .replace(
+                "tcp dport 22 accept\n    }",
+                "tcp dport 22 accept\n    } # input",
+            );
+        f.files
+            .insert("/etc/nftables.conf".into(), conf.clone().into_bytes());
+        let p = task(&f.host(), &json!({"allow": ["10.77.0.1"]}), "f").unwrap();
+        assert_eq!(p.edits.len(), 1, "{p:?}");
+        assert_eq!(
+            String::from_utf8(p.edits[0].after.clone()).unwrap(),
+            conf.replace(
+                "tcp dport 22 accept\n    } # input",
+                "tcp dport 22 accept\n        ip saddr 10.77.0.1 tcp dport 22 accept comment \"sshfix: allow 10.77.0.1 port 22\"\n    } # input"
+            )
         );
     }
 

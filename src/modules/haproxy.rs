@@ -472,10 +472,24 @@ fn file_indent(text: &str) -> String {
         .unwrap_or_else(|| "\t".into())
 }
 
-/// The words of a line, as the facts parser splits them (first two only matter here).
+/// The words of a line, as the facts parser splits them (first two only matter here):
+/// quotes and backslashes removed as haproxy reads them (`mode "http"` is `mode http`).
 fn words_of(body: &str) -> Vec<String> {
     let (code, _) = split_comment(body);
-    code.split_whitespace().map(str::to_string).collect()
+    code.split_whitespace()
+        .map(|w| {
+            let mut out = String::new();
+            let mut chars = w.chars();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => out.extend(chars.next()),
+                    '"' | '\'' => {}
+                    c => out.push(c),
+                }
+            }
+            out
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -532,6 +546,18 @@ mod tests {
         let a = after(t);
         assert_eq!(a.matches("option tcplog").count(), 2, "{a}");
         assert!(!a.contains("httpslog"));
+    }
+
+    /// Regression (tests/edit_properties.rs): a quoted `mode "http"`, which
+    /// haproxy and the facts parser read as `mode http`, was left as it was
+    /// and the fix refused ("would still run in `mode http`").
+    #[test]
+    fn quoted_mode_and_option_words_are_switched() {
+        let t = "listen ssh\n\tserver s1 10.0.0.1:22\n\tmode \"http\"\n\toption 'httplog'\n";
+        assert_eq!(
+            after(t),
+            "listen ssh\n\tserver s1 10.0.0.1:22\n\tmode tcp\n\toption tcplog\n"
+        );
     }
 
     #[test]

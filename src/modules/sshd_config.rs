@@ -34,7 +34,9 @@
 //! `value` is written verbatim as the line's arguments (sshd config syntax: quote a
 //! value containing blanks yourself). Accumulating keywords (`Port`, `ListenAddress`,
 //! `HostKey`, `AcceptEnv`, `AllowUsers`, `Subsystem`, …), `Include`, `Match`,
-//! deprecated and unknown keywords are refused.
+//! deprecated and unknown keywords are refused; so are a value ending in a
+//! lone `\` (it would escape the blank before a kept `# comment`) and a new
+//! line that would follow a line with a NUL byte (sshd joins it onto that line).
 //!
 //! # `comment_out`: the format
 //!
@@ -395,6 +397,22 @@ pub fn set(
         })?;
     let spelling = spelling(&tree, before, key);
     let (index, place) = insertion_point(&tree, before, prec);
+    // sshd glues the line after a NUL byte onto the line with it: a new
+    // line there would not be read on its own
+    if let Some(i) = index.checked_sub(1) {
+        if physical_lines(before)
+            .get(i)
+            .is_some_and(|(c, _)| c.contains(&0))
+        {
+            return Err(ModuleError::Line {
+                file: main.to_string(),
+                line: index,
+                why: format!(
+                    "the line contains a NUL byte, so sshd would join the new `{spelling}` line after it onto it; remove the NUL byte by hand"
+                ),
+            });
+        }
+    }
     let after = insert_line(before, index, &format!("{spelling} {value}"));
     let line = index + 1;
     let mut candidate = files.clone();
@@ -605,6 +623,13 @@ fn parse_value(key: &str, value: &str) -> Result<Vec<String>, ModuleError> {
     }
     if trimmed.len() != value.len() {
         return Err(bad("it has leading or trailing blanks"));
+    }
+    // `\ ` escapes the blank: a kept ` # comment` after the value would
+    // become part of it
+    if value.chars().rev().take_while(|c| *c == '\\').count() % 2 == 1 {
+        return Err(bad(
+            "it ends with a lone backslash, which escapes the blank after it on the line",
+        ));
     }
     let probe: BTreeMap<String, Vec<u8>> =
         [("/v".to_string(), format!("{key} {value}\n").into_bytes())].into();
@@ -1560,6 +1585,48 @@ mod tests {
             printed("ipqos", &["cs1".into(), "cs2".into()], 30),
             "cs1 cs2"
         );
+    }
+
+    /// Regression (tests/edit_properties.rs): a value ending in one
+    /// backslash written before a kept `# comment` escaped the blank after
+    /// it, so sshd read other words; it was refused as "internal check
+    /// failed" instead of as a bad value.
+    #[test]
+    fn a_value_ending_in_a_lone_backslash_is_a_bad_value() {
+        let files = one(b"UseDNS yes # was yes\n");
+        let err = set(&files, MAIN, V92, "UseDNS", "\\", "f").unwrap_err();
+        assert!(
+            matches!(&err, ModuleError::BadValue { why, .. } if why.contains("lone backslash")),
+            "{err}"
+        );
+        assert!(set(&files, MAIN, V92, "Banner", "/a\\b\\", "f").is_err());
+        // an escaped backslash is fine
+        let e = set1(&files, "Banner", "/x\\\\");
+        assert_eq!(e.after, b"UseDNS yes # was yes\nBanner /x\\\\\n");
+    }
+
+    /// Regression (tests/edit_properties.rs): a new line that would go
+    /// right after a line with a NUL byte, which sshd joins it onto, was
+    /// refused as "internal check failed … no line sets" instead of naming
+    /// the NUL line.
+    #[test]
+    fn insertion_after_a_nul_line_is_refused_naming_that_line() {
+        let err = set(
+            &one(b"usedns yes\0tail\n#UseDNS no\nMatch all\n"),
+            MAIN,
+            V92,
+            "X11Forwarding",
+            "yes",
+            "f",
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/etc/ssh/sshd_config:1: the line contains a NUL byte, so sshd would join the new `X11Forwarding` line after it onto it; remove the NUL byte by hand"
+        );
+        // a NUL line elsewhere does not matter
+        let e = set1(&one(b"Port 2\0x\nPort 22\nMatch all\n"), "UseDNS", "no");
+        assert_eq!(e.after, b"Port 2\0x\nPort 22\nUseDNS no\nMatch all\n");
     }
 
     #[test]

@@ -22,7 +22,9 @@
 //! `/usr/local/lib`, `/usr/lib` and `/lib`, an `/etc` file hiding a
 //! same-named one elsewhere, and `/etc/sysctl.conf` last), the value written
 //! would be lost at the next boot; the [`FixError`] names that file:line and
-//! suggests `file:` pointing at it.
+//! suggests `file:` pointing at it. `file` is refused too when a line of it
+//! has a `\r` or NUL inside: systemd-sysctl ends a line there, so editing
+//! the line as one could lose the setting after it.
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -54,15 +56,21 @@ struct TaskArgs {
     file: Option<String>,
 }
 
+/// The blanks systemd-sysctl strips around keys and values (its
+/// `WHITESPACE`); anything else, a vertical tab or a no-break space, is part
+/// of the key or value.
+const BLANKS: &[char] = &[' ', '\t', '\n', '\r'];
+
 /// A value compared as sysctl prints it: words joined by one space.
 fn normalise(v: &str) -> String {
-    v.split_whitespace().collect::<Vec<_>>().join(" ")
+    v.split_ascii_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// A key as written in a sysctl file, in dotted form (`-` prefix dropped; when
+/// A key as written in a sysctl file, in dotted form (one `-` prefix dropped; when
 /// the first separator is `/`, `/` and `.` swap, as systemd-sysctl does).
 fn normalise_key(k: &str) -> String {
-    let k = k.trim().trim_start_matches('-');
+    let k = k.trim_matches(BLANKS);
+    let k = k.strip_prefix('-').unwrap_or(k).trim_matches(BLANKS);
     match k.find(['.', '/']) {
         Some(p) if k.as_bytes()[p] == b'/' => k
             .chars()
@@ -78,23 +86,36 @@ fn normalise_key(k: &str) -> String {
 
 /// A `key = value` line: (key as written, value), or `None` for comments and blanks.
 fn assignment(body: &str) -> Option<(&str, &str)> {
-    let t = body.trim_start();
+    let t = body.trim_start_matches(BLANKS);
     if t.is_empty() || t.starts_with('#') || t.starts_with(';') {
         return None;
     }
     let (k, v) = t.split_once('=')?;
-    Some((k.trim(), v.trim()))
+    Some((k.trim_matches(BLANKS), v.trim_matches(BLANKS)))
 }
 
-/// The last value `text` gives `name`, with its 1-based line.
+/// The last value `text` gives `name`, with its 1-based line. systemd-sysctl
+/// also ends a line at a `\r` or NUL inside it.
 fn value_in(text: &str, name: &str) -> Option<(usize, String)> {
-    text.lines()
+    text.split('\n')
         .enumerate()
+        .flat_map(|(i, l)| l.split(['\r', '\0']).map(move |part| (i, part)))
         .filter_map(|(i, l)| {
-            let (k, v) = assignment(l.trim_end_matches('\r'))?;
+            let (k, v) = assignment(l)?;
             (normalise_key(k) == name).then(|| (i + 1, normalise(v)))
         })
         .last()
+}
+
+/// The first line (1-based) of `text` with a `\r` or NUL inside it, which
+/// systemd-sysctl reads as two lines where an edit of the line sees one.
+fn inner_break(text: &str) -> Option<usize> {
+    text.split('\n')
+        .position(|l| {
+            let l = l.strip_suffix('\r').unwrap_or(l);
+            l.contains(['\r', '\0'])
+        })
+        .map(|i| i + 1)
 }
 
 /// Where `path` comes in sysctl's order, or `None` if sysctl does not read it.
@@ -155,7 +176,10 @@ fn sysctl_w(name: &str, value: &str) -> Result<String, FixError> {
 pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixError> {
     let a: TaskArgs = super::args("sysctl", args)?;
     let name = a.name.trim().to_string();
+    // a leading `-` would make `sysctl -w -p=…` read an option, and
+    // systemd-sysctl drop it from the key
     if name.is_empty()
+        || name.starts_with('-')
         || !name.split('.').all(|seg| {
             !seg.is_empty()
                 && seg
@@ -240,6 +264,11 @@ pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixErr
         )?),
         None => None,
     };
+    if let Some(line) = text.and_then(inner_break) {
+        return Err(FixError::new(format!(
+            "{file}:{line} has a carriage return or NUL inside it, which systemd-sysctl reads as a line break; set `{name}` there by hand"
+        )));
+    }
     if text
         .and_then(|t| value_in(t, &name))
         .map(|x| x.1)
@@ -279,7 +308,7 @@ fn persist(text: Option<&str>, name: &str, value: &str, finding: &str) -> (Strin
         };
         match assignment(body) {
             Some((k, _)) if normalise_key(k) == name => {
-                let indent = &body[..body.len() - body.trim_start().len()];
+                let indent = &body[..body.len() - body.trim_start_matches(BLANKS).len()];
                 lines.push(format!("{indent}{k} = {value}{eol}"));
                 changed = true;
             }
@@ -496,6 +525,78 @@ mod tests {
         );
         assert!(err(json!({"name": MAX})).contains("bad arguments"));
         assert!(err(json!({"name": MAX, "value": 1, "persist": false})).contains("bad arguments"));
+    }
+
+    /// Regression (tests/edit_properties.rs): a line systemd-sysctl does not
+    /// read as setting the name (a vertical tab or no-break space before the
+    /// key, two `-`) was changed in place, so the value was not set at boot;
+    /// and a line with a `\r` inside, two lines for systemd, was replaced
+    /// whole, losing the setting after the `\r`.
+    #[test]
+    fn only_lines_systemd_reads_as_the_name_change_and_hidden_line_breaks_are_refused() {
+        let mut f = Fixture::load("healthy");
+        let file = "/etc/sysctl.d/60-conntrack.conf";
+        for odd in [
+            "\x0bnet.netfilter.nf_conntrack_max = 1\n",
+            "\u{a0}net.netfilter.nf_conntrack_max = 1\n",
+            "--net.netfilter.nf_conntrack_max = 1\n",
+        ] {
+            f.files.insert(file.into(), odd.as_bytes().to_vec());
+            let p = run(&f, json!({"name": MAX, "value": 524288, "file": file})).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&p.edits[0].after),
+                format!("{odd}net.netfilter.nf_conntrack_max = 524288\n"),
+                "{odd:?}"
+            );
+        }
+        // `- key` is the key for systemd (stripped after the `-`)
+        f.files.insert(
+            file.into(),
+            b"- net.netfilter.nf_conntrack_max = 1\n".to_vec(),
+        );
+        let p = run(&f, json!({"name": MAX, "value": 524288, "file": file})).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&p.edits[0].after),
+            "- net.netfilter.nf_conntrack_max = 524288\n"
+        );
+        for hidden in [
+            &b"net.netfilter.nf_conntrack_max = 9\rkernel.y = 2\n"[..],
+            b"kernel.y = 2\0net.netfilter.nf_conntrack_max = 9\n",
+        ] {
+            f.files.insert(file.into(), hidden.to_vec());
+            assert_eq!(
+                run(&f, json!({"name": MAX, "value": 524288, "file": file})).unwrap_err().message,
+                "/etc/sysctl.d/60-conntrack.conf:1 has a carriage return or NUL inside it, which systemd-sysctl reads as a line break; set `net.netfilter.nf_conntrack_max` there by hand"
+            );
+        }
+        // a later file setting it after a `\r` is seen
+        f.files.insert(file.into(), b"\n".to_vec());
+        f.files.insert(
+            SYSCTL_CONF.into(),
+            b"kernel.y = 2\rnet.netfilter.nf_conntrack_max = 9\n".to_vec(),
+        );
+        assert!(run(&f, json!({"name": MAX, "value": 524288, "file": file}))
+            .unwrap_err()
+            .message
+            .starts_with("/etc/sysctl.conf:1: sets `net.netfilter.nf_conntrack_max = 9`"));
+    }
+
+    /// Regression (tests/edit_properties.rs): a name starting with `-` was
+    /// accepted, so the command became `sysctl -w '-p=1'` (an option of
+    /// sysctl, not a setting) and the file line `-p = 1` a key `p` with
+    /// failures ignored.
+    #[test]
+    fn a_name_with_a_leading_dash_is_refused() {
+        let f = Fixture::load("healthy");
+        for name in ["-p", "--", "-net.ipv4.ip_forward"] {
+            assert!(
+                run(&f, json!({"name": name, "value": 1}))
+                    .unwrap_err()
+                    .message
+                    .contains("is not a dotted kernel parameter"),
+                "{name}"
+            );
+        }
     }
 
     #[test]
