@@ -258,10 +258,20 @@ pub fn selected_hosts(
             None => Fatal::input("the inventory has no hosts"),
         });
     }
-    hosts
+    let hosts = hosts
         .into_iter()
         .map(|h| HostSettings::from_host(h, inventory).map_err(|e| Fatal::input(e.to_string())))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    // before any thread or child process exists
+    crate::transport::paths::withhold_from_children(hosts.iter().flat_map(|h| {
+        [
+            h.become_.as_ref().and_then(|b| b.password_env.as_deref()),
+            h.console.as_ref().and_then(|c| c.password_env.as_deref()),
+        ]
+        .into_iter()
+        .flatten()
+    }));
+    Ok(hosts)
 }
 
 pub(crate) fn print_stdout(text: &str) -> Result<(), Fatal> {

@@ -146,6 +146,7 @@ impl HostSettings {
 
     /// Reads the settings of `host`; `inventory` resolves `sshfix_jump` names.
     pub fn from_host(host: &Host, inventory: &Inventory) -> Result<HostSettings, VarError> {
+        check_inventory_name(&host.name)?;
         let v = VarReader { host };
         let connection = match v.string("ansible_connection")?.as_deref() {
             None | Some("ssh") | Some("smart") | Some("paramiko") => Connection::Ssh,
@@ -319,6 +320,24 @@ fn check_host_name(s: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// An inventory host name may hold anything but control characters: a
+/// newline or an escape sequence would end up in the generated ssh
+/// configuration (where a newline starts a new option line, `ProxyCommand`
+/// among them) and on the user's terminal.
+fn check_inventory_name(name: &str) -> Result<(), VarError> {
+    match name.chars().find(|c| c.is_control()) {
+        None => Ok(()),
+        Some(c) => Err(VarError {
+            host: name.escape_debug().to_string(),
+            var: "inventory_hostname".into(),
+            message: format!(
+                "the host name contains the control character U+{:04X}; rename the host",
+                u32::from(c)
+            ),
+        }),
+    }
+}
+
 /// A login name: letters, digits, `.`, `_`, `-`, `@` (directory users), not
 /// starting with `-`.
 fn check_user_name(s: &str) -> Result<(), String> {
@@ -357,6 +376,7 @@ fn parse_jump(spec: &str, host: &Host, inventory: &Inventory) -> Result<Vec<Jump
         return Err("names the host itself".into());
     }
     if let Some(jump_host) = inventory.host(spec) {
+        check_inventory_name(&jump_host.name).map_err(|e| format!("jump host: {e}"))?;
         let v = VarReader { host: jump_host };
         let err = |e: VarError| format!("jump host `{}`: {}", jump_host.name, e);
         let bad =
@@ -746,6 +766,51 @@ mod tests {
                 .address,
             "fe80::1%eth0"
         );
+    }
+
+    /// A newline in a name would start a new line (`ProxyCommand …`) in the
+    /// generated ssh configuration; the error shows the name escaped.
+    #[test]
+    fn control_characters_in_host_names_are_refused() {
+        let name = "x\nMatch all\n  ProxyCommand touch /tmp/pwned #";
+        let err = HostSettings::from_host(
+            &host(name, json!({"ansible_host": "10.0.0.5"})),
+            &Inventory::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "host `x\\nMatch all\\n  ProxyCommand touch /tmp/pwned #`: variable `inventory_hostname`: the host name contains the control character U+000A; rename the host"
+        );
+        assert!(HostSettings::from_host(
+            &host("esc\u{1b}[2J", json!({"ansible_host": "10.0.0.5"})),
+            &Inventory::default()
+        )
+        .is_err());
+        // quotes, `$()`, backticks and unicode stay allowed: the name never reaches a shell
+        let odd = "web '$(x)' `y` \"q\" ünï ✓";
+        let s = HostSettings::from_host(
+            &host(odd, json!({"ansible_host": "10.0.0.5"})),
+            &Inventory::default(),
+        )
+        .unwrap();
+        assert_eq!(s.name, odd);
+        // a jump host named by the inventory is checked too
+        let inv = Inventory::from_str_yaml(
+            "all:\n  hosts:\n    \"j\\nMatch all\":\n      ansible_host: 10.0.0.2\n",
+            "inv.yml",
+        )
+        .unwrap();
+        let err = HostSettings::from_host(
+            &host(
+                "web1",
+                json!({"ansible_host": "10.0.0.5", "sshfix_jump": "j\nMatch all"}),
+            ),
+            &inv,
+        )
+        .unwrap_err();
+        assert_eq!(err.var, "sshfix_jump");
+        assert!(err.message.contains("control character U+000A"), "{err}");
     }
 
     #[test]

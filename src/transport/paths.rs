@@ -22,6 +22,40 @@ use crate::inventory::vars::{Connection as ConnKind, Console, ConsoleKind, HostS
 const CHECK_TIMEOUT: Duration = Duration::from_secs(30);
 const SENTINEL: &str = "sshfix-path-ok";
 
+/// Passwords moved out of the process environment by
+/// [`withhold_from_children`] (`None`: the variable was not set).
+static WITHHELD: std::sync::Mutex<std::collections::BTreeMap<String, Option<String>>> =
+    std::sync::Mutex::new(std::collections::BTreeMap::new());
+
+/// Moves the environment variables `names` (those `sshfix_become_password_env`
+/// and `sshfix_console_password_env` name) out of the process environment
+/// into sshfix's memory, where [`Reacher`] reads them. Every process sshfix
+/// starts inherits its environment — ssh masters that outlive a command, a
+/// user's `ProxyCommand`, a console command — and a password has no place in
+/// theirs. Call it before any thread is started.
+pub fn withhold_from_children<'a>(names: impl IntoIterator<Item = &'a str>) {
+    let mut withheld = WITHHELD.lock().unwrap_or_else(|p| p.into_inner());
+    for name in names {
+        if name.is_empty() || name.contains(['=', '\0']) || withheld.contains_key(name) {
+            continue;
+        }
+        let value = std::env::var(name).ok();
+        if std::env::var_os(name).is_some() {
+            std::env::remove_var(name);
+        }
+        withheld.insert(name.to_string(), value);
+    }
+}
+
+/// A variable withheld from children, else the environment's.
+fn withheld_or_env(name: &str) -> Option<String> {
+    let withheld = WITHHELD.lock().unwrap_or_else(|p| p.into_inner());
+    match withheld.get(name) {
+        Some(value) => value.clone(),
+        None => std::env::var(name).ok(),
+    }
+}
+
 /// Opens working paths to hosts; owns the run's ssh context.
 pub struct Reacher {
     ssh: std::sync::Arc<SshContext>,
@@ -105,7 +139,7 @@ impl Reacher {
     pub fn new(options: SshOptions) -> std::io::Result<Reacher> {
         Ok(Reacher {
             ssh: SshContext::new(options)?,
-            env: |name| std::env::var(name).ok(),
+            env: withheld_or_env,
         })
     }
 
@@ -469,6 +503,29 @@ async fn check_plain(transport: Box<dyn Transport>) -> Result<Box<dyn Transport>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A withheld password is still read by sshfix, but no child process
+    /// inherits it.
+    #[test]
+    fn withheld_passwords_stay_out_of_child_environments() {
+        let name = "SSHFIX_TEST_WITHHELD_PW_8C1F";
+        std::env::set_var(name, "hunter2-withheld");
+        withhold_from_children([name, "SSHFIX_TEST_WITHHELD_UNSET_8C1F"]);
+        assert_eq!(withheld_or_env(name).as_deref(), Some("hunter2-withheld"));
+        assert_eq!(withheld_or_env("SSHFIX_TEST_WITHHELD_UNSET_8C1F"), None);
+        assert!(std::env::var_os(name).is_none());
+        let child = std::process::Command::new("sh")
+            .args([
+                "-c",
+                "printf '%s' \"${SSHFIX_TEST_WITHHELD_PW_8C1F-unset}\"",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(child.stdout, b"unset");
+        // withholding twice keeps the value
+        withhold_from_children([name]);
+        assert_eq!(withheld_or_env(name).as_deref(), Some("hunter2-withheld"));
+    }
 
     fn attempt(via: PathKind, kind: ErrorKind, message: &str) -> Attempt {
         Attempt {

@@ -81,6 +81,20 @@ fn value(v: &str, what: &str, tokens: bool) -> Result<String, ConfigError> {
     })
 }
 
+/// Text for a `#` comment line: control characters escaped, so that a
+/// newline in an inventory name cannot start an option line of its own.
+fn comment(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Lines that hold for every connection of a run, including hops that come
 /// from the user's own configuration (a `ProxyJump` of theirs): ssh always
 /// says why it failed (a `LogLevel QUIET` would hide a changed host key and
@@ -156,7 +170,7 @@ fn hop_block(
     let from = hop
         .inventory_name
         .as_ref()
-        .map(|n| format!(" (inventory host `{n}`)"))
+        .map(|n| format!(" (inventory host `{}`)", comment(n)))
         .unwrap_or_default();
     let _ = writeln!(out, "# jump hop {}{from}", index + 1);
     let _ = writeln!(out, "Match originalhost {}", hop.host);
@@ -199,7 +213,7 @@ pub fn render(host: &HostSettings, via: PathKind, run: &SshRun) -> Result<String
     let _ = writeln!(
         out,
         "# sshfix: ssh settings for inventory host `{}` via {via}; generated for one run and removed after it",
-        host.name
+        comment(&host.name)
     );
     if via == PathKind::Jump {
         if host.jump.is_empty() {
@@ -352,6 +366,27 @@ Match all
   Include ~/.ssh/config
   Include /etc/ssh/ssh_config
 "
+        );
+    }
+
+    /// Inventory names are checked in `vars.rs`; the comment lines that
+    /// name them stay single lines even so.
+    #[test]
+    fn names_in_comments_cannot_add_option_lines() {
+        let mut h = host();
+        h.name = "x\nMatch all\n  ProxyCommand touch /tmp/pwned #".into();
+        h.jump[0].inventory_name = Some("j\r\nProxyCommand touch /tmp/pwned".into());
+        let text = render(&h, PathKind::Jump, &run()).unwrap();
+        assert!(
+            text.lines()
+                .filter(|l| l.contains("ProxyCommand"))
+                .all(|l| l.starts_with('#')),
+            "{text}"
+        );
+        assert!(text.starts_with("# sshfix: ssh settings for inventory host `x\\nMatch all\\n  ProxyCommand touch /tmp/pwned #` via jump;"), "{text}");
+        assert!(
+            text.contains("# jump hop 1 (inventory host `j\\r\\nProxyCommand touch /tmp/pwned`)\n"),
+            "{text}"
         );
     }
 

@@ -29,6 +29,8 @@ FAULT_KINDS+=" small-disk disk-fill disk-unfill clock-skew clock-unskew sshd-bou
 FAULT_KINDS+=" banner-flood banner-stall exec-flood"
 # the directories small-disk puts on small tmpfs and disk-fill fills
 SMALL_DISK_DIRS="/etc/ssh /var/backups /tmp"
+# injection and trust trials (tests/lab_hostile.rs)
+FAULT_KINDS+=" record-shell hostkey-change"
 # block-ctl / block-jump: the live nft table of their own (never persisted)
 BLOCK_TABLE=lab_block
 # no-initscripts: the service scripts a host loses
@@ -1408,6 +1410,33 @@ EOS
 		local b
 		b=$(banner_from_ctl "$h")
 		[[ $b == SSH-2.0-* ]] || die "clear: $h does not answer with an SSH banner (got: ${b:-nothing})"
+		;;
+	record-shell)
+		# root's and ops's login shell becomes /etc/lab-recsh, which saves
+		# its arguments (sshd runs `SHELL -c COMMAND`: the exact command
+		# string) as one file per invocation in /run/lab/rec, then execs
+		# bash. Only the host's own /etc/passwd changes; `clear` restores it.
+		# shellcheck disable=SC2016 # the recorder's text, expanded on the host
+		printf '%s\n' '#!/bin/sh' \
+			'# lab fault record-shell: records its arguments, then is bash' \
+			'umask 077' \
+			'f=/run/lab/rec/$(date +%s%N).$$' \
+			'{ printf '"'%s\\0'"' "$(id -un)" "$#"; for a in "$@"; do printf '"'%s\\0'"' "$a"; done; } >"$f.tmp" && mv "$f.tmp" "$f"' \
+			'if [ $# -eq 0 ]; then exec /bin/bash -l; fi' \
+			'exec /bin/bash "$@"' | put_file "$h" /etc/lab-recsh
+		hx "$h" sh -c 'chmod 0755 /etc/lab-recsh && mkdir -p /run/lab/rec && chmod 1777 /run/lab/rec'
+		awk -F: -v OFS=: -v u="$OPS_USER" '$1 == "root" || $1 == u { $7 = "/etc/lab-recsh" } { print }' "$t/etc/passwd" >"$t/passwd.lab"
+		put_file "$h" /etc/passwd <"$t/passwd.lab"
+		rm -f "$t/passwd.lab"
+		hx "$h" sh -c "[ \"\$(getent passwd root | cut -d: -f7)\" = /etc/lab-recsh ]" || die "record-shell: root's shell on $h is not the recorder"
+		;;
+	hostkey-change)
+		# new host keys, as after a reinstall: the lab's known_hosts still
+		# has the old ones
+		stop_sshd "$h"
+		hx "$h" sh -c 'rm -f /etc/ssh/ssh_host_* && ssh-keygen -q -t ed25519 -N "" -f /etc/ssh/ssh_host_ed25519_key && ssh-keygen -q -t ecdsa -N "" -f /etc/ssh/ssh_host_ecdsa_key' ||
+			die "hostkey-change: ssh-keygen failed on $h"
+		start_sshd "$h"
 		;;
 	*) die "unknown fault kind $kind (one of: $FAULT_KINDS)" ;;
 	esac
