@@ -470,10 +470,9 @@ pub fn backup(spec: &HostSpec) -> Result<String, SpecError> {
         let p = q(&f.path, "path")?;
         if f.before_sha256.is_some() {
             s.push_str(&format!(
-                "err=$(cp -p -- {p} \"$B/files/{i}\" 2>&1) || sfx_fail \"backing up {pe}: $err\"\n\
+                "f={p}; err=$(cp -p -- \"$f\" \"$B/files/{i}\" 2>&1) || sfx_fail \"backing up $f: $err\"\n\
                  printf 'backup\\t{i}\\t%s\\n' \"$(sfx_sha \"$B/files/{i}\")\"\n\
                  printf '%s\\t%s\\t%s\\n' {i} \"$(sfx_sha \"$B/files/{i}\")\" {p} >>\"$B/manifest\"\n",
-                pe = f.path.replace(['"', '$', '`', '\\'], "_"),
             ));
         } else {
             s.push_str(&format!(
@@ -727,23 +726,24 @@ pub fn install(spec: &HostSpec) -> Result<String, SpecError> {
     for (i, f) in spec.files.iter().enumerate() {
         let t = q(&spec.staged_path(i), "path")?;
         let p = q(&f.path, "path")?;
-        let pe = f.path.replace(['"', '$', '`', '\\'], "_");
+        // the path in messages comes from the shell variable, never pasted
+        s.push_str(&format!("f={p}\n"));
         // someone else may have changed the target since the stale check:
         // never rename over their version (their edit would be lost)
         let guard = match &f.before_sha256 {
             Some(b) => {
                 let b = q(b, "sha256")?;
                 format!(
-                "now=$(sfx_sha {p} 2>/dev/null); [ \"$now\" = {b} ] || {{ echo \"installing {pe}: it changed on the host since the stale check (sha256 now ${{now:-none}}); someone else is editing it\" >&2; exit 3; }}\n"
+                "now=$(sfx_sha {p} 2>/dev/null); [ \"$now\" = {b} ] || {{ echo \"installing $f: it changed on the host since the stale check (sha256 now ${{now:-none}}); someone else is editing it\" >&2; exit 3; }}\n"
                 )
             }
             None => format!(
-                "if [ -e {p} ] || [ -L {p} ]; then echo \"installing {pe}: it appeared on the host since the stale check; someone else is editing it\" >&2; exit 3; fi\n"
+                "if [ -e {p} ] || [ -L {p} ]; then echo \"installing $f: it appeared on the host since the stale check; someone else is editing it\" >&2; exit 3; fi\n"
             ),
         };
         s.push_str(&guard);
         s.push_str(&format!(
-            "err=$(mv -f -- {t} {p} 2>&1) || {{ echo \"installing {pe}: $err\" >&2; exit 3; }}\n\
+            "err=$(mv -f -- {t} {p} 2>&1) || {{ echo \"installing $f: $err\" >&2; exit 3; }}\n\
              printf 'installed\\t{i}\\t%s\\n' \"$(sfx_sha {p})\"\n",
         ));
     }
