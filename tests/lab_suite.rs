@@ -1014,6 +1014,16 @@ fn hold_sessions(lab_dir: PathBuf) -> ExitCode {
                 .expect("reaching a healthy host")
         })
         .collect();
+    // tokio's SIGINT handler must be in place before the parent may send
+    // Ctrl-C: `until_interrupted` installs it only when first polled, and a
+    // SIGINT before that killed this child by the default action (seen in
+    // CI under load). Once installed it stays for the process.
+    let _sigint = ctx
+        .rt
+        .block_on(async {
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())
+        })
+        .expect("a SIGINT handler");
     println!("ready {}", dir.display());
     let interrupted = ctx.rt.block_on(sshfix::transport::until_interrupted(
         std::future::pending::<()>(),
