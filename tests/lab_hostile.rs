@@ -30,13 +30,13 @@ mod trust;
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::lab::{self, Lab};
+pub use common::process::{check, leaked_sfx_dirs, sfx_dirs, Run, Running};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde_json::Value;
 
@@ -223,122 +223,6 @@ fn markers_in(dir: &Path, token: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-pub fn check(cond: bool, msg: impl FnOnce() -> String) -> Result<(), Failed> {
-    if cond {
-        Ok(())
-    } else {
-        Err(msg().into())
-    }
-}
-
-// ---------------------------------------------------------------- processes
-
-/// A finished process.
-pub struct Run {
-    pub what: String,
-    pub code: Option<i32>,
-    pub stdout: String,
-    pub stderr: String,
-}
-
-impl Run {
-    /// The run in a few lines, for a failure message.
-    pub fn show(&self) -> String {
-        fn cut(s: &str) -> &str {
-            let mut n = s.len().min(6000);
-            while !s.is_char_boundary(n) {
-                n -= 1;
-            }
-            &s[..n]
-        }
-        format!(
-            "`{}` exited {:?}\n--- stdout\n{}\n--- stderr\n{}",
-            self.what,
-            self.code,
-            cut(&self.stdout),
-            cut(&self.stderr)
-        )
-    }
-
-    pub fn json(&self) -> Result<Value, Failed> {
-        serde_json::from_str(&self.stdout)
-            .map_err(|e| format!("no JSON on stdout ({e}):\n{}", self.show()).into())
-    }
-
-    pub fn expect_code(&self, want: i32) -> Result<(), Failed> {
-        check(self.code == Some(want), || {
-            format!("want exit {want}:\n{}", self.show())
-        })
-    }
-
-    /// stdout and stderr together (for searching).
-    pub fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-/// A process with stdout and stderr going to files, in its own process group.
-pub struct Running {
-    child: Child,
-    what: String,
-    started: Instant,
-    dir: tempfile::TempDir,
-}
-
-impl Running {
-    pub fn spawn(mut cmd: Command, what: String) -> Result<Running, Failed> {
-        let dir = tempfile::tempdir()?;
-        cmd.stdin(Stdio::null())
-            .stdout(std::fs::File::create(dir.path().join("stdout"))?)
-            .stderr(std::fs::File::create(dir.path().join("stderr"))?)
-            .process_group(0);
-        let child = cmd.spawn().map_err(|e| format!("starting {what}: {e}"))?;
-        Ok(Running {
-            child,
-            what,
-            started: Instant::now(),
-            dir,
-        })
-    }
-
-    fn read(&self, name: &str) -> String {
-        String::from_utf8_lossy(&std::fs::read(self.dir.path().join(name)).unwrap_or_default())
-            .into_owned()
-    }
-
-    /// Waits for the end; past `limit` the process group is killed and the
-    /// trial fails (a hang).
-    pub fn wait(mut self, limit: Duration) -> Result<Run, Failed> {
-        let status = loop {
-            if let Some(s) = self.child.try_wait()? {
-                break s;
-            }
-            if self.started.elapsed() > limit {
-                let _ = nix::sys::signal::killpg(
-                    nix::unistd::Pid::from_raw(self.child.id() as i32),
-                    nix::sys::signal::Signal::SIGKILL,
-                );
-                let _ = self.child.wait();
-                return Err(format!(
-                    "`{}` did not finish within {} s (killed)\n--- stdout\n{}\n--- stderr\n{}",
-                    self.what,
-                    limit.as_secs(),
-                    self.read("stdout"),
-                    self.read("stderr")
-                )
-                .into());
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Ok(Run {
-            what: self.what.clone(),
-            code: status.code(),
-            stdout: self.read("stdout"),
-            stderr: self.read("stderr"),
-        })
-    }
-}
-
 /// One sshfix run: `sshfix SUB -i INVENTORY --ssh-config CFG --state-dir
 /// STATE ARGS…`, with extra environment, in a working directory of its own
 /// (where a relative payload would land).
@@ -482,36 +366,4 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     }
     conclusion.exit_code()
-}
-
-/// The `/tmp/sfx-*` run directories of ssh connections.
-fn sfx_dirs() -> std::collections::BTreeSet<String> {
-    std::fs::read_dir("/tmp")
-        .map(|d| {
-            d.flatten()
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .filter(|n| n.starts_with("sfx-"))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Run directories that appeared since `before` and belong to this lab
-/// (a generated configuration in them names the lab's directory).
-fn leaked_sfx_dirs(before: &std::collections::BTreeSet<String>, lab_dir: &Path) -> Vec<String> {
-    let mark = lab_dir.to_string_lossy().into_owned();
-    sfx_dirs()
-        .difference(before)
-        .filter(|name| {
-            std::fs::read_dir(Path::new("/tmp").join(name))
-                .map(|d| {
-                    d.flatten().any(|e| {
-                        std::fs::read(e.path())
-                            .is_ok_and(|b| String::from_utf8_lossy(&b).contains(&mark))
-                    })
-                })
-                .unwrap_or(false)
-        })
-        .cloned()
-        .collect()
 }

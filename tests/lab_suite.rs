@@ -11,6 +11,7 @@
 #[path = "lab_suite/bounds.rs"]
 mod bounds;
 mod common;
+use common::process::check;
 #[path = "lab_suite/diagnosis.rs"]
 mod diagnosis;
 #[path = "lab_suite/plans.rs"]
@@ -167,14 +168,6 @@ impl Ctx {
             let _ = reached.transport.close().await;
             reacher.close().await;
         });
-    }
-}
-
-fn check(cond: bool, msg: impl FnOnce() -> String) -> Result<(), Failed> {
-    if cond {
-        Ok(())
-    } else {
-        Err(msg().into())
     }
 }
 

@@ -1011,6 +1011,20 @@ etc_ssh_is_tmpfs() {
 	[ "$(hx "$1" findmnt -n -o FSTYPE --target /etc/ssh 2>/dev/null | tail -1)" = tmpfs ]
 }
 
+# Port 22 of host $1 served, instead of sshd, by a script (printf format
+# $2) for each connection; $3: extra socat options (-U: only from the script
+# to the client).
+serve_22_with() {
+	local h=$1 script=$2 opts=${3:-}
+	stop_sshd "$h"
+	hx "$h" mkdir -p /run/lab
+	# shellcheck disable=SC2059
+	printf "$script" | put_file "$h" /run/lab/port22.sh
+	hx "$h" chmod 0755 /run/lab/port22.sh
+	start_fault_proc "$h" "exec socat $opts TCP-LISTEN:22,reuseaddr,fork EXEC:/run/lab/port22.sh"
+	wait_port "$h" up
+}
+
 # Undo etc-readonly and etc-full (nothing when neither is there).
 etc_writable() {
 	local h=$1 n
@@ -1318,6 +1332,7 @@ cmd_fault() {
 		hx "$h" rm -f /etc/ssh/.lab-probe
 		;;
 	disk-unfill)
+		# shellcheck disable=SC2016
 		hx "$h" sh -c 'for d in '"$SMALL_DISK_DIRS"'; do rm -f "$d/.lab-fill" "$d/.lab-fill2"; done' ||
 			die "disk-unfill failed on $h"
 		;;
@@ -1367,21 +1382,11 @@ EOS
 		;;
 	banner-flood)
 		# port 22 speaks forever: bytes without a line end
-		stop_sshd "$h"
-		hx "$h" mkdir -p /run/lab
-		printf '#!/bin/sh\nexec tr "\\000" x </dev/zero\n' | put_file "$h" /run/lab/flood.sh
-		hx "$h" chmod 0755 /run/lab/flood.sh
-		start_fault_proc "$h" 'exec socat -U TCP-LISTEN:22,reuseaddr,fork EXEC:/run/lab/flood.sh'
-		wait_port "$h" up
+		serve_22_with "$h" '#!/bin/sh\nexec tr "\\000" x </dev/zero\n' -U
 		;;
 	banner-stall)
 		# port 22 starts an identification and stalls mid-line
-		stop_sshd "$h"
-		hx "$h" mkdir -p /run/lab
-		printf '#!/bin/sh\nprintf SSH-2.0-Open\nexec sleep 3600\n' | put_file "$h" /run/lab/stall.sh
-		hx "$h" chmod 0755 /run/lab/stall.sh
-		start_fault_proc "$h" 'exec socat TCP-LISTEN:22,reuseaddr,fork EXEC:/run/lab/stall.sh'
-		wait_port "$h" up
+		serve_22_with "$h" '#!/bin/sh\nprintf SSH-2.0-Open\nexec sleep 3600\n'
 		;;
 	exec-flood)
 		# sshd works, but every command prints without end

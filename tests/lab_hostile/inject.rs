@@ -74,6 +74,42 @@ fn yaml_inventory(dir: &Path, file: &str, hosts: Value) -> Result<std::path::Pat
     Ok(path)
 }
 
+/// `apply --plan PLAN_FILE --format json`: exit 0 and `h` repaired.
+fn apply_saved_plan(
+    ctx: &Ctx,
+    h: &str,
+    inv: &Path,
+    state: &Path,
+    cwd: &Path,
+    plan_file: &Path,
+) -> Result<(), Failed> {
+    let apply = Sshfix {
+        sub: "apply",
+        inventory: inv,
+        ssh_config: &ctx.ssh_config(),
+        state,
+        cwd,
+        args: &[
+            "--plan",
+            plan_file.to_str().ok_or("path")?,
+            "--format",
+            "json",
+        ],
+        env: &[],
+    }
+    .run()?;
+    apply.expect_code(0)?;
+    let out = super::host_outcome(&apply.json()?, h)?.clone();
+    check(out["result"] == "repaired", || {
+        format!(
+            "{h}: {} ({})\n{}",
+            out["result"],
+            out["reason"],
+            apply.show()
+        )
+    })
+}
+
 /// Each value is refused before anything is contacted: exit 1, an error
 /// naming the host and the variable, nothing recorded on the host, no marker.
 fn refused_inventory_values(ctx: &Ctx) -> Result<(), Failed> {
@@ -391,31 +427,7 @@ fn host_files(ctx: &Ctx) -> Result<(), Failed> {
     )?;
 
     record::clear(ctx, h)?;
-    let apply = Sshfix {
-        sub: "apply",
-        inventory: &inv,
-        ssh_config: &ctx.ssh_config(),
-        state: &state,
-        cwd: &cwd,
-        args: &[
-            "--plan",
-            plan_file.to_str().ok_or("path")?,
-            "--format",
-            "json",
-        ],
-        env: &[],
-    }
-    .run()?;
-    apply.expect_code(0)?;
-    let out = super::host_outcome(&apply.json()?, h)?.clone();
-    check(out["result"] == "repaired", || {
-        format!(
-            "{h}: {} ({})\n{}",
-            out["result"],
-            out["reason"],
-            apply.show()
-        )
-    })?;
+    apply_saved_plan(ctx, h, &inv, &state, &cwd, &plan_file)?;
     for (path, want) in [
         ("/etc/hosts.allow", &planned_allow),
         (dropin.as_str(), &planned_dropin),
@@ -580,31 +592,7 @@ fn playbook_arguments(ctx: &Ctx) -> Result<(), Failed> {
     )?;
 
     record::clear(ctx, h)?;
-    let apply = Sshfix {
-        sub: "apply",
-        inventory: &inv,
-        ssh_config: &ctx.ssh_config(),
-        state: &state,
-        cwd: &cwd,
-        args: &[
-            "--plan",
-            plan_file.to_str().ok_or("path")?,
-            "--format",
-            "json",
-        ],
-        env: &[],
-    }
-    .run()?;
-    apply.expect_code(0)?;
-    let out = super::host_outcome(&apply.json()?, h)?.clone();
-    check(out["result"] == "repaired", || {
-        format!(
-            "{h}: {} ({})\n{}",
-            out["result"],
-            out["reason"],
-            apply.show()
-        )
-    })?;
+    apply_saved_plan(ctx, h, &inv, &state, &cwd, &plan_file)?;
     let meta = std::fs::metadata(ctx.host_path(h, &dir_path))
         .map_err(|e| format!("{h}: {dir_path}: {e}"))?;
     use std::os::unix::fs::PermissionsExt;
