@@ -64,6 +64,10 @@ const SEP: &[u8] = b", \t\r\n";
 /// Nesting limit for `/file` lists (libwrap has none and would recurse until
 /// it runs out of file descriptors).
 const MAX_LIST_DEPTH: usize = 16;
+/// `/file` lists read in one decision at most: a list naming itself (or
+/// another list) several times would otherwise be read a number of times
+/// exponential in [`MAX_LIST_DEPTH`].
+const MAX_LIST_READS: usize = 256;
 /// What libwrap calls a host name or address it could not find out.
 const UNKNOWN: &str = "unknown";
 /// What libwrap calls a host name whose forward lookup does not confirm it.
@@ -808,6 +812,7 @@ pub fn evaluate(
         needs_name: false,
         client_addr: format_addr(query.client_addr),
         server_addr: query.server_addr.map(format_addr),
+        list_reads: 0,
     };
     let (verdict, decided_by, rule, reason) = ev.hosts_access(allow, deny);
     Decision {
@@ -840,6 +845,8 @@ struct Evaluator<'a> {
     needs_name: bool,
     client_addr: String,
     server_addr: Option<String>,
+    /// `/file` lists read so far (see [`MAX_LIST_READS`]).
+    list_reads: usize,
 }
 
 fn rule_ref(r: &Rule) -> RuleRef {
@@ -1077,6 +1084,13 @@ impl Evaluator<'_> {
                 ));
                 return false;
             }
+            if self.list_reads >= MAX_LIST_READS {
+                self.note(format!(
+                    "more than {MAX_LIST_READS} `/file` lists read for one decision at `{tok}`: not followed"
+                ));
+                return false;
+            }
+            self.list_reads += 1;
             let Some(content) = (self.lists)(tok) else {
                 self.note(format!(
                     "the content of list file `{tok}` is not known (missing or unreadable); treated as no match, as libwrap does for a file it cannot open"
@@ -1755,6 +1769,44 @@ mod tests {
         q.client_name = ClientName::Unknown;
         let d = evaluate(&parse("a", ""), &deny, &q, &|_| None);
         assert_eq!((d.allowed, d.rule.map(|r| r.line)), (false, Some(2)));
+    }
+
+    /// Found by fuzzing (`fuzz/regressions/hosts_access/`): a list naming
+    /// itself twice was read 2^16 times per decision (minutes, not micro-
+    /// seconds); the reads are now capped and the answer marked uncertain.
+    #[test]
+    fn a_list_naming_itself_twice_is_not_read_exponentially_often() {
+        let allow = parse("/etc/hosts.allow", "sshd: /etc/l\n");
+        let deny = parse("/etc/hosts.deny", "ALL: ALL\n");
+        let files = |p: &str| (p == "/etc/l").then(|| "/etc/l 10.0.0.1 /etc/l\n".to_string());
+        let reads = std::cell::Cell::new(0);
+        let counted = |p: &str| {
+            reads.set(reads.get() + 1);
+            files(p)
+        };
+        let d = evaluate(
+            &allow,
+            &deny,
+            &Query::sshd("192.0.2.1".parse().unwrap()),
+            &counted,
+        );
+        assert!(!d.allowed);
+        assert!(reads.get() <= MAX_LIST_READS, "{} reads", reads.get());
+        assert!(
+            d.uncertain
+                .iter()
+                .any(|u| u.contains("lists read for one decision")),
+            "{:?}",
+            d.uncertain
+        );
+        // a client the list names is still found before the cap
+        let d = evaluate(
+            &allow,
+            &deny,
+            &Query::sshd("10.0.0.1".parse().unwrap()),
+            &files,
+        );
+        assert!(d.allowed);
     }
 
     #[test]
