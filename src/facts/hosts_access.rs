@@ -68,6 +68,9 @@ const MAX_LIST_DEPTH: usize = 16;
 /// another list) several times would otherwise be read a number of times
 /// exponential in [`MAX_LIST_DEPTH`].
 const MAX_LIST_READS: usize = 256;
+/// Bytes of `/file` lists read in one decision at most (16 lists of the
+/// facts script's 1 MiB cap): 256 reads of a big list would take minutes.
+const MAX_LIST_BYTES: usize = 16 << 20;
 /// What libwrap calls a host name or address it could not find out.
 const UNKNOWN: &str = "unknown";
 /// What libwrap calls a host name whose forward lookup does not confirm it.
@@ -813,6 +816,7 @@ pub fn evaluate(
         client_addr: format_addr(query.client_addr),
         server_addr: query.server_addr.map(format_addr),
         list_reads: 0,
+        list_bytes: 0,
     };
     let (verdict, decided_by, rule, reason) = ev.hosts_access(allow, deny);
     Decision {
@@ -845,8 +849,9 @@ struct Evaluator<'a> {
     needs_name: bool,
     client_addr: String,
     server_addr: Option<String>,
-    /// `/file` lists read so far (see [`MAX_LIST_READS`]).
+    /// `/file` lists read so far, and their bytes (see [`MAX_LIST_READS`]).
     list_reads: usize,
+    list_bytes: usize,
 }
 
 fn rule_ref(r: &Rule) -> RuleRef {
@@ -1090,6 +1095,9 @@ impl Evaluator<'_> {
                 ));
                 return false;
             }
+            if self.list_bytes > MAX_LIST_BYTES {
+                return false; // noted when the budget ran out
+            }
             self.list_reads += 1;
             let Some(content) = (self.lists)(tok) else {
                 self.note(format!(
@@ -1097,6 +1105,14 @@ impl Evaluator<'_> {
                 ));
                 return false;
             };
+            self.list_bytes += content.len();
+            if self.list_bytes > MAX_LIST_BYTES {
+                self.note(format!(
+                    "more than {} MiB of `/file` lists read for one decision at `{tok}`: not followed",
+                    MAX_LIST_BYTES >> 20
+                ));
+                return false;
+            }
             content
                 .split(is_c_space)
                 .filter(|t| !t.is_empty())
@@ -1894,6 +1910,32 @@ mod tests {
             &files,
         );
         assert!(d.allowed);
+        // and a big list is not read 256 times either
+        let big = format!("/etc/l {} /etc/l\n", "10.9.9.9 ".repeat(100_000));
+        let reads = std::cell::Cell::new(0);
+        let counted = |p: &str| {
+            reads.set(reads.get() + 1);
+            (p == "/etc/l").then(|| big.clone())
+        };
+        let d = evaluate(
+            &allow,
+            &deny,
+            &Query::sshd("192.0.2.1".parse().unwrap()),
+            &counted,
+        );
+        assert!(!d.allowed);
+        assert!(
+            reads.get() <= MAX_LIST_BYTES / big.len() + 1,
+            "{} reads",
+            reads.get()
+        );
+        assert!(
+            d.uncertain
+                .iter()
+                .any(|u| u.contains("MiB of `/file` lists")),
+            "{:?}",
+            d.uncertain
+        );
     }
 
     #[test]
