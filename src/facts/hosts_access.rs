@@ -64,6 +64,13 @@ const SEP: &[u8] = b", \t\r\n";
 /// Nesting limit for `/file` lists (libwrap has none and would recurse until
 /// it runs out of file descriptors).
 const MAX_LIST_DEPTH: usize = 16;
+/// `/file` lists read in one decision at most: a list naming itself (or
+/// another list) several times would otherwise be read a number of times
+/// exponential in [`MAX_LIST_DEPTH`].
+const MAX_LIST_READS: usize = 256;
+/// Bytes of `/file` lists read in one decision at most (16 lists of the
+/// facts script's 1 MiB cap): 256 reads of a big list would take minutes.
+const MAX_LIST_BYTES: usize = 16 << 20;
 /// What libwrap calls a host name or address it could not find out.
 const UNKNOWN: &str = "unknown";
 /// What libwrap calls a host name whose forward lookup does not confirm it.
@@ -808,6 +815,8 @@ pub fn evaluate(
         needs_name: false,
         client_addr: format_addr(query.client_addr),
         server_addr: query.server_addr.map(format_addr),
+        list_reads: 0,
+        list_bytes: 0,
     };
     let (verdict, decided_by, rule, reason) = ev.hosts_access(allow, deny);
     Decision {
@@ -840,6 +849,9 @@ struct Evaluator<'a> {
     needs_name: bool,
     client_addr: String,
     server_addr: Option<String>,
+    /// `/file` lists read so far, and their bytes (see [`MAX_LIST_READS`]).
+    list_reads: usize,
+    list_bytes: usize,
 }
 
 fn rule_ref(r: &Rule) -> RuleRef {
@@ -1077,12 +1089,30 @@ impl Evaluator<'_> {
                 ));
                 return false;
             }
+            if self.list_reads >= MAX_LIST_READS {
+                self.note(format!(
+                    "more than {MAX_LIST_READS} `/file` lists read for one decision at `{tok}`: not followed"
+                ));
+                return false;
+            }
+            if self.list_bytes > MAX_LIST_BYTES {
+                return false; // noted when the budget ran out
+            }
+            self.list_reads += 1;
             let Some(content) = (self.lists)(tok) else {
                 self.note(format!(
                     "the content of list file `{tok}` is not known (missing or unreadable); treated as no match, as libwrap does for a file it cannot open"
                 ));
                 return false;
             };
+            self.list_bytes += content.len();
+            if self.list_bytes > MAX_LIST_BYTES {
+                self.note(format!(
+                    "more than {} MiB of `/file` lists read for one decision at `{tok}`: not followed",
+                    MAX_LIST_BYTES >> 20
+                ));
+                return false;
+            }
             content
                 .split(is_c_space)
                 .filter(|t| !t.is_empty())
@@ -1180,24 +1210,34 @@ fn string_match(tok: &str, string: &str) -> bool {
 }
 
 /// `match_pattern_ylo`: `*` and `?`, ASCII case-insensitive.
+///
+/// libwrap recurses and tries every split of every `*`, which is
+/// exponential in the number of stars; this computes the same answer for
+/// every suffix of `s` against every suffix of `p` once, one row of `s` at
+/// a time: `W(i, j)` says whether `s[i..]` matches `p[j..]`.
 fn wildcard(s: &[u8], p: &[u8]) -> bool {
-    let Some((&pc, prest)) = p.split_first() else {
-        return s.is_empty();
-    };
-    if pc == b'*' {
-        if prest.is_empty() {
-            return true;
+    let n = p.len();
+    // the row of the empty suffix of `s`: only an empty pattern or a lone
+    // final `*` matches; libwrap tries only positions before the end of the
+    // string after any other `*`, so `sshd**` does not match `sshd`
+    // (checked with tcpdmatch)
+    let mut next: Vec<bool> = (0..=n)
+        .map(|j| j == n || (j + 1 == n && p[j] == b'*'))
+        .collect();
+    let mut cur = vec![false; n + 1];
+    for &sc in s.iter().rev() {
+        cur[n] = false;
+        for j in (0..n).rev() {
+            cur[j] = match p[j] {
+                // `*` at the end matches the rest; else it matches nothing
+                // more here (W(i, j+1)) or one more character (W(i+1, j))
+                b'*' => j + 1 == n || cur[j + 1] || next[j],
+                pc => (pc == b'?' || pc.eq_ignore_ascii_case(&sc)) && next[j + 1],
+            };
         }
-        // libwrap tries only positions before the end of the string, so
-        // `sshd**` does not match `sshd` (checked with tcpdmatch).
-        return (0..s.len()).any(|i| wildcard(&s[i..], prest));
+        std::mem::swap(&mut cur, &mut next);
     }
-    match s.split_first() {
-        None => false,
-        Some((&sc, srest)) => {
-            (pc == b'?' || pc.eq_ignore_ascii_case(&sc)) && wildcard(srest, prest)
-        }
-    }
+    next[0]
 }
 
 /// `::ffff:a.b.c.d` (any case) → `a.b.c.d`, as libwrap strips it.
@@ -1755,6 +1795,147 @@ mod tests {
         q.client_name = ClientName::Unknown;
         let d = evaluate(&parse("a", ""), &deny, &q, &|_| None);
         assert_eq!((d.allowed, d.rule.map(|r| r.line)), (false, Some(2)));
+    }
+
+    /// libwrap's recursive `match_pattern_ylo`, the reference for [`wildcard`].
+    fn wildcard_recursive(s: &[u8], p: &[u8]) -> bool {
+        let Some((&pc, prest)) = p.split_first() else {
+            return s.is_empty();
+        };
+        if pc == b'*' {
+            if prest.is_empty() {
+                return true;
+            }
+            return (0..s.len()).any(|i| wildcard_recursive(&s[i..], prest));
+        }
+        match s.split_first() {
+            None => false,
+            Some((&sc, srest)) => {
+                (pc == b'?' || pc.eq_ignore_ascii_case(&sc)) && wildcard_recursive(srest, prest)
+            }
+        }
+    }
+
+    /// Found by fuzzing (`fuzz/regressions/hosts_access/`): a pattern with
+    /// 24 `*` against a client that does not match took minutes (every
+    /// split of every star); the match is now linear in each length and
+    /// gives libwrap's answer on every small case.
+    #[test]
+    fn wildcards_with_many_stars_match_fast_and_as_libwrap_does() {
+        let long = format!("{}pattern", "*".repeat(24));
+        assert!(!wildcard(
+            b"::ffff:10.0.0.5-web1.example.com",
+            long.as_bytes()
+        ));
+        assert!(wildcard(b"a-pattern", long.as_bytes()));
+        let words: &[&[u8]] = &[b"", b"a", b"ab", b"sshd", b"SSHD", b"10.0.0.1", b"aXbXc"];
+        let pats: &[&[u8]] = &[
+            b"", b"*", b"**", b"?", b"*?", b"?*", b"a*", b"*a", b"*b*", b"sshd**", b"ss*d",
+            b"s?hd", b"10.*.1", b"a*b*c", b"*x*x*", b"a**c", b"*.*.*.*",
+        ];
+        // and every string over `aB` against every pattern over `a*?` up to 4 long
+        let all = |alphabet: &[u8]| -> Vec<Vec<u8>> {
+            let mut v = vec![Vec::new()];
+            for len in 1..=4u32 {
+                for mut k in 0..alphabet.len().pow(len) {
+                    v.push(
+                        (0..len)
+                            .map(|_| {
+                                let c = alphabet[k % alphabet.len()];
+                                k /= alphabet.len();
+                                c
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            v
+        };
+        let (small_words, small_pats) = (all(b"aB"), all(b"a*?"));
+        let words = words
+            .iter()
+            .copied()
+            .chain(small_words.iter().map(|w| &w[..]));
+        let pats: Vec<&[u8]> = pats
+            .iter()
+            .copied()
+            .chain(small_pats.iter().map(|p| &p[..]))
+            .collect();
+        for s in words {
+            for p in &pats {
+                assert_eq!(
+                    wildcard(s, p),
+                    wildcard_recursive(s, p),
+                    "{:?} against {:?}",
+                    String::from_utf8_lossy(s),
+                    String::from_utf8_lossy(p)
+                );
+            }
+        }
+    }
+
+    /// Found by fuzzing (`fuzz/regressions/hosts_access/`): a list naming
+    /// itself twice was read 2^16 times per decision (minutes, not micro-
+    /// seconds); the reads are now capped and the answer marked uncertain.
+    #[test]
+    fn a_list_naming_itself_twice_is_not_read_exponentially_often() {
+        let allow = parse("/etc/hosts.allow", "sshd: /etc/l\n");
+        let deny = parse("/etc/hosts.deny", "ALL: ALL\n");
+        let files = |p: &str| (p == "/etc/l").then(|| "/etc/l 10.0.0.1 /etc/l\n".to_string());
+        let reads = std::cell::Cell::new(0);
+        let counted = |p: &str| {
+            reads.set(reads.get() + 1);
+            files(p)
+        };
+        let d = evaluate(
+            &allow,
+            &deny,
+            &Query::sshd("192.0.2.1".parse().unwrap()),
+            &counted,
+        );
+        assert!(!d.allowed);
+        assert!(reads.get() <= MAX_LIST_READS, "{} reads", reads.get());
+        assert!(
+            d.uncertain
+                .iter()
+                .any(|u| u.contains("lists read for one decision")),
+            "{:?}",
+            d.uncertain
+        );
+        // a client the list names is still found before the cap
+        let d = evaluate(
+            &allow,
+            &deny,
+            &Query::sshd("10.0.0.1".parse().unwrap()),
+            &files,
+        );
+        assert!(d.allowed);
+        // and a big list is not read 256 times either
+        let big = format!("/etc/l {} /etc/l\n", "10.9.9.9 ".repeat(100_000));
+        let reads = std::cell::Cell::new(0);
+        let counted = |p: &str| {
+            reads.set(reads.get() + 1);
+            (p == "/etc/l").then(|| big.clone())
+        };
+        let d = evaluate(
+            &allow,
+            &deny,
+            &Query::sshd("192.0.2.1".parse().unwrap()),
+            &counted,
+        );
+        assert!(!d.allowed);
+        assert!(
+            reads.get() <= MAX_LIST_BYTES / big.len() + 1,
+            "{} reads",
+            reads.get()
+        );
+        assert!(
+            d.uncertain
+                .iter()
+                .any(|u| u.contains("MiB of `/file` lists")),
+            "{:?}",
+            d.uncertain
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@
 use super::firewall::{iif_matches, Action, Family, Packet, RuleRef, Tri, Verdict};
 use ipnet::IpNet;
 use serde::Serialize;
+use std::collections::HashSet;
 use std::net::IpAddr;
 
 /// A parsed save file (all its `*table ... COMMIT` blocks).
@@ -247,6 +248,7 @@ impl Save {
                 family,
                 notes: Vec::new(),
                 could_block: false,
+                visits: 0,
             };
             let out = match ev.run(chain, 0) {
                 Outcome::Continue if chain.policy.as_deref() == Some("DROP") => Outcome::Block(
@@ -300,6 +302,10 @@ enum Outcome {
 }
 
 const MAX_DEPTH: usize = 32;
+/// Chains entered for one packet at most: chains that jump to the next one
+/// twice (legal, no loop) would otherwise take a number of steps exponential
+/// in [`MAX_DEPTH`].
+const MAX_VISITS: usize = 1024;
 
 /// Targets that do not end the chain.
 const NON_TERMINAL: [&str; 14] = [
@@ -326,6 +332,8 @@ struct Eval<'a> {
     family: Family,
     notes: Vec<String>,
     could_block: bool,
+    /// Chains entered so far (see [`MAX_VISITS`]).
+    visits: usize,
 }
 
 impl<'a> Eval<'a> {
@@ -357,6 +365,18 @@ impl<'a> Eval<'a> {
             self.could_block = true;
             return Outcome::Continue;
         }
+        if self.visits >= MAX_VISITS {
+            let note = format!(
+                "{}: table {} chain {} (cannot evaluate: more than {MAX_VISITS} chains entered for one packet)",
+                self.source, self.table.name, chain.name
+            );
+            if !self.notes.contains(&note) {
+                self.notes.push(note);
+            }
+            self.could_block = true;
+            return Outcome::Continue;
+        }
+        self.visits += 1;
         for (pos, rule) in chain.rules.iter().enumerate() {
             let r = self.rule_ref(chain, pos, rule);
             let cond = self.conditions(rule);
@@ -384,7 +404,8 @@ impl<'a> Eval<'a> {
                         "REJECT" => ("reject".to_string(), true),
                         t => (
                             format!("continue in {t}"),
-                            self.chain(t).is_none_or(|c| self.may_block(c, 0)),
+                            self.chain(t)
+                                .is_none_or(|c| self.may_block(c, 0, &mut HashSet::new())),
                         ),
                     };
                     self.could_block |= blocks;
@@ -421,9 +442,15 @@ impl<'a> Eval<'a> {
         Outcome::Continue
     }
 
-    fn may_block(&self, chain: &Chain, depth: usize) -> bool {
+    /// Whether a chain reachable from `chain` may drop or reject. `seen`:
+    /// chains already looked at (each is looked at once: with a blocking
+    /// target found the answer is already `true`).
+    fn may_block(&self, chain: &Chain, depth: usize, seen: &mut HashSet<String>) -> bool {
         if depth > MAX_DEPTH {
             return true;
+        }
+        if !seen.insert(chain.name.clone()) {
+            return false;
         }
         chain.rules.iter().any(|r| {
             r.options
@@ -434,7 +461,9 @@ impl<'a> Eval<'a> {
                     "DROP" | "REJECT" => true,
                     "ACCEPT" | "RETURN" => false,
                     t if NON_TERMINAL.contains(&t) => false,
-                    t => self.chain(t).is_none_or(|c| self.may_block(c, depth + 1)),
+                    t => self
+                        .chain(t)
+                        .is_none_or(|c| self.may_block(c, depth + 1, seen)),
                 })
         })
     }
@@ -869,5 +898,39 @@ mod tests {
             "10.0.0.0/16"
         );
         assert_eq!(parse_net("10.1.2.3").unwrap().to_string(), "10.1.2.3/32");
+    }
+
+    /// Found by review after fuzzing found the same kind of blow-up in
+    /// hosts_access `/file` lists, confirmed as a libFuzzer timeout of the
+    /// iptables target (`fuzz/regressions/iptables/`): 40 chains, each
+    /// jumping to the next twice (no loop, so iptables accepts it), took
+    /// 2^33 chain runs for one packet; the chains entered are now capped and
+    /// the verdict says it may be wrong.
+    #[test]
+    fn chains_jumping_twice_to_the_next_are_not_run_exponentially_often() {
+        let mut text = String::from("*filter\n:INPUT DROP [0:0]\n");
+        for i in 0..40 {
+            text += &format!(":C{i} - [0:0]\n");
+        }
+        text += "-A INPUT -j C0\n";
+        for i in 0..39 {
+            let next = i + 1;
+            text += &format!("-A C{i} -j C{next}\n-A C{i} -j C{next}\n");
+            // the same through a match sshfix cannot evaluate (may_block)
+            text += &format!("-A C{i} -m recent --rcheck -j C{next}\n");
+        }
+        text += "COMMIT\n";
+        let s = parse(&text).unwrap();
+        let v = s.evaluate(Family::V4, &pkt("10.0.0.1"));
+        assert_eq!(v.action, Action::Drop);
+        assert!(v.decided_by.unwrap().is_policy);
+        assert!(v.could_block);
+        assert!(
+            v.uncertain
+                .iter()
+                .any(|u| u.contains("more than 1024 chains entered")),
+            "{:?}",
+            v.uncertain
+        );
     }
 }

@@ -1073,23 +1073,43 @@ fn fnmatch(p: &[u8], s: &[u8]) -> bool {
     fnmatch_at(p, s)
 }
 
+/// Whether `s` matches `p` (fnmatch(3) without `FNM_PERIOD`). Each pair of
+/// suffixes is worked out once (`memo`): trying every split of every `*`
+/// again and again is exponential in the number of stars.
 fn fnmatch_at(p: &[u8], s: &[u8]) -> bool {
-    let Some(&c) = p.first() else {
-        return s.is_empty();
-    };
-    match c {
-        b'*' => (0..=s.len()).any(|i| fnmatch_at(&p[1..], &s[i..])),
-        b'?' => !s.is_empty() && fnmatch_at(&p[1..], &s[1..]),
-        b'[' if s.is_empty() => false,
-        b'[' => match bracket(&p[1..], s.first().copied()) {
-            Some((true, used)) => fnmatch_at(&p[1 + used..], &s[1..]),
+    let mut memo = vec![None; (p.len() + 1) * (s.len() + 1)];
+    fnmatch_from(p, s, 0, 0, &mut memo)
+}
+
+/// Whether `s[i..]` matches `p[j..]`.
+fn fnmatch_from(p: &[u8], s: &[u8], j: usize, i: usize, memo: &mut [Option<bool>]) -> bool {
+    let key = j * (s.len() + 1) + i;
+    if let Some(known) = memo[key] {
+        return known;
+    }
+    let (rest, first) = (&p[j..], s.get(i).copied());
+    let result = match rest.first() {
+        None => first.is_none(),
+        // `*` matches nothing more, or one more character
+        Some(b'*') => {
+            fnmatch_from(p, s, j + 1, i, memo)
+                || (first.is_some() && fnmatch_from(p, s, j, i + 1, memo))
+        }
+        Some(b'?') => first.is_some() && fnmatch_from(p, s, j + 1, i + 1, memo),
+        Some(b'[') if first.is_none() => false,
+        Some(b'[') => match bracket(&rest[1..], first) {
+            Some((true, used)) => fnmatch_from(p, s, j + 1 + used, i + 1, memo),
             Some((false, _)) => false,
             // No closing bracket: '[' is literal.
-            None => s.first() == Some(&b'[') && fnmatch_at(&p[1..], &s[1..]),
+            None => first == Some(b'[') && fnmatch_from(p, s, j + 1, i + 1, memo),
         },
-        b'\\' if p.len() > 1 => s.first() == Some(&p[1]) && fnmatch_at(&p[2..], &s[1..]),
-        _ => s.first() == Some(&c) && fnmatch_at(&p[1..], &s[1..]),
-    }
+        Some(b'\\') if rest.len() > 1 => {
+            first == Some(rest[1]) && fnmatch_from(p, s, j + 2, i + 1, memo)
+        }
+        Some(&c) => first == Some(c) && fnmatch_from(p, s, j + 1, i + 1, memo),
+    };
+    memo[key] = Some(result);
+    result
 }
 
 /// Match a bracket expression (after `[`) against `ch`: `Some((matched, bytes used incl. ']'))`,
@@ -1726,6 +1746,62 @@ pub(crate) mod tests {
         assert!(fnmatch(b"[abc", b"[abc"));
         assert!(fnmatch(b"\\*", b"*"));
         assert!(!fnmatch(b"\\*", b"x"));
+    }
+
+    /// The recursive fnmatch [`fnmatch_at`] replaced, as the reference.
+    fn fnmatch_recursive(p: &[u8], s: &[u8]) -> bool {
+        let Some(&c) = p.first() else {
+            return s.is_empty();
+        };
+        match c {
+            b'*' => (0..=s.len()).any(|i| fnmatch_recursive(&p[1..], &s[i..])),
+            b'?' => !s.is_empty() && fnmatch_recursive(&p[1..], &s[1..]),
+            b'[' if s.is_empty() => false,
+            b'[' => match bracket(&p[1..], s.first().copied()) {
+                Some((true, used)) => fnmatch_recursive(&p[1 + used..], &s[1..]),
+                Some((false, _)) => false,
+                None => s.first() == Some(&b'[') && fnmatch_recursive(&p[1..], &s[1..]),
+            },
+            b'\\' if p.len() > 1 => s.first() == Some(&p[1]) && fnmatch_recursive(&p[2..], &s[1..]),
+            _ => s.first() == Some(&c) && fnmatch_recursive(&p[1..], &s[1..]),
+        }
+    }
+
+    /// The same blow-up fuzzing found in hosts_access wildcards, found here
+    /// by review and confirmed as a libFuzzer timeout of the sshd_config
+    /// target (`fuzz/regressions/sshd_config/`): `Include` with 30 `*`
+    /// against a 40-character file name took minutes (every split of every
+    /// star); now each pair of suffixes is matched once, with the same
+    /// answers on every small case.
+    #[test]
+    fn include_globs_with_many_stars_match_fast_and_as_before() {
+        let many = format!("{}x", "*".repeat(30));
+        assert!(!fnmatch_at(many.as_bytes(), &[b'a'; 40]));
+        assert!(fnmatch_at(many.as_bytes(), b"aax"));
+        let mut pats: Vec<Vec<u8>> = vec![Vec::new()];
+        let mut words: Vec<Vec<u8>> = vec![Vec::new()];
+        for len in 1..=4u32 {
+            for k in 0..6usize.pow(len) {
+                let pick = |alphabet: &[u8], mut k: usize| -> Vec<u8> {
+                    (0..len)
+                        .map(|_| {
+                            let c = alphabet[k % alphabet.len()];
+                            k /= alphabet.len();
+                            c
+                        })
+                        .collect()
+                };
+                pats.push(pick(b"a*?[]\\", k));
+                if k < 3usize.pow(len) {
+                    words.push(pick(b"a[]", k));
+                }
+            }
+        }
+        for p in &pats {
+            for w in &words {
+                assert_eq!(fnmatch_at(p, w), fnmatch_recursive(p, w), "{p:?} {w:?}");
+            }
+        }
     }
 
     #[test]

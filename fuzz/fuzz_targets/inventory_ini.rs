@@ -1,0 +1,5 @@
+//! libFuzzer binary for the `inventory_ini` target (body in `fuzz/targets.rs`).
+#![no_main]
+#[path = "../targets.rs"]
+mod targets;
+libfuzzer_sys::fuzz_target!(|d: &[u8]| targets::inventory_ini(d));

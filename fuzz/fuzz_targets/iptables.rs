@@ -1,0 +1,5 @@
+//! libFuzzer binary for the `iptables` target (body in `fuzz/targets.rs`).
+#![no_main]
+#[path = "../targets.rs"]
+mod targets;
+libfuzzer_sys::fuzz_target!(|d: &[u8]| targets::iptables(d));
