@@ -350,7 +350,6 @@ fn main() -> ExitCode {
                 );
                 r
             })
-            .with_ignored_flag(inject::IGNORED.contains(&name))
         })
         .collect();
     let conclusion = libtest_mimic::run(&args, trials);

@@ -252,30 +252,78 @@ sshfix_netns() {
 item netns sshfix_netns
 
 # ---- sshd_config and every file it includes (as sshd resolves them: relative
-# to /etc/ssh, globbed, where the Include line stands; at most 256 files)
+# to /etc/ssh, globbed, where the Include line stands; at most 256 files).
+# The lists hold one path per line: a file name may contain spaces.
+# sshfix_args: the words of each line on stdin as sshd's argv_split() makes
+# them ("…" and '…' quoting, \ escapes, `#` starting a word ends the line),
+# one per output line; `sshfix_args 1`: the first word of a line is a tag
+# printed before the line's first argument only.
+sshfix_args() {
+	awk -v sq="'" -v tagged="${1:-0}" '{
+		n = length($0); i = 1; tag = ""
+		if (tagged) {
+			match($0, /^[^ \t]*/); tag = substr($0, 1, RLENGTH); i = RLENGTH + 1
+			if (tag == "m") { print tag; next }
+		}
+		while (i <= n) {
+			c = substr($0, i, 1)
+			if (c == " " || c == "\t") { i++; continue }
+			if (c == "#") break
+			q = ""; a = ""
+			while (i <= n) {
+				c = substr($0, i, 1)
+				if (c == "\\") {
+					d = substr($0, i + 1, 1)
+					if (d == sq || d == "\"" || d == "\\" || (q == "" && d == " ")) { a = a d; i++ } else a = a c
+				} else if (q == "" && (c == " " || c == "\t")) break
+				else if (q == "" && (c == "\"" || c == sq)) q = c
+				else if (q != "" && c == q) q = ""
+				else a = a c
+				i++
+			}
+			if (tagged) { print tag " " a; break }
+			print a
+		}
+	}'
+}
 sshfix_main=/etc/ssh/sshd_config
 sshfix_queue=$sshfix_main
-sshfix_seen=' '
+sshfix_seen=$sshfix_nl
 sshfix_nfiles=0
 sshfix_conf_files=
 while [ -n "$sshfix_queue" ] && [ "$sshfix_nfiles" -lt 256 ]; do
 	sshfix_next=
+	# the list is split at newlines only, and not globbed, once, here
+	set -f
+	IFS=$sshfix_nl
 	for sshfix_f in $sshfix_queue; do
-		case $sshfix_seen in *" $sshfix_f "*) continue ;; esac
-		sshfix_seen="$sshfix_seen$sshfix_f "
+		IFS=$sshfix_ifs
+		set +f
+		case $sshfix_seen in *"$sshfix_nl$sshfix_f$sshfix_nl"*) continue ;; esac
+		sshfix_seen="$sshfix_seen$sshfix_f$sshfix_nl"
 		sshfix_nfiles=$((sshfix_nfiles + 1))
 		[ -f "$sshfix_f" ] || { [ "$sshfix_f" = "$sshfix_main" ] && file "$sshfix_f"; continue; }
 		file "$sshfix_f"
-		sshfix_conf_files="$sshfix_conf_files $sshfix_f"
-		for sshfix_pat in $(tr -d '\r' <"$sshfix_f" 2>/dev/null |
+		sshfix_conf_files="$sshfix_conf_files$sshfix_f$sshfix_nl"
+		sshfix_pats=$(tr -d '\r' <"$sshfix_f" 2>/dev/null |
 			sed -n 's/^[[:space:]]*[Ii][Nn][Cc][Ll][Uu][Dd][Ee]\([[:space:]]*=[[:space:]]*\|[[:space:]][[:space:]]*\)//p' |
-			tr -d '"'); do
+			sshfix_args)
+		set -f
+		IFS=$sshfix_nl
+		for sshfix_pat in $sshfix_pats; do
 			case $sshfix_pat in /*) ;; *) sshfix_pat=/etc/ssh/$sshfix_pat ;; esac
+			# globbed, and split at newlines only (a name may contain spaces)
+			set +f
 			for sshfix_g in $sshfix_pat; do
-				[ -e "$sshfix_g" ] && sshfix_next="$sshfix_next $sshfix_g"
+				[ -e "$sshfix_g" ] && sshfix_next="$sshfix_next$sshfix_g$sshfix_nl"
 			done
+			set -f
 		done
+		IFS=$sshfix_ifs
+		set +f
 	done
+	IFS=$sshfix_ifs
+	set +f
 	sshfix_queue=$sshfix_next
 done
 
@@ -283,17 +331,21 @@ done
 sshfix_keys=
 sshfix_banners=
 sshfix_match=
-sshfix_out=$(cat $sshfix_conf_files 2>/dev/null | tr -d '\r' | sed -n \
-	-e 's/^[[:space:]]*[Hh][Oo][Ss][Tt][Kk][Ee][Yy]\([[:space:]]*=[[:space:]]*\|[[:space:]][[:space:]]*\)\([^[:space:]]*\).*/k \2/p' \
-	-e 's/^[[:space:]]*[Bb][Aa][Nn][Nn][Ee][Rr]\([[:space:]]*=[[:space:]]*\|[[:space:]][[:space:]]*\)\([^[:space:]]*\).*/b \2/p' \
-	-e 's/^[[:space:]]*[Mm][Aa][Tt][Cc][Hh][[:space:]=].*/m/p' \
-	-e 's/^[[:space:]]*[Mm][Aa][Tt][Cc][Hh]$/m/p' | tr -d '"')
+sshfix_out=$(
+	set -f
+	IFS=$sshfix_nl
+	cat $sshfix_conf_files 2>/dev/null | tr -d '\r' | sed -n \
+		-e 's/^[[:space:]]*[Hh][Oo][Ss][Tt][Kk][Ee][Yy]\([[:space:]]*=[[:space:]]*\|[[:space:]][[:space:]]*\)/k /p' \
+		-e 's/^[[:space:]]*[Bb][Aa][Nn][Nn][Ee][Rr]\([[:space:]]*=[[:space:]]*\|[[:space:]][[:space:]]*\)/b /p' \
+		-e 's/^[[:space:]]*[Mm][Aa][Tt][Cc][Hh][[:space:]=].*/m/p' \
+		-e 's/^[[:space:]]*[Mm][Aa][Tt][Cc][Hh]$/m/p' | sshfix_args 1
+)
 set -f
 IFS=$sshfix_nl
 for sshfix_line in $sshfix_out; do
 	case $sshfix_line in
-	'k '*) sshfix_keys="$sshfix_keys ${sshfix_line#k }" ;;
-	'b '*) sshfix_banners="$sshfix_banners ${sshfix_line#b }" ;;
+	'k '?*) sshfix_keys="$sshfix_keys${sshfix_line#k }$sshfix_nl" ;;
+	'b '?*) sshfix_banners="$sshfix_banners${sshfix_line#b }$sshfix_nl" ;;
 	m) sshfix_match=1 ;;
 	esac
 done
@@ -356,7 +408,15 @@ if [ -n "$SSHD" ]; then
 fi
 
 # ---- files sshd needs: host keys, banner, privilege separation directory
-item stat sshfix_stat /etc/ssh/ssh_host_*key* $sshfix_keys $sshfix_banners \
+# (the key and banner paths as the positional parameters: one per line, not
+# globbed, spaces kept)
+set -f
+IFS=$sshfix_nl
+# shellcheck disable=SC2086
+set -- $sshfix_keys$sshfix_banners
+IFS=$sshfix_ifs
+set +f
+item stat sshfix_stat /etc/ssh/ssh_host_*key* "$@" \
 	/run/sshd /var/run/sshd /var/empty /var/empty/sshd /var/lib/empty /run/sshd.pid \
 	/etc/ssh /etc/ssh/sshd_config /etc/hosts.allow /etc/hosts.deny
 file /run/sshd.pid

@@ -46,9 +46,6 @@ pub const TRIALS: &[(&str, super::TrialFn)] = &[
     ),
 ];
 
-/// Trials of known defects, run with `--ignored` (each says where it is).
-pub const IGNORED: &[&str] = &["inject::drop_in_names_with_spaces_are_read_by_the_facts"];
-
 /// `loop:` over the one string `s`: `{{ ['…'] }}` with `s` escaped as a
 /// Jinja string literal (a loop must be an expression).
 fn jinja_list(s: &str) -> String {
@@ -678,31 +675,35 @@ fn nul_byte_in_hosts_allow(ctx: &Ctx) -> Result<(), Failed> {
 }
 
 /// h10: sshd reads every drop-in its `Include` glob matches, spaces in the
-/// name or not; so must the facts. Known defect (ignored): the facts script
-/// keeps the files it found in space-separated lists it expands unquoted
-/// (`src/facts/script.sh`, `for sshfix_f in $sshfix_queue` and `cat
-/// $sshfix_conf_files`), so such a drop-in is split into words and never
-/// read, and a finding about a line in it gets no fix.
+/// name or not, and takes a quoted argument with spaces as one path; so must
+/// the facts (the script once kept the files it found in space-separated
+/// lists, so such a drop-in was split into words and never read). The
+/// drop-in names a banner file that does not exist, so the plan must find
+/// it missing, at its full path, in that file.
 fn drop_in_names_with_spaces(ctx: &Ctx) -> Result<(), Failed> {
     let h = "h10";
     let dropin = "/etc/ssh/sshd_config.d/20-with space.conf";
+    let banner = "/etc/ssh/no such banner";
     ctx.sh(
         h,
-        "printf 'Banner /etc/ssh/no-such-banner\\n' >\"$SFX_DROPIN\"",
+        "printf 'Banner \"%s\"\\n' \"$SFX_BANNER\" >\"$SFX_DROPIN\"",
         b"",
-        &[("SFX_DROPIN", dropin)],
+        &[("SFX_DROPIN", dropin), ("SFX_BANNER", banner)],
     )?;
     let dir = tempfile::tempdir()?;
-    let facts = Sshfix {
-        sub: "facts",
-        inventory: &ctx.lab_dir.join("inventory.ini"),
-        ssh_config: &ctx.ssh_config(),
-        state: &dir.path().join("state"),
-        cwd: dir.path(),
-        args: &["-l", h, "--format", "json"],
-        env: &[],
-    }
-    .run()?;
+    let run = |sub| {
+        Sshfix {
+            sub,
+            inventory: &ctx.lab_dir.join("inventory.ini"),
+            ssh_config: &ctx.ssh_config(),
+            state: &dir.path().join("state"),
+            cwd: dir.path(),
+            args: &["-l", h, "--format", "json"],
+            env: &[],
+        }
+        .run()
+    };
+    let facts = run("facts")?;
     facts.expect_code(0)?;
     let v = facts.json()?;
     let files = &v["hosts"][0]["facts"]["sshd"]["config_files"];
@@ -711,5 +712,17 @@ fn drop_in_names_with_spaces(ctx: &Ctx) -> Result<(), Failed> {
             .as_array()
             .is_some_and(|a| a.iter().any(|f| f == dropin)),
         || format!("{h}: the facts read {files}, not `{dropin}`"),
+    )?;
+    let plan = run("plan")?;
+    let v = plan.json()?;
+    let findings = &super::plan_host(&v, h)?["findings"];
+    check(
+        findings.as_array().is_some_and(|a| {
+            a.iter().any(|f| {
+                let text = f.to_string();
+                f["id"] == "banner-file-missing" && text.contains(banner) && text.contains(dropin)
+            })
+        }),
+        || format!("{h}: no banner-file-missing naming `{banner}` in `{dropin}`: {findings:#}"),
     )
 }
