@@ -34,6 +34,11 @@
 //!   (`.0.5` matches 10.0.0.5).
 //! * libwrap logs the LAST physical line of a continued rule as the matched
 //!   line ([`Rule::end_line`]); [`Rule::line`] is where it starts.
+//! * A NUL byte ends a line's text (`xgets` takes `strlen` of what `fgets`
+//!   read): the rest of that physical line is dropped and, as the text no
+//!   longer ends in a newline, the next line is joined to it. libwrap's line
+//!   count skips such a line ([`Rule::logged_line`]); captured in the `nul`
+//!   fixture.
 //! * tcpdmatch given an IP address never looks up the name (it simulates a
 //!   failed lookup); sshd does. Only a name argument makes tcpdmatch do the
 //!   reverse + forward check. Debian's tcpdmatch has no `PARANOID` compile
@@ -97,9 +102,12 @@ pub struct Rule {
     /// 1-based line where the rule starts.
     pub line: usize,
     /// 1-based line where the rule ends (differs from `line` after
-    /// backslash-newline continuations; this is the line libwrap logs as
-    /// `matched: FILE line N`).
+    /// backslash-newline continuations).
     pub end_line: usize,
+    /// The line number libwrap logs as `matched: FILE line N`: `end_line`,
+    /// less the lines before it that hold a NUL byte (libwrap's count skips
+    /// them).
+    pub logged_line: usize,
     /// The original text of the rule (all its physical lines, joined by `\n`,
     /// without the final line break).
     pub text: String,
@@ -193,6 +201,9 @@ pub enum ProblemKind {
     IndentedComment,
     /// The file could not be read; libwrap treats that as an error.
     Unreadable,
+    /// A NUL byte: libwrap drops the rest of the physical line and joins the
+    /// next line to what came before the NUL.
+    NulByte,
 }
 
 /// Where libwrap stops reading a file with an error (`table_match` returns
@@ -343,9 +354,19 @@ pub fn parse(file: &str, text: &str) -> Rules {
         bytes,
         pos: 0,
         line: 0,
+        nul_lines: Vec::new(),
+        uncounted: 0,
     };
     while let Some(logical) = reader.next_logical() {
         let start = logical.start_line;
+        for line in reader.nul_lines.drain(..) {
+            rules.problems.push(Problem {
+                file: file.to_string(),
+                line,
+                kind: ProblemKind::NulByte,
+                message: "a NUL byte: libwrap ignores the rest of this line and joins the next line to the text before the NUL; remove the NUL byte".to_string(),
+            });
+        }
         let original = original_text(&physical, start, logical.end_line.max(start));
         if logical.buf.last() != Some(&b'\n') {
             let (kind, reason) = if logical.at_eof {
@@ -417,6 +438,7 @@ pub fn parse(file: &str, text: &str) -> Rules {
             file: file.to_string(),
             line: start,
             end_line: logical.end_line.max(start),
+            logged_line: reader.line.saturating_sub(reader.uncounted),
             text: original,
             daemons: tokens(daemon_part),
             clients: tokens(client_part),
@@ -540,6 +562,10 @@ struct LineReader<'a> {
     bytes: &'a [u8],
     pos: usize,
     line: usize,
+    /// Physical lines holding a NUL byte, since the last look.
+    nul_lines: Vec<usize>,
+    /// Newline-ended physical lines libwrap did not count (a NUL in them).
+    uncounted: usize,
 }
 
 impl LineReader<'_> {
@@ -571,6 +597,29 @@ impl LineReader<'_> {
             };
             let chunk = &self.bytes[self.pos..end];
             self.pos = end;
+            // xgets takes `strlen` of what fgets read: a NUL ends the text
+            // there, the rest of the physical line is lost and, as the text
+            // no longer ends in a newline, the next line is joined to it.
+            if let Some(nul) = chunk.iter().position(|&b| b == 0) {
+                self.nul_lines.push(self.line + 1);
+                if chunk.last() == Some(&b'\n') {
+                    // libwrap's own count skips this line; ours counts
+                    // physical lines, which is what edits need
+                    self.line += 1;
+                    self.uncounted += 1;
+                }
+                buf.extend_from_slice(&chunk[..nul]);
+                room -= nul;
+                if room == 1 {
+                    return Some(Logical {
+                        buf,
+                        start_line,
+                        end_line: self.line,
+                        at_eof: self.pos >= self.bytes.len(),
+                    });
+                }
+                continue;
+            }
             let mut got = chunk.len();
             buf.extend_from_slice(chunk);
             if chunk.last() == Some(&b'\n') {
@@ -1491,6 +1540,7 @@ mod tests {
             scenario!("masks"),
             scenario!("names"),
             scenario!("nonewline"),
+            scenario!("nul"),
             scenario!("options"),
             scenario!("order"),
             scenario!("wildcards"),
@@ -1537,7 +1587,15 @@ mod tests {
                     Verdict::Twisted => "delegated",
                 };
                 let matched = match (d.decided_by, &d.rule) {
-                    (DecidedBy::Rule, Some(r)) => format!("{}:{}", r.file, r.end_line),
+                    (DecidedBy::Rule, Some(r)) => {
+                        // the rule's line as libwrap counts it
+                        let rule = [&allow, &deny]
+                            .iter()
+                            .flat_map(|f| &f.rules)
+                            .find(|k| k.file == r.file && k.line == r.line)
+                            .unwrap();
+                        format!("{}:{}", r.file, rule.logged_line)
+                    }
                     _ => "-".to_string(),
                 };
                 assert_eq!(
@@ -1549,7 +1607,7 @@ mod tests {
                 checked += 1;
             }
         }
-        assert_eq!(checked, 75);
+        assert_eq!(checked, 82);
     }
 
     #[test]
@@ -1590,6 +1648,47 @@ mod tests {
         // no error (xgets returns nothing), with text before it is.
         assert!(parse("f", "\\\n").stop.is_none());
         assert!(parse("f", "sshd: ALL \\\n").stop.is_some());
+    }
+
+    #[test]
+    fn a_nul_byte_ends_the_text_and_joins_the_next_line() {
+        let r = parse(
+            "/etc/hosts.allow",
+            include_str!("../../tests/fixtures/facts/hosts_access/nul.allow"),
+        );
+        let nul: Vec<usize> = r
+            .problems
+            .iter()
+            .filter(|p| p.kind == ProblemKind::NulByte)
+            .map(|p| p.line)
+            .collect();
+        assert_eq!(nul, vec![1, 3, 7]);
+        // lines 1-2 are one comment; 3-4 one rule with the text after the
+        // NUL dropped; 6-8 one rule whose third field is a bad option
+        let spans: Vec<(usize, usize, usize, &[String])> = r
+            .rules
+            .iter()
+            .map(|k| (k.line, k.end_line, k.logged_line, k.clients.as_slice()))
+            .collect();
+        assert_eq!(
+            spans,
+            vec![
+                (
+                    3,
+                    4,
+                    2,
+                    ["10.0.0.2".to_string(), "10.0.0.4".to_string()].as_slice()
+                ),
+                (5, 5, 3, ["10.0.0.3".to_string()].as_slice()),
+                (
+                    6,
+                    8,
+                    5,
+                    ["10.0.0.5".to_string(), "sshd".to_string()].as_slice()
+                ),
+            ]
+        );
+        assert!(r.stop.is_none());
     }
 
     #[test]

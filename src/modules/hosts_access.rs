@@ -31,7 +31,10 @@
 //! last line without newline makes libwrap stop reading the file with an
 //! error: when that line is a comment or blank, its newline is added
 //! (harmless); when it is a rule, it is left as it is (ending it would make a
-//! rule take effect that never did) and the new line goes before it.
+//! rule take effect that never did) and the new line goes before it. The new
+//! line never follows a line libwrap joins to the next (one ending in a
+//! backslash, or holding a NUL byte: libwrap drops the rest of that line and
+//! reads on): it moves up to before the joined lines.
 //!
 //! Every candidate is checked before it is returned: the existing rules must
 //! parse exactly as before (only moved down), and every client must now be
@@ -195,6 +198,7 @@ pub fn allow(
         (None, Some(stop)) => Some(stop.line),
         (None, None) => None,
     };
+    let at = not_joined(&base, at);
 
     let patterns: Vec<&str> = blocked.iter().map(|(_, p, _)| p.as_str()).collect();
     let new_lines = render_lines(&patterns, eol);
@@ -269,6 +273,26 @@ fn end_harmless_last_line(text: &str, eol: &str) -> (String, bool) {
         (format!("{text}{eol}"), true)
     } else {
         (text.to_string(), false)
+    }
+}
+
+/// Moves the place for the new lines (1-based physical line they become;
+/// None = the end) up until libwrap does not join them to the line before:
+/// a line holding a NUL byte is joined to the next (libwrap drops the rest of
+/// it), and so is one ending in a backslash. Moving up is safe: the new
+/// lines grant only the blocked clients, and earlier is where they are sure
+/// to decide.
+fn not_joined(text: &str, at: Option<usize>) -> Option<usize> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let mut line = at.unwrap_or(lines.len() + 1);
+    let joins =
+        |l: &str| l.contains('\0') || l.strip_suffix('\n').is_some_and(|l| l.ends_with('\\'));
+    while line > 1 && joins(lines[line - 2]) {
+        line -= 1;
+    }
+    match at {
+        None if line == lines.len() + 1 => None,
+        _ => Some(line),
     }
 }
 
@@ -789,6 +813,25 @@ mod tests {
 
     fn after(e: &Edit) -> String {
         String::from_utf8(e.after.clone()).unwrap()
+    }
+
+    #[test]
+    fn nul_bytes_never_swallow_the_new_line() {
+        // libwrap drops the rest of a line after a NUL byte and joins the
+        // next line to it: a line appended after `# x\0` would be part of
+        // the comment. The new line goes before the joining lines.
+        for (allow_text, expected) in [
+            ("# nul:\0:end\n", "sshd: 192.0.2.10\n# nul:\0:end\n"),
+            ("\0\n", "sshd: 192.0.2.10\n\0\n"),
+            ("# a\n# b \\\n\0\n", "# a\nsshd: 192.0.2.10\n# b \\\n\0\n"),
+            (
+                "sshd: 10.9.9.9\0 x\n",
+                "sshd: 192.0.2.10\nsshd: 10.9.9.9\0 x\n",
+            ),
+        ] {
+            let e = fixes(Some(allow_text), DENY_SSHD_ALL, &["192.0.2.10"]);
+            assert_eq!(after(&e), expected);
+        }
     }
 
     #[test]

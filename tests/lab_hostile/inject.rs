@@ -37,7 +37,7 @@ pub const TRIALS: &[(&str, super::TrialFn)] = &[
         playbook_arguments,
     ),
     (
-        "inject::nul_byte_in_hosts_allow_never_leaves_the_host_worse",
+        "inject::nul_byte_in_hosts_allow_gets_the_new_line_before_it",
         nul_byte_in_hosts_allow,
     ),
     (
@@ -619,17 +619,13 @@ fn playbook_arguments(ctx: &Ctx) -> Result<(), Failed> {
 /// holding a NUL byte. libwrap reads a line with `fgets` and measures it
 /// with `strlen` (`xgets` in tcp_wrappers' misc.c): the text after the NUL
 /// is dropped and the next line is joined to the comment, so an allow line
-/// appended right after it is no rule at all. Whatever the plan says, the
-/// host must end up repaired (and the direct path works) or as it was
-/// (failed, reverted, every file byte-identical).
+/// appended right after it is no rule at all. The plan must put its line
+/// before the comment: the host is repaired, the direct path works, and
+/// every byte of the old hosts.allow is still there after the new line.
 fn nul_byte_in_hosts_allow(ctx: &Ctx) -> Result<(), Failed> {
     let h = "h9";
     ctx.sh(h, "cat >>/etc/hosts.allow", b"# nul:\0:end\n", &[])?;
-    let files = ["/etc/hosts.allow", "/etc/hosts.deny"];
-    let before: Vec<Vec<u8>> = files
-        .iter()
-        .map(|f| std::fs::read(ctx.host_path(h, f)))
-        .collect::<Result<_, _>>()?;
+    let before = std::fs::read(ctx.host_path(h, "/etc/hosts.allow"))?;
     let dir = tempfile::tempdir()?;
     let cwd = dir.path().join("cwd");
     std::fs::create_dir(&cwd)?;
@@ -643,35 +639,42 @@ fn nul_byte_in_hosts_allow(ctx: &Ctx) -> Result<(), Failed> {
         env: &[],
     }
     .run()?;
+    apply.expect_code(0)?;
     let out = super::host_outcome(&apply.json()?, h)?.clone();
-    match out["result"].as_str() {
-        Some("repaired") => {
-            let ssh = std::process::Command::new("ssh")
-                .arg("-F")
-                .arg(ctx.ssh_config())
-                .args(["-o", "ConnectTimeout=8", &ctx.addr(h), "true"])
-                .output()?;
-            check(ssh.status.success(), || {
-                format!(
-                    "{h}: repaired, but ssh still fails: {}",
-                    String::from_utf8_lossy(&ssh.stderr)
-                )
-            })
-        }
-        Some("failed") => {
-            check(out["reverted"] == true && apply.code == Some(2), || {
-                format!("{h}: failed and not reverted:\n{}", apply.show())
-            })?;
-            for (f, was) in files.iter().zip(&before) {
-                let now = std::fs::read(ctx.host_path(h, f))?;
-                check(now == *was, || {
-                    format!("{h}: {f} differs from before the run")
-                })?;
-            }
-            Ok(())
-        }
-        _ => Err(format!("{h}: neither repaired nor reverted:\n{}", apply.show()).into()),
-    }
+    check(out["result"] == "repaired", || {
+        format!(
+            "{h}: {} ({})\n{}",
+            out["result"],
+            out["reason"],
+            apply.show()
+        )
+    })?;
+    let ssh = std::process::Command::new("ssh")
+        .arg("-F")
+        .arg(ctx.ssh_config())
+        .args(["-o", "ConnectTimeout=8", &ctx.addr(h), "true"])
+        .output()?;
+    check(ssh.status.success(), || {
+        format!(
+            "{h}: repaired, but ssh still fails: {}",
+            String::from_utf8_lossy(&ssh.stderr)
+        )
+    })?;
+    let now = std::fs::read(ctx.host_path(h, "/etc/hosts.allow"))?;
+    let comment = b"# nul:\0:end\n".as_slice();
+    let at = before.len() - comment.len();
+    check(
+        now.ends_with(comment)
+            && now.len() > before.len()
+            && now[..at] == before[..at]
+            && now[at..now.len() - comment.len()].starts_with(b"sshd: "),
+        || {
+            format!(
+                "{h}: hosts.allow is not the old one with a line before the NUL comment: {:?}",
+                String::from_utf8_lossy(&now)
+            )
+        },
+    )
 }
 
 /// h10: sshd reads every drop-in its `Include` glob matches, spaces in the
