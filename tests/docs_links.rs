@@ -320,6 +320,7 @@ fn mentions(md: &str) -> Vec<Mention> {
                         argv.extend(
                             unbracket(words)
                                 .into_iter()
+                                .take_while(|w| !is_separator(w) && !is_redirect(w))
                                 .filter(|w| w != "…" && w != "..."),
                         );
                         out.push(Mention {
@@ -502,7 +503,7 @@ fn slugs_follow_github() {
 
 #[test]
 fn commands_found_in_blocks_and_spans() {
-    let md = "Run `sshfix plan --out FILE`.\n\n```\n$ sshfix probe -i inv.ini -l h2   # comment\nHOST  ADDRESS\nundo with: sshfix rollback --run X\n$ cd lab && ip netns exec lab-ctl target/debug/sshfix apply \\\n    --plan p.json --yes 2>&1 | tail -n 3\n$ time sshfix facts … -l h1\n```\n\n```yaml\ncmd: sshfix nonsense\n```\n";
+    let md = "Run `sshfix plan --out FILE`, `sshfix plan --format json > p.json`.\n\n```\n$ sshfix probe -i inv.ini -l h2   # comment\nHOST  ADDRESS\nundo with: sshfix rollback --run X\n$ cd lab && ip netns exec lab-ctl target/debug/sshfix apply \\\n    --plan p.json --yes 2>&1 | tail -n 3\n$ time sshfix facts … -l h1\n```\n\n```yaml\ncmd: sshfix nonsense\n```\n";
     let found: Vec<(usize, String, bool)> = mentions(md)
         .into_iter()
         .map(|m| (m.line, m.argv.join(" "), m.inline))
@@ -511,6 +512,7 @@ fn commands_found_in_blocks_and_spans() {
         found,
         vec![
             (1, "sshfix plan --out FILE".to_string(), true),
+            (1, "sshfix plan --format json".to_string(), true),
             (4, "sshfix probe -i inv.ini -l h2".to_string(), false),
             (7, "sshfix apply --plan p.json --yes".to_string(), false),
             (9, "sshfix facts -l h1".to_string(), false),
