@@ -99,6 +99,9 @@ Exit status: 0 when every host answered with an SSH identification, 2 when some 
         after_help = "Examples:\n  sshfix inventory -i hosts.ini --list\n  sshfix inventory -i inventory/ --host web1"
     )]
     Inventory(InventoryArgs),
+    /// Explain a finding ID, or what an ssh error message (or `ssh -vvv` log) points to
+    #[command(after_help = crate::explain::command::AFTER_HELP)]
+    Explain(crate::explain::command::ExplainArgs),
 }
 
 #[derive(Debug, Args)]
@@ -221,6 +224,7 @@ pub fn run(cli: Cli) -> Result<Exit, Fatal> {
         Command::Apply(args) => crate::pipeline::apply(&cli.global, args),
         Command::Rollback(args) => crate::pipeline::rollback(&cli.global, args),
         Command::Runs => crate::pipeline::runs(&cli.global),
+        Command::Explain(args) => crate::explain::command::run(&cli.global, args),
     }
 }
 

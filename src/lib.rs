@@ -24,6 +24,7 @@ pub mod change;
 pub mod checks;
 pub mod cli;
 pub mod error;
+pub mod explain;
 pub mod facts;
 pub mod inventory;
 pub mod modules;

@@ -34,7 +34,7 @@ use sshfix::transport::ssh::SshOptions;
 use sshfix::transport::{ErrorKind, Transport};
 
 /// The fleet and what is wrong with each host.
-const HOSTS: usize = 26;
+const HOSTS: usize = 27;
 const FAULTS: [(&str, &str); 6] = [
     ("h4", "wrappers-deny"),
     ("h5", "sshd-stopped"),
@@ -90,6 +90,7 @@ impl Ctx {
             }),
             allow_from: vec![],
             paths: paths.to_vec(),
+            command_timeout: None,
         }
     }
 

@@ -18,9 +18,6 @@ use crate::inventory::vars::HostSettings;
 use crate::transport::paths::{Attempt, FirstRun, Reacher};
 use crate::transport::PathKind;
 
-/// How long the whole facts script may run on a host.
-pub const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
-
 /// One host's gathering: how it was reached and what the script printed.
 #[derive(Debug)]
 pub struct Gathered {
@@ -109,7 +106,7 @@ pub async fn gather_one(reacher: &Reacher, host: &HostSettings) -> Gathered {
     };
     let first = FirstRun {
         script,
-        timeout: SCRIPT_TIMEOUT,
+        timeout: host.command_timeout(),
     };
     match reacher.reach_and_run(host, &first).await {
         Err(unreached) => {
@@ -121,7 +118,15 @@ pub async fn gather_one(reacher: &Reacher, host: &HostSettings) -> Gathered {
             g.attempts = reached.attempts;
             g.outcome = match reached.first {
                 Some(Ok(out)) => interpret(&host.name, &out, &marker),
-                Some(Err(e)) => Err(format!("the facts script failed: {e}")),
+                Some(Err(mut e)) => {
+                    if e.kind == crate::transport::ErrorKind::Timeout {
+                        e.hint = Some(format!(
+                            "a command of the facts script hangs on the host (a stalled disk or NFS mount, a `ps` or `ss` that blocks), or the host is slow: look there, or raise the inventory variable `sshfix_command_timeout` (now {} s)",
+                            host.command_timeout().as_secs_f64()
+                        ));
+                    }
+                    Err(format!("the facts script failed: {e}"))
+                }
                 None => Err(format!(
                     "host `{}`: the facts script did not run (internal error)",
                     host.name

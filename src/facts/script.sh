@@ -87,14 +87,21 @@ small() {
 file() {
 	case $1 in *'
 '*) return ;; esac
-	if [ -e "$1" ]; then
+	# only regular files are read: a FIFO would block the script for good
+	if [ -f "$1" ]; then
 		small "file $1" sshfix_read "$1"
+	elif [ -e "$1" ]; then
+		small "file $1" sshfix_not_regular "$1"
 	else
 		small "file $1" sshfix_missing "$1"
 	fi
 }
 sshfix_missing() {
 	printf '%s: No such file or directory\n' "$1"
+	return 1
+}
+sshfix_not_regular() {
+	printf '%s: not a regular file, not read\n' "$1"
 	return 1
 }
 

@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -127,7 +128,14 @@ pub struct HostSettings {
     pub allow_from: Vec<ipnet::IpNet>,
     /// `sshfix_paths`, in order.
     pub paths: Vec<PathKind>,
+    /// `sshfix_command_timeout`: how long the facts script may run on the
+    /// host (`None`: [`DEFAULT_COMMAND_TIMEOUT`]).
+    pub command_timeout: Option<Duration>,
 }
+
+/// How long the facts script may run on a host unless
+/// `sshfix_command_timeout` says otherwise.
+pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A variable with a value sshfix cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -142,6 +150,11 @@ impl HostSettings {
     /// The port the probe connects to.
     pub fn ssh_port(&self) -> u16 {
         self.port.unwrap_or(22)
+    }
+
+    /// How long the facts script may run on this host.
+    pub fn command_timeout(&self) -> Duration {
+        self.command_timeout.unwrap_or(DEFAULT_COMMAND_TIMEOUT)
     }
 
     /// Reads the settings of `host`; `inventory` resolves `sshfix_jump` names.
@@ -297,6 +310,7 @@ impl HostSettings {
             console,
             allow_from,
             paths,
+            command_timeout: v.seconds("sshfix_command_timeout")?,
         })
     }
 }
@@ -542,6 +556,23 @@ impl VarReader<'_> {
         }
     }
 
+    /// Seconds, 1 to 86400, as a number or a numeric string (fractions allowed).
+    fn seconds(&self, var: &str) -> Result<Option<Duration>, VarError> {
+        let (secs, shown) = match self.get(var)? {
+            None => return Ok(None),
+            Some(Value::Number(n)) => (n.as_f64(), n.to_string()),
+            Some(Value::String(s)) => (s.trim().parse::<f64>().ok(), s.clone()),
+            Some(other) => (None, other.to_string()),
+        };
+        match secs {
+            Some(s) if (1.0..=86400.0).contains(&s) => Ok(Some(Duration::from_secs_f64(s))),
+            _ => Err(self.err(
+                var,
+                format!("`{shown}` is not a number of seconds from 1 to 86400"),
+            )),
+        }
+    }
+
     /// A TCP port, 1–65535, as a number or a numeric string.
     fn port(&self, var: &str) -> Result<Option<u16>, VarError> {
         let bad =
@@ -634,6 +665,20 @@ mod tests {
             vec![PathKind::Direct, PathKind::Jump, PathKind::Console]
         );
         assert!(s.jump.is_empty() && s.console.is_none() && s.become_.is_none());
+        assert_eq!(s.command_timeout(), Duration::from_secs(120));
+    }
+
+    #[test]
+    fn command_timeout_in_seconds() {
+        for (v, want) in [
+            (json!(5), 5.0),
+            (json!("7.5"), 7.5),
+            (json!(" 30 "), 30.0),
+            (json!(86400), 86400.0),
+        ] {
+            let s = settings(json!({ "sshfix_command_timeout": v })).unwrap();
+            assert_eq!(s.command_timeout(), Duration::from_secs_f64(want), "{v}");
+        }
     }
 
     #[test]
@@ -668,6 +713,9 @@ mod tests {
             (json!({"ansible_host": "a b"}), "host `web1`: variable `ansible_host`: `a b` is not a host name or address (letters, digits, `.`, `-`, `_`, `:`)"),
             (json!({"ansible_port": 70000}), "host `web1`: variable `ansible_port`: `70000` is not a port number (1-65535)"),
             (json!({"ansible_port": "ssh"}), "host `web1`: variable `ansible_port`: `ssh` is not a port number (1-65535)"),
+            (json!({"sshfix_command_timeout": "2m"}), "host `web1`: variable `sshfix_command_timeout`: `2m` is not a number of seconds from 1 to 86400"),
+            (json!({"sshfix_command_timeout": 0}), "host `web1`: variable `sshfix_command_timeout`: `0` is not a number of seconds from 1 to 86400"),
+            (json!({"sshfix_command_timeout": [5]}), "host `web1`: variable `sshfix_command_timeout`: `[5]` is not a number of seconds from 1 to 86400"),
             (json!({"ansible_connection": "winrm"}), "host `web1`: variable `ansible_connection`: `winrm` is not supported; use `ssh` or `local`"),
             (json!({"ansible_become": "maybe"}), "host `web1`: variable `ansible_become`: `maybe` is not a boolean; use `true` or `false`"),
             (json!({"sshfix_paths": "direct,ssh"}), "host `web1`: variable `sshfix_paths`: `ssh` is not a path; use any of `direct`, `jump`, `console`"),

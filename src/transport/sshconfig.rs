@@ -339,6 +339,7 @@ mod tests {
             console: None,
             allow_from: vec![],
             paths: vec![PathKind::Direct],
+            command_timeout: None,
         }
     }
 

@@ -26,7 +26,7 @@ FAULT_KINDS+=" etc-readonly etc-full block-ctl block-jump unblock reload-fails n
 # faults injected mid-apply by the fault matrix (tests/lab_apply/matrix.rs)
 FAULT_KINDS+=" small-disk disk-fill disk-unfill clock-skew clock-unskew sshd-bounce drop-sessions edit-hosts-allow etc-rw"
 # hosts that misbehave without end (tests/lab_suite.rs bounds trial)
-FAULT_KINDS+=" banner-flood banner-stall exec-flood"
+FAULT_KINDS+=" banner-flood banner-stall exec-flood ps-stall"
 # the directories small-disk puts on small tmpfs and disk-fill fills
 SMALL_DISK_DIRS="/etc/ssh /var/backups /tmp"
 # injection and trust trials (tests/lab_hostile.rs)
@@ -1393,6 +1393,18 @@ EOS
 		sshd_set "$h" ForceCommand 'yes sshfix-flood'
 		reload_sshd "$h"
 		;;
+	ps-stall)
+		# `ps` prints part of a line, then hangs (as a read of a stuck
+		# process's /proc entry can); a bind mount inside the host only
+		# shellcheck disable=SC2016
+		hx "$h" sh -c '
+			set -e
+			mkdir -p /run/lab
+			printf "#!/bin/sh\nprintf \"    1     0 init \"\nexec sleep 3600\n" >/run/lab/ps-stall
+			chmod 0755 /run/lab/ps-stall
+			mountpoint -q /usr/bin/ps || mount --bind /run/lab/ps-stall /usr/bin/ps' ||
+			die "ps-stall failed on $h"
+		;;
 	edit-hosts-allow)
 		# someone else edits the same file
 		hx "$h" sh -c 'printf "# edited by someone else during the run\n" >>/etc/hosts.allow' ||
@@ -1404,6 +1416,8 @@ EOS
 		kill_fault_procs "$h"
 		lb_stop "$h"
 		hx "$h" rm -f /run/lab/http400 /run/inetd.pid
+		hx "$h" sh -c 'if mountpoint -q /usr/bin/ps; then umount /usr/bin/ps; fi' ||
+			die "clear: could not undo ps-stall on $h"
 		hx "$h" sh -c "[ \"\$(hostname)\" = '$h' ] && mountpoint -q /etc/ssh && find /etc/ssh -mindepth 1 -delete" ||
 			die "clear: could not reset /etc/ssh on $h"
 		tar -C "$t/orig/ssh" -cf - . | hx "$h" tar -C /etc/ssh -xpf -

@@ -1,10 +1,12 @@
 //! Hosts that misbehave without end: one that accepts TCP and never speaks
 //! (h9, `silent-22`), one whose port 22 speaks forever without a line end
 //! (`banner-flood`), one that starts an identification and stalls mid-line
-//! (`banner-stall`), and one whose sshd works but every command prints
-//! without end (`exec-flood`). Each must fail alone, with a message naming
-//! what happened, within its timeout, while a good host in the same run
-//! completes.
+//! (`banner-stall`), one whose sshd works but every command prints
+//! without end (`exec-flood`), and one where a command of the facts script
+//! stalls mid-output (`ps-stall`: `ps` prints part of a line and hangs;
+//! `sshfix_command_timeout=5` for it). Each must fail alone, with a message
+//! naming what happened, within its timeout, while a good host in the same
+//! run completes.
 
 use std::time::{Duration, Instant};
 
@@ -13,20 +15,22 @@ use libtest_mimic::Failed;
 use super::{check, sshfix, Ctx};
 
 /// The hosts of this trial and their faults (injected when the lab starts).
-pub const FAULTS: [(&str, &str); 3] = [
+pub const FAULTS: [(&str, &str); 4] = [
     ("h24", "banner-flood"),
     ("h25", "banner-stall"),
     ("h26", "exec-flood"),
+    ("h27", "ps-stall"),
 ];
 
 /// `sshfix facts` over the direct path only (no jump host, no console, so
 /// nothing else can save a host) on a good host and the four hostile ones.
 pub fn each_hostile_host_fails_alone(ctx: &Ctx) -> Result<(), Failed> {
-    let hosts = ["h1", "h9", "h24", "h25", "h26"];
+    let hosts = ["h1", "h9", "h24", "h25", "h26", "h27"];
     let mut inv = String::from("[targets]\n");
     for h in hosts {
         inv.push_str(&format!("{h} ansible_host={}\n", ctx.addr(h)));
     }
+    inv.push_str("[targets:vars]\nsshfix_command_timeout=5\n");
     inv.push_str("[all:vars]\nansible_user=root\n");
     let path = ctx.lab_dir.join("test-bounds.ini");
     std::fs::write(&path, inv)?;
@@ -67,6 +71,7 @@ pub fn each_hostile_host_fails_alone(ctx: &Ctx) -> Result<(), Failed> {
         ),
         ("h25", &["banner exchange", "timed out"][..]),
         ("h26", &["more than 16 MiB"][..]),
+        ("h27", &["did not finish within 5s"][..]),
     ] {
         let v = of(h);
         let err = v["error"].as_str().unwrap_or_default();
@@ -78,6 +83,10 @@ pub fn each_hostile_host_fails_alone(ctx: &Ctx) -> Result<(), Failed> {
             format!("{h}: the error does not name the host: {err}")
         })?;
     }
+    let stalled = of("h27")["error"].as_str().unwrap_or_default().to_string();
+    check(stalled.contains("sshfix_command_timeout"), || {
+        format!("h27: the error does not say how to wait longer: {stalled}")
+    })?;
     // the hosts run side by side: the run takes about the longest single
     // wait (ssh's ConnectTimeout of the lab's ssh_config, 10 s, covers the
     // identification), not the sum
