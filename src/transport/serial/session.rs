@@ -270,8 +270,17 @@ impl Session {
         let mut round = 0u32;
         let mut interrupted_password = false;
         while started.elapsed() < t.wake {
-            self.send(b"\r").await?;
-            self.settle(t.settle, Duration::from_secs(3)).await?;
+            // a slow line may show its prompt only after the last look: look
+            // again before another Enter (at a password prompt each Enter is a
+            // failed attempt)
+            let press = round == 0 || {
+                self.settle(t.settle, Duration::from_secs(3)).await?;
+                !matches!(self.screen.tail(), Tail::Password | Tail::Login)
+            };
+            if press {
+                self.send(b"\r").await?;
+                self.settle(t.settle, Duration::from_secs(3)).await?;
+            }
             match self.screen.tail() {
                 Tail::Login => return self.login(login).await,
                 // a password prompt sshfix did not cause (a half-typed login,
