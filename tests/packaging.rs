@@ -358,3 +358,37 @@ fn bad_environment_value_and_missing_explicit_file_stop_everything() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The examples the .deb ships in /usr/share/doc/sshfix/examples load cleanly.
+#[test]
+fn shipped_examples_are_valid() {
+    use sshfix::inventory::{vars::HostSettings, Inventory};
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for name in ["inventory.ini", "inventory.yml"] {
+        let inventory = Inventory::load(&[examples.join(name)]).unwrap();
+        assert!(inventory.hosts().len() >= 3, "{name}");
+        for host in inventory.hosts() {
+            if let Err(e) = HostSettings::from_host(host, &inventory) {
+                panic!("{name}: {}: {e}", host.name);
+            }
+        }
+    }
+    let catalogue = sshfix::checks::Catalogue::load(&[examples.join("site-checks.yml")]);
+    assert!(catalogue.is_ok(), "{:?}", catalogue.err());
+    let path = examples.join("config.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let d = sshfix::cli::config::parse_file(&path, &text, Some(Path::new("/home/op"))).unwrap();
+    // every key is shown in the example
+    let shown = [
+        d.inventory.is_some(),
+        d.playbook.is_some(),
+        d.forks.is_some(),
+        d.ssh_config.is_some(),
+        d.state_dir.is_some(),
+        d.format.is_some(),
+        d.accept_new_hostkeys.is_some(),
+        d.confirm_timeout.is_some(),
+    ];
+    assert_eq!(shown.len(), sshfix::cli::config::KEYS.len());
+    assert!(shown.iter().all(|s| *s), "{d:?}");
+}
