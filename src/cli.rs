@@ -46,15 +46,20 @@ const LONG_EPILOGUE: &str = "\
 Defaults:
   An option not on the command line comes from its environment variable,
   else from the defaults file, else it is the built-in default:
-    -i  SSHFIX_INVENTORY (comma-separated)  inventory = [\"PATH\", ...]
-    -p  SSHFIX_PLAYBOOK (comma-separated)   playbook = [\"PATH\", ...]
-    -f  SSHFIX_FORKS                        forks = 50
-    --ssh-config  SSHFIX_SSH_CONFIG         ssh_config = \"PATH\"
-    --state-dir   SSHFIX_STATE_DIR          state_dir = \"PATH\"
-    --format      SSHFIX_FORMAT             format = \"human\"
-    --accept-new-hostkeys  SSHFIX_ACCEPT_NEW_HOSTKEYS  accept_new_hostkeys = false
-    apply --confirm-timeout  SSHFIX_CONFIRM_TIMEOUT    confirm_timeout = 120
-  The defaults file is TOML: `--config FILE`, else $SSHFIX_CONFIG, else
+    -i, --inventory          SSHFIX_INVENTORY (comma-separated)
+    -p, --playbook           SSHFIX_PLAYBOOK (comma-separated)
+    -f, --forks              SSHFIX_FORKS
+    --ssh-config             SSHFIX_SSH_CONFIG
+    --state-dir              SSHFIX_STATE_DIR
+    --format                 SSHFIX_FORMAT
+    --accept-new-hostkeys    SSHFIX_ACCEPT_NEW_HOSTKEYS
+    apply --confirm-timeout  SSHFIX_CONFIRM_TIMEOUT
+  The defaults file is TOML; its keys are the long option names with `_`
+  for `-`, for example:
+    inventory = [\"~/fleet/inventory.ini\"]
+    forks = 20
+    confirm_timeout = 300
+  It is `--config FILE`, else $SSHFIX_CONFIG, else
   $XDG_CONFIG_HOME/sshfix/config.toml (~/.config/sshfix/config.toml).
   Relative paths in it are taken from its directory. An unknown key or a
   wrong value stops sshfix before it does anything; `--config /dev/null`
@@ -711,6 +716,22 @@ mod tests {
             missing.push("sshfix");
         }
         assert!(missing.is_empty(), "no Examples in --help of {missing:?}");
+    }
+
+    /// `sshfix --help` names every setting's option and variable.
+    #[test]
+    fn help_lists_every_default() {
+        for key in config::KEYS {
+            let row = LONG_EPILOGUE
+                .lines()
+                .find(|l| l.contains(key.flag))
+                .unwrap_or_else(|| panic!("no row for {}", key.flag));
+            assert!(row.contains(key.env), "{row:?} lacks {}", key.env);
+            assert_eq!(
+                key.flag.trim_start_matches("--").replace('-', "_"),
+                key.name
+            );
+        }
     }
 
     #[test]
