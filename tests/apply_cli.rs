@@ -3,11 +3,13 @@
 //! timeout, a run that does not exist, no confirmation on a pipe. Each must
 //! exit 1 with a message naming what is wrong, and record no run.
 
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn sshfix(state: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_sshfix"))
+    common::isolate::sshfix()
         .arg("--state-dir")
         .arg(state)
         .args(args)

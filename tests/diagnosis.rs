@@ -5,6 +5,8 @@
 //! conntrack, fail2ban, PerSourcePenalties, …) are covered by putting real
 //! captured or upstream text into a healthy capture. No network, no root.
 
+mod common;
+
 use std::net::IpAddr;
 
 use serde_json::Value;
@@ -621,7 +623,7 @@ fn a_broken_user_playbook_stops_plan_before_any_host_is_touched() {
     )
     .unwrap();
     let started = std::time::Instant::now();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sshfix"))
+    let out = common::isolate::sshfix()
         .arg("plan")
         .arg("-i")
         .arg(&inv)

@@ -16,9 +16,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use clap::error::ErrorKind;
-use clap::Parser as _;
 use pulldown_cmark::{CodeBlockKind, Event, Options, Parser, Tag, TagEnd};
-use sshfix::cli::Cli;
 
 /// Subcommands documented but not parsed here, for a subcommand whose docs
 /// arrive before its code. Empty: `explain`, skipped while it was built on
@@ -419,7 +417,8 @@ fn check_mention_skipping(m: &Mention, skip: &[&str]) -> Option<String> {
     {
         return None;
     }
-    let err = Cli::try_parse_from(&m.argv).err()?;
+    // the parser `main` uses: it also knows the hidden `sshfix generate`
+    let err = sshfix::cli::parse(&m.argv).err()?;
     let fine = match err.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => true,
         // a mention in running text may leave out what the command needs

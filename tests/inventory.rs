@@ -2,6 +2,8 @@
 //! malformed input with the exact message, plus a comparison of every fixture
 //! with the real `ansible-inventory` (tests/ansible/setup-venv.sh installs it).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -354,7 +356,7 @@ fn executable_named_without_a_slash_runs_from_the_current_directory() {
     )
     .unwrap();
     std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sshfix"))
+    let out = common::isolate::sshfix()
         .args(["inventory", "-i", "inv.sh", "--list"])
         .current_dir(dir.path())
         .env(
@@ -424,7 +426,7 @@ fn executable_limits_hold_for_children_and_floods() {
 #[test]
 fn inventory_command_refuses_a_limit_instead_of_ignoring_it() {
     let ini = fixtures().join("ini/hosts.ini");
-    let out = Command::new(env!("CARGO_BIN_EXE_sshfix"))
+    let out = common::isolate::sshfix()
         .args(["inventory", "-i"])
         .arg(&ini)
         .args(["--list", "-l", "web"])
@@ -697,7 +699,7 @@ fn ansible_inventory(args: &[&str]) -> Value {
 }
 
 fn sshfix_cli(args: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_sshfix"))
+    let out = common::isolate::sshfix()
         .args(args)
         .current_dir(fixtures())
         .output()

@@ -41,6 +41,8 @@ pub fn unavailable() -> Option<String> {
 impl Lab {
     /// Brings up a lab with `hosts` targets, owned by this process.
     pub fn up(hosts: usize) -> Lab {
+        // the sshfix runs of a lab test must not pick up the user's defaults
+        super::isolate::isolate_this_process();
         // Labs of earlier runs that died without cleaning up go first.
         let _ = Command::new("bash").arg(script()).arg("gc").status();
         let out = Command::new("bash")

@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests.
 
+pub mod isolate;
 pub mod lab;
 pub mod process;
