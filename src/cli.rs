@@ -1,7 +1,7 @@
 //! The command line: argument definitions (clap derive), validation, and the
 //! dispatch from a parsed command to the library. `main.rs` only calls [`main`].
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -116,6 +116,9 @@ pub struct GlobalArgs {
     /// Less output
     #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "verbose")]
     pub quiet: u8,
+    /// When to colour output: `auto` colours a terminal unless `NO_COLOR` is set
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = report::ColorChoice::Auto, global = true)]
+    pub color: report::ColorChoice,
 }
 
 /// `--format`.
@@ -370,6 +373,7 @@ pub fn main() -> ExitCode {
             });
         }
     };
+    report::init_color(cli.global.color);
     init_logging(&cli.global);
     let resolved = config::load(cli.global.config.as_deref())
         .map(|layers| with_settings(cli, given.or(layers)))
@@ -405,7 +409,7 @@ fn init_logging(global: &GlobalArgs) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_ansi(report::color_stderr())
         .with_target(false)
         .without_time()
         .try_init();

@@ -157,10 +157,13 @@ fn read_stdin() -> Result<String, Fatal> {
 }
 
 /// Wrapped to the terminal (at most [`MAX_WIDTH`]) with bold on a terminal;
-/// [`Look::PLAIN`] otherwise.
+/// [`Look::PLAIN`] otherwise (bold there too with `--color always`).
 fn look() -> Look {
     if !std::io::stdout().is_terminal() {
-        return Look::PLAIN;
+        return Look {
+            bold: crate::report::color_stdout(),
+            ..Look::PLAIN
+        };
     }
     let width = console::Term::stdout()
         .size_checked()

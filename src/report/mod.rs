@@ -7,11 +7,56 @@ pub mod plan;
 pub mod probe;
 pub mod runs;
 
-/// Whether to colour what goes to stdout: only on a terminal, and never
-/// with `NO_COLOR` set to anything non-empty (<https://no-color.org>).
+/// `--color`: when to colour what sshfix prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set to anything non-empty
+    /// (<https://no-color.org>).
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Whether a stream colours under this choice. Pure.
+    pub fn decide(self, is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => is_terminal && no_color.is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
+static COLOR: std::sync::OnceLock<ColorChoice> = std::sync::OnceLock::new();
+
+/// Records `--color` for the whole run (the first call wins) and tells the
+/// `console` crate (diff colours, progress styles) the same for stdout and
+/// stderr.
+pub fn init_color(choice: ColorChoice) {
+    COLOR.get_or_init(|| choice);
+    console::set_colors_enabled(color_stdout());
+    console::set_colors_enabled_stderr(color_stderr());
+}
+
+fn color_for(is_terminal: bool) -> bool {
+    COLOR
+        .get()
+        .copied()
+        .unwrap_or(ColorChoice::Auto)
+        .decide(is_terminal, std::env::var_os("NO_COLOR").as_deref())
+}
+
+/// Whether to colour what goes to stdout (`--color`, default `auto`).
 pub fn color_stdout() -> bool {
     use std::io::IsTerminal;
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    color_for(std::io::stdout().is_terminal())
+}
+
+/// Whether to colour what goes to stderr (`--color`, default `auto`).
+pub fn color_stderr() -> bool {
+    use std::io::IsTerminal;
+    color_for(std::io::stderr().is_terminal())
 }
 
 /// How a table column is aligned.
@@ -50,4 +95,32 @@ pub fn table_lines<const N: usize>(
             cells.join("  ").trim_end().to_string()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ColorChoice;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn color_choice_follows_the_flag_then_the_terminal_and_no_color() {
+        let set = Some(OsStr::new("1"));
+        let empty = Some(OsStr::new(""));
+        let cases = [
+            (ColorChoice::Auto, true, None, true),
+            (ColorChoice::Auto, false, None, false),
+            (ColorChoice::Auto, true, set, false),
+            // NO_COLOR set but empty does not count (no-color.org)
+            (ColorChoice::Auto, true, empty, true),
+            (ColorChoice::Always, false, set, true),
+            (ColorChoice::Never, true, None, false),
+        ];
+        for (choice, tty, no_color, want) in cases {
+            assert_eq!(
+                choice.decide(tty, no_color),
+                want,
+                "{choice:?} {tty} {no_color:?}"
+            );
+        }
+    }
 }

@@ -48,9 +48,11 @@ fn fake_login() -> String {
     )
 }
 
-/// A pretend `login` in front of an interactive `sh`: prompts like Debian's,
-/// echo off for the password, "Login incorrect" and a new prompt on failure.
-const FAKE_LOGIN: &str = r#"stty sane; printf '\r\nDebian GNU/Linux 12 box ttyS0\r\n\r\nbox login: '; read u; u=$(printf %s "$u" | tr -d '\r'); stty -echo; printf 'Password: '; read p; stty echo; printf '\r\n'; if [ "$u" = ops ] && [ "$p" = 'pa$$ word' ]; then printf 'Linux box 6.1.0\r\nNote: ssh says Permission denied for old keys\r\n'; PS1='ops@box:~$ ' exec sh -i; fi; sleep 1; printf '\r\nLogin incorrect\r\nbox login: '; read u; sleep 30"#;
+/// A pretend `login` in front of an interactive `sh`: prompts like Debian's
+/// (an empty name gets the `login:` prompt again, as agetty does, so sshfix's
+/// waking Enter may arrive before or after the prompt), echo off for the
+/// password, "Login incorrect" and a new prompt on failure.
+const FAKE_LOGIN: &str = r#"stty sane; printf '\r\nDebian GNU/Linux 12 box ttyS0\r\n\r\n'; u=; while [ -z "$u" ]; do printf 'box login: '; read u || exit; u=$(printf %s "$u" | tr -d '\r'); done; stty -echo; printf 'Password: '; read p; stty echo; printf '\r\n'; if [ "$u" = ops ] && [ "$p" = 'pa$$ word' ]; then printf 'Linux box 6.1.0\r\nNote: ssh says Permission denied for old keys\r\n'; PS1='ops@box:~$ ' exec sh -i; fi; sleep 1; printf '\r\nLogin incorrect\r\nbox login: '; read u; sleep 30"#;
 
 fn login(pw: &str) -> Login {
     Login {
@@ -201,13 +203,14 @@ fn logs_in_at_a_login_prompt_and_refuses_a_wrong_password_once() {
 /// A console left at somebody's `sudo` password prompt: sshfix presses
 /// Enter once (it cannot see the line before), then sends Ctrl-C — which the
 /// prompt here ignores — and stops: one attempt, not one per wake round.
+/// (Only lines read count: the loop ends when the line closes.)
 #[test]
 fn a_foreign_password_prompt_gets_one_enter_and_a_clear_error() {
     rt().block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("attempts");
         let cmd = format!(
-            "script -qfc \"stty sane; trap '' INT; while :; do printf '[sudo] password for ops: '; read p; echo x >>{}; done\" /dev/null",
+            "script -qfc \"stty sane; trap '' INT; while printf '[sudo] password for ops: ' && read p; do echo x >>{}; done\" /dev/null",
             log.display()
         );
         let err = open(&cmd, Login::default()).await.err().unwrap();
