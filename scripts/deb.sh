@@ -4,6 +4,8 @@
 # target/assets, where [package.metadata.deb] in Cargo.toml expects them), then
 # `cargo deb --no-build`. Installs cargo-deb with `cargo install --locked` when
 # it is missing. Prints the path of the .deb as its last line.
+# SSHFIX_DEB_PROFILE=dev packages the debug binary instead (the test suite's
+# package check: the binary `cargo test` built, not a 7-minute release build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,15 +23,25 @@ if [ "$target" != target ]; then
   exit 1
 fi
 
-echo "==> cargo build --release --locked" >&2
-cargo build --release --locked >&2
+profile=${SSHFIX_DEB_PROFILE:-release}
+case $profile in
+release) bin=target/release/sshfix ;;
+dev) bin=target/debug/sshfix ;;
+*)
+  echo "error: SSHFIX_DEB_PROFILE=$profile: use release or dev" >&2
+  exit 1
+  ;;
+esac
+
+echo "==> cargo build --profile $profile --locked" >&2
+cargo build --profile "$profile" --locked >&2
 
 echo "==> man pages and completions into target/assets" >&2
 rm -rf target/assets
-target/release/sshfix generate man target/assets/man >&2
+"$bin" generate man target/assets/man >&2
 for shell in bash zsh fish; do
-  target/release/sshfix generate completions "$shell" target/assets/completions >&2
+  "$bin" generate completions "$shell" target/assets/completions >&2
 done
 
-echo "==> cargo deb --no-build" >&2
-cargo deb --no-build --locked | tail -n 1
+echo "==> cargo deb --no-build --profile $profile" >&2
+cargo deb --no-build --profile "$profile" --locked | tail -n 1
