@@ -53,7 +53,7 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 if [ "$(id -u)" = 0 ]; then
-  say "lab suite x${SSHFIX_LEAK_RUNS:-5}: nothing may be left behind"
-  bash tests/lab/leak-check.sh "${SSHFIX_LEAK_RUNS:-5}"
+  say "lab suite x${SSHFIX_LEAK_RUNS:-3}: nothing may be left behind"
+  bash tests/lab/leak-check.sh "${SSHFIX_LEAK_RUNS:-3}"
 fi
 say "all tests passed"
