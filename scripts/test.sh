@@ -4,7 +4,7 @@
 # inventory comparison; groff, man-db, zsh and fish for the packaging test),
 # checks formatting and lints, runs every test including the namespace lab,
 # builds, installs and removes the .deb (scripts/deb-check.sh), then runs the
-# lab suite five more times and checks that nothing (namespaces, veths,
+# lab suite three more times and checks that nothing (namespaces, veths,
 # sshd/ssh processes, control sockets) leaks.
 set -euo pipefail
 cd "$(dirname "$0")/.."

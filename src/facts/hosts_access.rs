@@ -600,31 +600,20 @@ impl LineReader<'_> {
             // xgets takes `strlen` of what fgets read: a NUL ends the text
             // there, the rest of the physical line is lost and, as the text
             // no longer ends in a newline, the next line is joined to it.
-            if let Some(nul) = chunk.iter().position(|&b| b == 0) {
+            let nul = chunk.iter().position(|&b| b == 0);
+            if nul.is_some() {
                 self.nul_lines.push(self.line + 1);
-                if chunk.last() == Some(&b'\n') {
-                    // libwrap's own count skips this line; ours counts
-                    // physical lines, which is what edits need
-                    self.line += 1;
-                    self.uncounted += 1;
-                }
-                buf.extend_from_slice(&chunk[..nul]);
-                room -= nul;
-                if room == 1 {
-                    return Some(Logical {
-                        buf,
-                        start_line,
-                        end_line: self.line,
-                        at_eof: self.pos >= self.bytes.len(),
-                    });
-                }
-                continue;
             }
-            let mut got = chunk.len();
-            buf.extend_from_slice(chunk);
+            let text = &chunk[..nul.unwrap_or(chunk.len())];
+            let mut got = text.len();
+            buf.extend_from_slice(text);
             if chunk.last() == Some(&b'\n') {
                 self.line += 1;
-                if got >= 2 && chunk[got - 2] == b'\\' {
+                if nul.is_some() {
+                    // libwrap's own count skips this line; ours counts
+                    // physical lines, which is what edits need
+                    self.uncounted += 1;
+                } else if got >= 2 && text[got - 2] == b'\\' {
                     got -= 2;
                     buf.truncate(buf.len() - 2);
                 } else {
