@@ -22,7 +22,11 @@ pub const FAULTS: [(&str, &str); 4] = [
     ("h27", "ps-stall"),
 ];
 
-/// Gives the `ps-stall` host `sshfix_command_timeout=5` in the lab
+/// `sshfix_command_timeout` of the `ps-stall` host, in seconds, wherever
+/// it is in an inventory.
+const STALL_SECS: u32 = 5;
+
+/// Gives the `ps-stall` host `sshfix_command_timeout` [`STALL_SECS`] in the lab
 /// inventory `inv` (a group of its own, so its host line stays as it is).
 pub fn shorten_stall(inv: &std::path::Path) -> std::io::Result<()> {
     use std::io::Write;
@@ -36,8 +40,10 @@ pub fn shorten_stall(inv: &std::path::Path) -> std::io::Result<()> {
         .append(true)
         .open(inv)?
         .write_all(
-            format!("\n[stalled]\n{stalled}\n\n[stalled:vars]\nsshfix_command_timeout=5\n")
-                .as_bytes(),
+            format!(
+                "\n[stalled]\n{stalled}\n\n[stalled:vars]\nsshfix_command_timeout={STALL_SECS}\n"
+            )
+            .as_bytes(),
         )
 }
 
@@ -49,7 +55,9 @@ pub fn each_hostile_host_fails_alone(ctx: &Ctx) -> Result<(), Failed> {
     for h in hosts {
         inv.push_str(&format!("{h} ansible_host={}\n", ctx.addr(h)));
     }
-    inv.push_str("[targets:vars]\nsshfix_command_timeout=5\n");
+    inv.push_str(&format!(
+        "[targets:vars]\nsshfix_command_timeout={STALL_SECS}\n"
+    ));
     inv.push_str("[all:vars]\nansible_user=root\n");
     let path = ctx.lab_dir.join("test-bounds.ini");
     std::fs::write(&path, inv)?;
@@ -82,6 +90,7 @@ pub fn each_hostile_host_fails_alone(ctx: &Ctx) -> Result<(), Failed> {
         format!("the good host h1 got no facts: {}", of("h1"))
     })?;
     // each hostile host: no facts, and an error saying what happened
+    let stalled_for = format!("did not finish within {STALL_SECS}s");
     for (h, any) in [
         ("h9", &["banner exchange", "timed out"][..]),
         (
@@ -90,7 +99,7 @@ pub fn each_hostile_host_fails_alone(ctx: &Ctx) -> Result<(), Failed> {
         ),
         ("h25", &["banner exchange", "timed out"][..]),
         ("h26", &["more than 16 MiB"][..]),
-        ("h27", &["did not finish within 5s"][..]),
+        ("h27", &[stalled_for.as_str()][..]),
     ] {
         let v = of(h);
         let err = v["error"].as_str().unwrap_or_default();
