@@ -106,18 +106,43 @@ fn spawn(command: &str) -> Result<Line, String> {
         .map_err(|e| fail("setting the terminal to raw mode", &e))?;
     // wide, so that echoed lines wrap less
     let _ = pty.resize(pty_process::Size::new(50, 250));
-    let child = pty_process::Command::new("sh")
-        .arg("-c")
-        .arg(command)
-        .kill_on_drop(true)
-        .spawn(pts)
-        .map_err(|e| fail("starting the console command", &e))?;
+    let child = with_default_interrupt(
+        pty_process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .kill_on_drop(true),
+    )
+    .spawn(pts)
+    .map_err(|e| fail("starting the console command", &e))?;
     let (r, w) = pty.into_split();
     Ok(Line {
         reader: Box::new(r),
         writer: Box::new(w),
         child: Some(child),
     })
+}
+
+/// Gives the console command the default action for Ctrl-C and Ctrl-\\.
+///
+/// sshfix started from a script with `&` (or by a supervisor that ignores
+/// them) inherits SIGINT and SIGQUIT ignored, and so would the command and a
+/// shell it starts locally (`lxc-attach`, `ip netns exec … sh`): a shell keeps
+/// ignoring signals ignored at its start, so the Ctrl-C sshfix types to stop
+/// an abandoned command would reach processes that ignore it, and the
+/// console's shell would stay busy.
+#[allow(unsafe_code)]
+fn with_default_interrupt(command: pty_process::Command) -> pty_process::Command {
+    use nix::sys::signal::{signal, SigHandler, Signal};
+    // SAFETY: runs in the forked child before exec; `signal` (sigaction) is
+    // async-signal-safe, and the closure neither allocates nor locks.
+    unsafe {
+        command.pre_exec(|| {
+            for s in [Signal::SIGINT, Signal::SIGQUIT] {
+                signal(s, SigHandler::SigDfl).map_err(std::io::Error::from)?;
+            }
+            Ok(())
+        })
+    }
 }
 
 #[cfg(test)]

@@ -73,6 +73,8 @@ pub struct Screen {
     search: Option<(Vec<u8>, usize)>,
     /// Strings never to show in error messages (the login password).
     secrets: Vec<Vec<u8>>,
+    /// Bytes received in all, escapes included: a line that said anything.
+    received: usize,
 }
 
 /// What the end of the unread text looks like.
@@ -102,7 +104,13 @@ impl Screen {
 
     /// Adds bytes as received from the line.
     pub fn feed(&mut self, bytes: &[u8]) {
+        self.received += bytes.len();
         self.cleaner.feed(bytes, &mut self.text);
+    }
+
+    /// How many bytes the line has sent so far (before cleaning).
+    pub fn received(&self) -> usize {
+        self.received
     }
 
     /// The text not consumed yet.
@@ -291,6 +299,19 @@ pub fn classify_tail(text: &[u8]) -> Tail {
     Tail::Other
 }
 
+/// Whether `text` is nothing but what a terminal echoes for Ctrl-C (`^C`,
+/// blanks, line ends): a prompt that ignored the Ctrl-C is still there.
+pub fn only_ctrl_c_echo(text: &[u8]) -> bool {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_ascii_start();
+        match rest.strip_prefix(b"^C") {
+            Some(r) => rest = r,
+            None => return rest.is_empty(),
+        }
+    }
+}
+
 /// Whether `text` says a login just failed.
 pub fn login_failed(text: &[u8]) -> bool {
     let t = String::from_utf8_lossy(text).to_ascii_lowercase();
@@ -372,6 +393,16 @@ mod tests {
         }
         // OSC ended by ESC \ and a two-byte escape
         assert_eq!(screen(b"a\x1b]2;t\x1b\\b\x1b7c\x08\x7fd").unread(), b"abcd");
+    }
+
+    #[test]
+    fn only_the_echo_of_ctrl_c_is_nothing_new() {
+        for quiet in [&b""[..], b"^C", b"^C\r\n", b" ^C\n^C "] {
+            assert!(only_ctrl_c_echo(quiet), "{quiet:?}");
+        }
+        for new in [&b"\r\n$ "[..], b"^C\r\nroot@box:~# ", b"^", b"x^C"] {
+            assert!(!only_ctrl_c_echo(new), "{new:?}");
+        }
     }
 
     #[test]

@@ -22,6 +22,10 @@ use super::screen::{self, Screen, Tail};
 use crate::transport::command::{fill_random, Invocation, Secret};
 use crate::transport::{ErrorKind, Exec, RawOutput};
 
+/// How long a line that has not answered an Enter at all gets before the
+/// next one (a console command may take that long to start).
+const FIRST_ANSWER: Duration = Duration::from_secs(2);
+
 /// How to log in when the line shows `login:`.
 #[derive(Debug, Clone, Default)]
 pub struct Login {
@@ -194,6 +198,18 @@ impl Session {
         }
     }
 
+    /// Waits up to `max` for the line to send anything at all.
+    async fn first_answer(&mut self, max: Duration) -> Result<(), Fail> {
+        match tokio::time::timeout(max, self.incoming.recv()).await {
+            Ok(Some(bytes)) => {
+                self.screen.feed(&bytes);
+                Ok(())
+            }
+            Ok(None) => Err(self.closed(ErrorKind::Connect, "login or shell prompt")),
+            Err(_) => Ok(()),
+        }
+    }
+
     fn closed(&self, kind: ErrorKind, what: &str) -> Fail {
         (
             kind,
@@ -269,15 +285,22 @@ impl Session {
         let started = Instant::now();
         let mut round = 0u32;
         let mut interrupted_password = false;
+        let mut at_enter = 0;
         while started.elapsed() < t.wake {
             // a slow line may show its prompt only after the last look: look
             // again before another Enter (at a password prompt each Enter is a
-            // failed attempt)
+            // failed attempt), and give a line that has not answered the last
+            // Enter at all (a console command still starting) a while longer
             let press = round == 0 || {
+                if self.screen.received() == at_enter {
+                    let left = t.wake.saturating_sub(started.elapsed());
+                    self.first_answer(left.min(FIRST_ANSWER)).await?;
+                }
                 self.settle(t.settle, Duration::from_secs(3)).await?;
                 !matches!(self.screen.tail(), Tail::Password | Tail::Login)
             };
             if press {
+                at_enter = self.screen.received();
                 self.send(b"\r").await?;
                 self.settle(t.settle, Duration::from_secs(3)).await?;
             }
@@ -294,8 +317,10 @@ impl Session {
                     let seen = self.screen.unread().len();
                     self.send(b"\x03").await?;
                     self.settle(t.settle, Duration::from_secs(3)).await?;
-                    // nothing new, or the prompt again: no Enter may follow
-                    if self.screen.unread().len() == seen || self.screen.tail() == Tail::Password {
+                    // nothing new but the terminal's echo of Ctrl-C, or the
+                    // prompt again: no Enter may follow
+                    let after = &self.screen.unread()[seen..];
+                    if screen::only_ctrl_c_echo(after) || self.screen.tail() == Tail::Password {
                         return Err(self.foreign_password_prompt());
                     }
                     continue;

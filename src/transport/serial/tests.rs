@@ -120,10 +120,20 @@ fn runs_commands_with_exact_stdin_stdout_stderr_and_status() {
 
 #[test]
 fn a_timed_out_command_is_interrupted_and_the_session_goes_on() {
+    if std::env::var_os(INT_IGNORED).is_some() {
+        assert!(
+            ignores_int_and_quit(),
+            "the set-up did not ignore SIGINT and SIGQUIT"
+        );
+    }
+    // sleeps no other test process runs (a copy of this test may run at the
+    // same time, see below), found afterwards by their arguments
+    let id = std::process::id();
+    let (first, second) = (format!("sleep 37.{id}"), format!("sleep 31.{id}"));
     rt().block_on(async {
         let t = open(SHELL, Login::default()).await.unwrap();
         let err = t
-            .run("sleep 37.25", b"", Duration::from_secs(1))
+            .run(&first, b"", Duration::from_secs(1))
             .await
             .unwrap_err();
         assert_eq!(err.kind, ErrorKind::Timeout, "{err}");
@@ -131,7 +141,7 @@ fn a_timed_out_command_is_interrupted_and_the_session_goes_on() {
         let gave_up = tokio::time::timeout(
             Duration::from_millis(1500),
             t.run(
-                "echo started; exec sleep 31.75",
+                &format!("echo started; exec {second}"),
                 b"",
                 Duration::from_secs(60),
             ),
@@ -145,7 +155,7 @@ fn a_timed_out_command_is_interrupted_and_the_session_goes_on() {
         assert_eq!(out.stdout, b"after\n");
         let out = t
             .run(
-                "pgrep -f 'slee[p] 3(7.25|1.75)' || echo none",
+                &format!("pgrep -x -f 'sleep (37|31)\\.{id}' || echo none"),
                 b"",
                 Duration::from_secs(20),
             )
@@ -200,10 +210,52 @@ fn logs_in_at_a_login_prompt_and_refuses_a_wrong_password_once() {
     });
 }
 
+/// Whether this process ignores both SIGINT and SIGQUIT (`SigIgn` of
+/// /proc/self/status).
+fn ignores_int_and_quit() -> bool {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let mask = status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigIgn:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .expect("a SigIgn line");
+    let int_and_quit = (1 << (2 - 1)) | (1 << (3 - 1));
+    mask & int_and_quit == int_and_quit
+}
+
+/// sshfix started with `&` from a script inherits Ctrl-C (SIGINT) and
+/// Ctrl-\ ignored. The console command must not: the shell there would pass
+/// the ignoring on to the pipeline of a command, the Ctrl-C that stops an
+/// abandoned command would reach nobody, and the console would stay busy.
+/// Runs the test above again in a copy of this test binary started under
+/// `trap '' INT QUIT` (ignored dispositions survive exec).
+#[test]
+fn an_interrupted_command_is_recovered_when_sshfix_ignores_ctrl_c() {
+    let me = std::env::current_exe().unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(r#"trap '' INT QUIT; exec "$0" --exact "$1""#)
+        .arg(me)
+        .arg("transport::serial::tests::a_timed_out_command_is_interrupted_and_the_session_goes_on")
+        .env(INT_IGNORED, "1")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("1 passed"), "{text}");
+}
+
+/// Set for the copy of the test binary that must start with SIGINT and
+/// SIGQUIT ignored.
+const INT_IGNORED: &str = "SSHFIX_TEST_INT_IGNORED";
+
 /// A console left at somebody's `sudo` password prompt: sshfix presses
 /// Enter once (it cannot see the line before), then sends Ctrl-C — which the
-/// prompt here ignores — and stops: one attempt, not one per wake round.
-/// (Only lines read count: the loop ends when the line closes.)
+/// prompt here ignores — and stops: at most one attempt, not one per wake
+/// round. (Only lines read count: the loop ends when the line closes. On a
+/// slow machine the first Enter may arrive before the fake prompt reads, and
+/// then no attempt is made at all.)
 #[test]
 fn a_foreign_password_prompt_gets_one_enter_and_a_clear_error() {
     rt().block_on(async {
@@ -217,7 +269,7 @@ fn a_foreign_password_prompt_gets_one_enter_and_a_clear_error() {
         assert_eq!(err.0, ErrorKind::Connect);
         assert!(err.1.contains("password prompt sshfix did not start"), "{}", err.1);
         let attempts = std::fs::read_to_string(&log).unwrap_or_default();
-        assert_eq!(attempts.lines().count(), 1, "attempts made: {attempts:?}");
+        assert!(attempts.lines().count() <= 1, "attempts made: {attempts:?}");
     });
 }
 
