@@ -305,7 +305,8 @@ fn plan_host(c: &Capture, catalogue: &Catalogue, symptom: Symptom) -> Vec<String
     if let Err(e) = sshfix::plan::load::parse(&bytes, "fuzz-plan.json") {
         panic!("a plan sshfix made does not load: {e}\n{json:#}");
     }
-    let _ = sshfix::report::plan::render_human(&plan, false);
+    let _ =
+        sshfix::report::plan::render_human(&plan, false, 40, sshfix::report::plan::REVIEW_FOOTER);
     let _ = sshfix::report::plan::render_markdown(&plan);
     plan.hosts[0].check_errors.clone()
 }

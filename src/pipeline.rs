@@ -201,7 +201,12 @@ pub fn plan(global: &GlobalArgs, args: &PlanArgs) -> Result<Exit, Fatal> {
     }
     let text = match global.format {
         Format::Json => json_text(&plan.to_json())?,
-        Format::Human => report::plan::render_human(&plan, report::color_stdout()),
+        Format::Human => report::plan::render_human(
+            &plan,
+            report::color_stdout(),
+            report::width(),
+            report::plan::REVIEW_FOOTER,
+        ),
     };
     cli::print_stdout(&text)?;
     Ok(match exit {
@@ -292,8 +297,13 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
         None => {
             let (plan, _) = make_plan(global, &rt, &hosts)?;
             if global.format == Format::Human {
-                let text = report::plan::render_human(&plan, report::color_stdout());
-                cli::print_stdout(&text.replace(report::plan::REVIEW_FOOTER, "; applying it now"))?;
+                let text = report::plan::render_human(
+                    &plan,
+                    report::color_stdout(),
+                    report::width(),
+                    "; applying it now",
+                );
+                cli::print_stdout(&text)?;
             }
             let saved = crate::plan::load::SavedPlan::from_plan(&plan);
             let work: Vec<(HostSettings, HostWork)> = saved
@@ -426,7 +436,7 @@ fn print_outcome(
         Format::Json => json_text(&report::apply::to_json(run_id, outcomes))?,
         Format::Human => format!(
             "{note}{}",
-            report::apply::render_human(command, run_id, outcomes)
+            report::apply::render_human(command, run_id, outcomes, report::width())
         ),
     };
     cli::print_stdout(&text)

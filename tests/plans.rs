@@ -90,7 +90,12 @@ fn rendered(hp: &HostPlan) -> String {
         created: "2026-11-24T10:00:00Z".into(),
         hosts: vec![hp.clone()],
     };
-    report::plan::render_human(&plan, false)
+    report::plan::render_human(
+        &plan,
+        false,
+        report::DEFAULT_WIDTH,
+        report::plan::REVIEW_FOOTER,
+    )
 }
 
 /// The frames with every edit of the plan installed (what the facts script

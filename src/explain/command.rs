@@ -156,21 +156,11 @@ fn read_stdin() -> Result<String, Fatal> {
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// Wrapped to the terminal (at most [`MAX_WIDTH`]) with bold on a terminal;
-/// [`Look::PLAIN`] otherwise (bold there too with `--color always`).
+/// Wrapped as all prose sshfix prints ([`crate::report::width`]), at most
+/// [`MAX_WIDTH`]; bold where colour is on.
 fn look() -> Look {
-    if !std::io::stdout().is_terminal() {
-        return Look {
-            bold: crate::report::color_stdout(),
-            ..Look::PLAIN
-        };
-    }
-    let width = console::Term::stdout()
-        .size_checked()
-        .map_or(80, |(_, cols)| usize::from(cols))
-        .clamp(40, MAX_WIDTH);
     Look {
-        width: Some(width),
+        width: Some(crate::report::width().min(MAX_WIDTH)),
         bold: crate::report::color_stdout(),
     }
 }

@@ -17,7 +17,6 @@ pub mod classify;
 pub mod command;
 pub mod page;
 pub mod render;
-pub mod wrap;
 
 use std::collections::HashMap;
 use std::sync::LazyLock;

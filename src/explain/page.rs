@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 
-use super::wrap::fill;
 use super::Docs;
 use crate::checks::Severity;
+use crate::report::wrap::fill;
 
 /// Where the table of client messages goes in the template.
 pub const TABLE_MARKER: &str = "<!-- generated: symptom table -->";

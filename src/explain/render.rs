@@ -3,9 +3,9 @@
 
 use serde_json::{json, Value};
 
-use super::wrap::fill;
 use super::{Diagnosis, Docs, FindingDoc, HOST_PLACEHOLDER};
 use crate::checks::Severity;
+use crate::report::wrap::fill;
 
 /// How human output looks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,8 +17,8 @@ const ALIGN: [Align; 5] = [
     Align::Right,
 ];
 
-/// The human table and notes.
-pub fn render_human(command: &str, run_id: &str, hosts: &[HostOutcome]) -> String {
+/// The human table and notes (a host's reason filled to `width`).
+pub fn render_human(command: &str, run_id: &str, hosts: &[HostOutcome], width: usize) -> String {
     let rows: Vec<[String; 5]> = hosts
         .iter()
         .map(|o| {
@@ -60,7 +60,15 @@ pub fn render_human(command: &str, run_id: &str, hosts: &[HostOutcome]) -> Strin
                 .as_deref()
                 .map(|s| format!("[{s}] "))
                 .unwrap_or_default();
-            out.push_str(&format!("  └ {step}{}\n", one_line(reason)));
+            for line in super::wrap::fill(
+                &format!("{step}{}", one_line(reason)),
+                Some(width),
+                "  └ ",
+                "    ",
+            ) {
+                out.push_str(&line);
+                out.push('\n');
+            }
         }
         for fp in &o.new_host_keys {
             out.push_str(&format!("  new host key: {fp}\n"));
@@ -137,14 +145,18 @@ mod tests {
         let mut keys = host("h12", HostStatus::Repaired);
         keys.new_host_keys = vec!["256 SHA256:abc root@h12 (ED25519)".into()];
         keys.known_hosts_command = Some("ssh-keygen -R 10.77.1.12 -f kh".into());
-        let text = render_human("apply", "RUN1", &[ok, bad, keys]);
+        let text = render_human("apply", "RUN1", &[ok, bad, keys], 80);
         assert!(text.starts_with("HOST "), "{text}");
         assert!(
             text.contains("h4    jump  tcp-wrappers-deny  repaired"),
             "{text}"
         );
         assert!(text.contains("failed (reverted)"), "{text}");
-        assert!(text.contains("  └ [validate] the new /etc/ssh/sshd_config failed `sshd -t`: line 3: Bad / configuration option\n"), "{text}");
+        // the reason on one line of at most 80 columns, then continued
+        assert!(
+            text.contains("  └ [validate] the new /etc/ssh/sshd_config failed `sshd -t`: line 3: Bad /\n    configuration option\n"),
+            "{text}"
+        );
         assert!(text.contains("new host key: 256 SHA256:abc"), "{text}");
         assert!(
             text.contains("replace them with:\n    ssh-keygen -R 10.77.1.12 -f kh\n"),

@@ -6,6 +6,7 @@ pub mod facts;
 pub mod plan;
 pub mod probe;
 pub mod runs;
+pub mod wrap;
 
 /// `--color`: when to colour what sshfix prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -59,6 +60,36 @@ pub fn color_stderr() -> bool {
     color_for(std::io::stderr().is_terminal())
 }
 
+/// The width prose is wrapped at when nothing says otherwise (output to a
+/// file or a pipe).
+pub const DEFAULT_WIDTH: usize = 80;
+
+/// The narrowest width prose is wrapped at, whatever the terminal says.
+const MIN_WIDTH: usize = 40;
+
+/// The width to wrap prose at: `COLUMNS` when set to a number, else the
+/// terminal's width when stdout is one, else [`DEFAULT_WIDTH`]; never below
+/// 40 columns. Pure.
+pub fn decide_width(columns: Option<&str>, terminal: Option<usize>) -> usize {
+    columns
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0)
+        .or(terminal)
+        .unwrap_or(DEFAULT_WIDTH)
+        .max(MIN_WIDTH)
+}
+
+/// The width to wrap what goes to stdout at (see [`decide_width`]).
+pub fn width() -> usize {
+    use std::io::IsTerminal;
+    let terminal = std::io::stdout()
+        .is_terminal()
+        .then(|| console::Term::stdout().size_checked())
+        .flatten()
+        .map(|(_, cols)| usize::from(cols));
+    decide_width(std::env::var("COLUMNS").ok().as_deref(), terminal)
+}
+
 /// How a table column is aligned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Align {
@@ -101,6 +132,17 @@ pub fn table_lines<const N: usize>(
 mod tests {
     use super::ColorChoice;
     use std::ffi::OsStr;
+
+    #[test]
+    fn width_follows_columns_then_the_terminal_then_80() {
+        use super::decide_width;
+        assert_eq!(decide_width(Some("132"), Some(100)), 132);
+        assert_eq!(decide_width(Some("x"), Some(100)), 100);
+        assert_eq!(decide_width(Some("0"), None), 80);
+        assert_eq!(decide_width(None, None), 80);
+        assert_eq!(decide_width(Some("10"), None), 40);
+        assert_eq!(decide_width(None, Some(20)), 40);
+    }
 
     #[test]
     fn color_choice_follows_the_flag_then_the_terminal_and_no_color() {

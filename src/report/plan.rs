@@ -8,7 +8,7 @@ use std::fmt::Write;
 use crate::change::{Edit, Op, Validator};
 use crate::checks::{Finding, Severity};
 use crate::plan::{HostPlan, Plan};
-use crate::report::diff;
+use crate::report::{diff, wrap, Align};
 
 /// The end of the plan summary when changes are pending (`sshfix apply`
 /// shows the plan with its own ending instead).
@@ -105,12 +105,22 @@ fn action_text(op: &Op) -> String {
     }
 }
 
-/// The terminal rendering; `color` styles the diffs.
-pub fn render_human(plan: &Plan, color: bool) -> String {
+/// Adds `text` to `out` filled to `width` (see [`wrap::fill`]): the first
+/// line starts with `first`, the others with `rest`.
+fn prose(out: &mut String, text: &str, width: usize, first: &str, rest: &str) {
+    for line in wrap::fill(text, Some(width), first, rest) {
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// The terminal rendering: prose filled to `width` (diffs, evidence and the
+/// table never wrap, so they stay exact and copyable); `color` styles the
+/// diffs; `footer` ends the last line when changes are pending
+/// ([`REVIEW_FOOTER`], or what `apply` says instead).
+pub fn render_human(plan: &Plan, color: bool, width: usize, footer: &str) -> String {
     let mut out = String::new();
     for h in &plan.hosts {
-        let _ = writeln!(
-            out,
+        let head = format!(
             "{}: {} (probe: {}{})",
             h.host,
             match &h.reached_via {
@@ -124,25 +134,26 @@ pub fn render_human(plan: &Plan, color: bool) -> String {
                 format!(" — {}", h.probe.detail)
             }
         );
+        prose(&mut out, &head, width, "", "    ");
         if let Some(e) = &h.error {
             for line in e.lines() {
-                let _ = writeln!(out, "  {line}");
+                prose(&mut out, line, width, "  ", "    ");
             }
         }
         for f in &h.findings {
-            let _ = writeln!(
-                out,
-                "  {} {}: {}",
+            let head = format!(
+                "{} {}: {}",
                 f.severity.as_str().to_uppercase(),
                 f.id,
                 f.summary
             );
+            prose(&mut out, &head, width, "  ", "    ");
             for e in &f.evidence {
                 let _ = writeln!(out, "      {e}");
             }
         }
         for e in &h.check_errors {
-            let _ = writeln!(out, "  check error: {e}");
+            prose(&mut out, &format!("check error: {e}"), width, "  ", "    ");
         }
         if h.error.is_none() && h.findings.is_empty() {
             let _ = writeln!(out, "  no findings");
@@ -150,35 +161,41 @@ pub fn render_human(plan: &Plan, color: bool) -> String {
         if !h.changes.is_empty() {
             let _ = writeln!(out, "  changes:");
             for e in &h.changes {
-                human_edit(&mut out, e, color);
+                human_edit(&mut out, e, color, width);
             }
         }
         if !h.actions.is_empty() {
             let _ = writeln!(out, "  actions:");
             for (i, a) in h.actions.iter().enumerate() {
-                let _ = writeln!(
-                    out,
-                    "    {}. {} [{}]: {}",
+                let text = format!(
+                    "{}. {} [{}]: {}",
                     i + 1,
                     action_text(&a.op),
                     a.finding,
                     a.reason
                 );
+                prose(&mut out, &text, width, "    ", "       ");
             }
         }
         if !h.needs_human.is_empty() {
             let _ = writeln!(out, "  needs a human:");
             for n in &h.needs_human {
-                let _ = writeln!(out, "    {}: {}", n.finding, n.reason);
+                prose(
+                    &mut out,
+                    &format!("{}: {}", n.finding, n.reason),
+                    width,
+                    "    ",
+                    "      ",
+                );
             }
         }
         out.push('\n');
     }
-    out.push_str(&summary_table(plan));
+    out.push_str(&summary_table(plan, width, footer));
     out
 }
 
-fn human_edit(out: &mut String, e: &Edit, color: bool) {
+fn human_edit(out: &mut String, e: &Edit, color: bool, width: usize) {
     let _ = writeln!(
         out,
         "    {}{} [{}]",
@@ -191,15 +208,16 @@ fn human_edit(out: &mut String, e: &Edit, color: bool) {
         e.finding
     );
     for line in e.reason.lines() {
-        let _ = writeln!(out, "      {line}");
+        prose(out, line, width, "      ", "        ");
     }
-    let _ = writeln!(out, "      validate: {}", validator_text(&e.validator));
+    let validate = format!("validate: {}", validator_text(&e.validator));
+    prose(out, &validate, width, "      ", "        ");
     for line in diff::for_terminal(e, color).lines() {
         let _ = writeln!(out, "      {line}");
     }
 }
 
-fn summary_table(plan: &Plan) -> String {
+fn summary_table(plan: &Plan, width: usize, footer: &str) -> String {
     let rows: Vec<[String; 5]> = plan
         .hosts
         .iter()
@@ -218,29 +236,18 @@ fn summary_table(plan: &Plan) -> String {
             ]
         })
         .collect();
-    let headers = ["HOST", "VIA", "STATUS", "CAUSES", "PLAN"].map(String::from);
-    let mut widths = headers.clone().map(|h| h.chars().count());
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
     let mut out = String::new();
-    for r in std::iter::once(&headers).chain(&rows) {
-        let mut line = String::new();
-        for (i, (c, w)) in r.iter().zip(widths).enumerate() {
-            if i + 1 == r.len() {
-                line.push_str(c);
-            } else {
-                let _ = write!(line, "{c}{}  ", " ".repeat(w - c.chars().count()));
-            }
-        }
-        let _ = writeln!(out, "{}", line.trim_end());
+    for line in super::table_lines(
+        ["HOST", "VIA", "STATUS", "CAUSES", "PLAN"],
+        [Align::Left; 5],
+        &rows,
+    ) {
+        let _ = writeln!(out, "{line}");
     }
     let count = |p: &dyn Fn(&HostPlan) -> bool| plan.hosts.iter().filter(|h| p(h)).count();
-    let _ = writeln!(
-        out,
-        "\n{}: {} with critical findings, {} with warnings only, {} without problems, {} not reached",
+    out.push('\n');
+    let hosts = format!(
+        "{}: {} with critical findings, {} with warnings only, {} without problems, {} not reached",
         plural(plan.hosts.len(), "host", "hosts"),
         count(&|h| worst(&h.findings) == Some(Severity::Critical)),
         count(&|h| worst(&h.findings) == Some(Severity::Warning)),
@@ -249,10 +256,10 @@ fn summary_table(plan: &Plan) -> String {
             && worst(&h.findings).is_none_or(|s| s == Severity::Info)),
         count(&|h| h.reached_via.is_none()),
     );
+    prose(&mut out, &hosts, width, "", "  ");
     let (edits, actions) = totals(plan);
     let human: usize = plan.hosts.iter().map(|h| h.needs_human.len()).sum();
-    let _ = writeln!(
-        out,
+    let total = format!(
         "plan: {} on {}, {}{}",
         [
             plural(edits, "edit", "edits"),
@@ -262,11 +269,12 @@ fn summary_table(plan: &Plan) -> String {
         plural(count(&HostPlan::has_changes), "host", "hosts"),
         plural(human, "finding needs a human", "findings need a human"),
         if plan.has_changes() {
-            REVIEW_FOOTER
+            footer
         } else {
             "; nothing to change"
         }
     );
+    prose(&mut out, &total, width, "", "  ");
     out
 }
 
@@ -581,10 +589,18 @@ mod tests {
 
     #[test]
     fn human_rendering() {
-        let text = render_human(&plan(), false);
+        let text = render_human(&plan(), false, 80, REVIEW_FOOTER);
         assert!(!text.contains('\u{1b}'));
         insta::assert_snapshot!("plan_human", text);
-        let colored = render_human(&plan(), true);
+        // prose fits; evidence and diffs (6 spaces in) and the table do not wrap
+        let (hosts, table) = text.split_once("\nHOST ").unwrap();
+        let (_, totals) = table.split_once("\n\n").unwrap();
+        for line in hosts.lines().chain(totals.lines()) {
+            if !line.starts_with("      ") {
+                assert!(line.chars().count() <= 80, "{line:?}");
+            }
+        }
+        let colored = render_human(&plan(), true, 80, REVIEW_FOOTER);
         assert!(colored.contains("\u{1b}[32m+sshd: 10.0.0.1"), "{colored}");
     }
 
