@@ -17,6 +17,17 @@ bash tests/lab/lab.sh deps
 cargo build --quiet
 sshfix="$PWD/target/debug/sshfix"
 
+# Shows `$ sshfix ARGS` on stderr, then runs exactly those ARGS in the lab's
+# controller namespace: one argv for both, so the transcript is the command
+# that ran (each argument quoted as the shell needs it). A failing command does
+# not stop the demo: what it prints is part of the show.
+sshfix_shown() {
+  local shown
+  printf -v shown ' %q' "$@"
+  printf '\n$ sshfix%s\n' "$shown" >&2
+  ip netns exec "$LAB_CTL_NS" "$sshfix" "$@" || true
+}
+
 dir=$(bash tests/lab/lab.sh up --hosts 7 --owner $$ | sed -n 's/^LAB_DIR=//p' | tail -n1)
 if [ "$keep" = no ]; then
   trap 'bash tests/lab/lab.sh down "$dir" >/dev/null 2>&1 || true' EXIT
@@ -31,29 +42,14 @@ for f in "h2 wrappers-deny" "h3 maxstartups-trap" "h4 nft-drop" "h5 http-on-22" 
   bash tests/lab/lab.sh fault "$dir" "$1" "$2" >/dev/null
 done
 
-echo >&2
-echo "\$ sshfix probe -i $dir/inventory.ini" >&2
-ip netns exec "$LAB_CTL_NS" "$sshfix" probe -i "$dir/inventory.ini" --banner-timeout 8 || true
-
-echo >&2
-echo "\$ sshfix plan -i $dir/inventory.ini --ssh-config $dir/ssh_config --markdown $dir/plan.md" >&2
-ip netns exec "$LAB_CTL_NS" "$sshfix" plan -i "$dir/inventory.ini" --ssh-config "$dir/ssh_config" \
-  --markdown "$dir/plan.md" --out "$dir/plan.json" || true
-
+sshfix_shown probe -i "$dir/inventory.ini" --banner-timeout 8
+sshfix_shown plan -i "$dir/inventory.ini" --ssh-config "$dir/ssh_config" \
+  --markdown "$dir/plan.md" --out "$dir/plan.json"
 # h5's port 22 is held by another service: no safe fix, it needs a human
-fixable=h2:h3:h4:h6:h7
-echo >&2
-echo "\$ sshfix apply -i $dir/inventory.ini --ssh-config $dir/ssh_config --state-dir $dir/state --plan $dir/plan.json -l $fixable --yes" >&2
-ip netns exec "$LAB_CTL_NS" "$sshfix" apply -i "$dir/inventory.ini" --ssh-config "$dir/ssh_config" \
-  --state-dir "$dir/state" --plan "$dir/plan.json" -l "$fixable" --yes || true
-
-echo >&2
-echo "\$ sshfix probe -i $dir/inventory.ini" >&2
-ip netns exec "$LAB_CTL_NS" "$sshfix" probe -i "$dir/inventory.ini" --banner-timeout 8 || true
-
-echo >&2
-echo "\$ sshfix runs --state-dir $dir/state" >&2
-ip netns exec "$LAB_CTL_NS" "$sshfix" runs --state-dir "$dir/state" || true
+sshfix_shown apply -i "$dir/inventory.ini" --ssh-config "$dir/ssh_config" \
+  --state-dir "$dir/state" --plan "$dir/plan.json" -l h2:h3:h4:h6:h7 --yes
+sshfix_shown probe -i "$dir/inventory.ini" --banner-timeout 8
+sshfix_shown runs --state-dir "$dir/state"
 
 if [ "$keep" = yes ]; then
   cat >&2 <<EOM

@@ -232,15 +232,50 @@ fn journal_error(e: crate::apply::journal::JournalError) -> Fatal {
     Fatal::input(e.to_string())
 }
 
-/// Asks on the terminal whether to go on; only `yes` is yes (as Terraform).
-fn confirmed(question: &str) -> Result<bool, Fatal> {
-    use std::io::{BufRead, IsTerminal, Write};
-    if !std::io::stdin().is_terminal() {
-        return Err(Fatal::input(
+/// How `apply` without `--plan` goes on once it has shown the fresh plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Go {
+    /// `--yes`: apply without asking.
+    Apply,
+    /// Ask on the terminal first.
+    Ask,
+}
+
+/// Decides, before the plan is shown, whether `apply` without `--plan` may
+/// apply it (`--yes`), must ask (a terminal), or must refuse: JSON output
+/// shows no plan to confirm, and without a terminal nobody can answer.
+fn decide_go(yes: bool, format: Format, terminal: bool) -> Result<Go, Fatal> {
+    if yes {
+        Ok(Go::Apply)
+    } else if format == Format::Json {
+        Err(Fatal::input(
+            "`sshfix apply --format json` does not show the plan, so it cannot ask to confirm it; nothing was changed",
+        )
+        .hint("pass `--yes`, or save and review the plan first (`sshfix plan --out plan.json`) and apply it with `--plan plan.json`"))
+    } else if !terminal {
+        Err(Fatal::input(
             "`sshfix apply` needs a confirmation, but stdin is not a terminal; nothing was changed",
         )
-        .hint("review the plan (`sshfix plan --out plan.json`) and pass `--yes`, or apply the saved plan with `--plan plan.json --yes`"));
+        .hint("run it from a terminal to answer the question, or pass `--yes`; or review the plan (`sshfix plan --out plan.json`) and apply the saved plan with `--plan plan.json`"))
+    } else {
+        Ok(Go::Ask)
     }
+}
+
+/// The end of the plan summary `apply` prints in place of
+/// [`report::plan::REVIEW_FOOTER`]; `None` keeps that footer (the plan will
+/// not be applied).
+fn apply_footer(go: &Result<Go, Fatal>) -> Option<&'static str> {
+    match go {
+        Ok(Go::Apply) => Some("; applying it now"),
+        Ok(Go::Ask) => Some("; nothing was changed yet: confirm below to apply it"),
+        Err(_) => None,
+    }
+}
+
+/// Asks on the terminal whether to go on; only `yes` is yes (as Terraform).
+fn confirmed(question: &str) -> Result<bool, Fatal> {
+    use std::io::{BufRead, Write};
     eprint!("{question} Only 'yes' will be accepted: ");
     let _ = std::io::stderr().flush();
     let mut line = String::new();
@@ -263,6 +298,7 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
     let hosts = cli::selected_hosts(global, &inventory)?;
     let rt = cli::runtime()?;
     // the work: a saved plan, or a fresh one shown and confirmed
+    let mut go: Option<Result<Go, Fatal>> = None;
     let (plan_json, mut work, mut early): (
         serde_json::Value,
         Vec<(HostSettings, HostWork)>,
@@ -296,12 +332,23 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
         }
         None => {
             let (plan, _) = make_plan(global, &rt, &hosts)?;
+            // decided before the plan is shown: its last line must not say
+            // it is being applied when it will not be
+            go = Some(decide_go(
+                args.yes,
+                global.format,
+                std::io::IsTerminal::is_terminal(&std::io::stdin()),
+            ));
             if global.format == Format::Human {
+                let footer = go
+                    .as_ref()
+                    .and_then(apply_footer)
+                    .unwrap_or(report::plan::REVIEW_FOOTER);
                 let text = report::plan::render_human(
                     &plan,
                     report::color_stdout(),
                     report::width(),
-                    "; applying it now",
+                    footer,
                 );
                 cli::print_stdout(&text)?;
             }
@@ -320,8 +367,9 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
         }
     };
     let pending = work.iter().filter(|(_, w)| w.has_work()).count();
-    if pending == 0 && args.plan.is_none() {
-        // nothing to change: no run is recorded, no host is touched
+    if pending == 0 {
+        // nothing to change, fresh or saved plan: no run is recorded, no
+        // host is touched
         let mut outcomes: Vec<HostOutcome> = work
             .iter()
             .map(|(h, w)| {
@@ -329,7 +377,10 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
                 o.reached_via = w.reached_via.clone();
                 if let Some(e) = &w.error {
                     o.result = HostStatus::Unreachable;
-                    o.reason = Some(e.clone());
+                    o.reason = Some(match args.plan {
+                        Some(_) => format!("no working path when the plan was made: {e}"),
+                        None => e.clone(),
+                    });
                 }
                 o
             })
@@ -344,17 +395,15 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
         )?;
         return Ok(outcome_exit(&outcomes));
     }
-    if args.plan.is_none() && !args.yes && global.format == Format::Json {
-        return Err(Fatal::input(
-            "`sshfix apply --format json` does not show the plan, so it cannot ask to confirm it; nothing was changed",
-        )
-        .hint("pass `--yes`, or save and review the plan first (`sshfix plan --out plan.json`) and apply it with `--plan plan.json`"));
-    }
-    if args.plan.is_none() && !args.yes {
-        let question = format!("Apply the changes above to {pending} host(s)?");
-        if !confirmed(&question)? {
-            eprintln!("apply cancelled; nothing was changed");
-            return Ok(Exit::Input);
+    match go {
+        None | Some(Ok(Go::Apply)) => {}
+        Some(Err(refused)) => return Err(refused),
+        Some(Ok(Go::Ask)) => {
+            let question = format!("Apply the changes above to {pending} host(s)?");
+            if !confirmed(&question)? {
+                eprintln!("apply cancelled; nothing was changed");
+                return Ok(Exit::Input);
+            }
         }
     }
     let state =
@@ -569,4 +618,30 @@ pub fn now_rfc3339() -> String {
                 .ok()
         })
         .unwrap_or_else(|| "1970-01-01T00:00:00Z".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The footer `apply` prints is decided with the refusal: only a run
+    /// that will apply says so.
+    #[test]
+    fn apply_footer_follows_the_decision() {
+        let go = decide_go(true, Format::Human, false);
+        assert!(matches!(go, Ok(Go::Apply)));
+        assert_eq!(apply_footer(&go), Some("; applying it now"));
+        let go = decide_go(false, Format::Human, true);
+        assert!(matches!(go, Ok(Go::Ask)));
+        assert!(apply_footer(&go).unwrap().contains("confirm below"));
+        let go = decide_go(false, Format::Human, false);
+        assert_eq!(apply_footer(&go), None);
+        let e = go.err().unwrap().to_string();
+        assert!(e.contains("not a terminal") && e.contains("`--yes`"), "{e}");
+        let e = decide_go(false, Format::Json, true)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("--format json") && e.contains("`--yes`"), "{e}");
+    }
 }

@@ -104,3 +104,85 @@ fn rollback_without_runs_and_of_an_unknown_run() {
     let o = sshfix(&state, &["runs", "--format", "json"]);
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "[]");
 }
+
+/// Regression: `apply` without `--plan`, without `--yes` and without a
+/// terminal printed the plan ending `; applying it now`, then refused to
+/// apply it. The plan ends with the normal review footer and the error says
+/// what to do. A local host with a check that always fires gives a plan with
+/// something to do, without any network.
+#[test]
+fn apply_without_a_terminal_or_yes_does_not_say_it_is_applying() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let inv = dir.path().join("hosts.ini");
+    std::fs::write(
+        &inv,
+        "local1 ansible_connection=local ansible_host=127.0.0.1\n",
+    )
+    .unwrap();
+    let playbook = dir.path().join("always.yml");
+    std::fs::write(
+        &playbook,
+        "name: test\nchecks:\n  - id: always-fires\n    severity: warning\n    when: true\n    summary: fires on every host\n    fix:\n      - command: {cmd: \"true\"}\n",
+    )
+    .unwrap();
+    let o = sshfix(
+        &state,
+        &[
+            "-i",
+            &inv.to_string_lossy(),
+            "-p",
+            &playbook.to_string_lossy(),
+            "apply",
+        ],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}\n{e}");
+    assert!(out.contains("always-fires"), "the plan is shown: {out}");
+    assert!(!out.contains("applying it now"), "{out}");
+    // the footer may be wrapped over two lines
+    let words = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains(sshfix::report::plan::REVIEW_FOOTER),
+        "the normal footer: {out}"
+    );
+    assert!(
+        e.contains("stdin is not a terminal") && e.contains("`--yes`"),
+        "{e}"
+    );
+    assert_eq!(runs_recorded(&state), 0, "no run may be recorded");
+}
+
+/// Regression: a saved plan in which no host has anything to do recorded a
+/// run (`sshfix runs`: `1 unchanged`); a fresh plan with nothing to do
+/// records none. Neither does now, and no host is contacted.
+#[test]
+fn a_saved_plan_with_nothing_to_do_records_no_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let inv = inventory(dir.path());
+    let plan = serde_json::json!({
+        "version": 1,
+        "created": "2026-11-24T10:00:00Z",
+        "hosts": [{
+            "host": "h4",
+            "reached_via": "direct",
+            "probe": {"symptom": "ok", "detail": "SSH-2.0-OpenSSH_9.2p1"},
+            "findings": [],
+            "changes": [],
+            "actions": [],
+            "needs_human": []
+        }]
+    });
+    let file = dir.path().join("plan.json");
+    std::fs::write(&file, plan.to_string()).unwrap();
+    let o = sshfix(
+        &state,
+        &["-i", &inv, "apply", "--plan", &file.to_string_lossy()],
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(0), "{out}\n{}", stderr(&o));
+    assert!(out.contains("nothing to do"), "{out}");
+    assert_eq!(runs_recorded(&state), 0, "no run may be recorded");
+}

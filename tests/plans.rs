@@ -336,6 +336,15 @@ fn wrong_service_needs_a_human() {
     case("http-on-22", Symptom::NotSsh, |hp| {
         let human: Vec<&str> = hp.needs_human.iter().map(|n| n.finding.as_str()).collect();
         assert_eq!(human, ["sshd-not-running", "port-wrong-service"]);
+        // the reason names the program on the port and what to do (it
+        // talked about the fix's `when` conditions)
+        let why = &hp.needs_human[0].reason;
+        assert!(
+            why.contains("port 22 is held by `socat` (pid 280)")
+                && why.contains("stop it or move it to another port"),
+            "{why}"
+        );
+        assert!(!why.contains("`when`"), "{why}");
         // starting sshd while another process holds the port cannot work
         assert!(hp.actions.is_empty(), "{:?}", actions(hp));
     });

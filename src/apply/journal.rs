@@ -437,6 +437,11 @@ pub struct HostJournal {
     pub outcome: HostOutcome,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<serde_json::Value>,
+    /// The run started on this host (it was about to take or held the
+    /// host's lock) and had not finished it when this entry was written;
+    /// the outcome is what holds if the run dies here.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unfinished: bool,
 }
 
 /// One run as `sshfix runs` lists it.
@@ -451,7 +456,8 @@ pub struct Summary {
     pub of_run: Option<String>,
     pub hosts: usize,
     /// Hosts per result (`repaired`, `failed`, …), in [`HostStatus`] order,
-    /// only results that occur.
+    /// then `unfinished` (hosts the run started and did not finish, whatever
+    /// their entry says would hold); only results that occur.
     ///
     /// [`HostStatus`]: super::outcome::HostStatus
     pub counts: Vec<(String, usize)>,
@@ -475,9 +481,13 @@ impl Summary {
             let n = journal
                 .hosts
                 .iter()
-                .filter(|h| h.outcome.result == status)
+                .filter(|h| !h.unfinished && h.outcome.result == status)
                 .count();
             (n > 0).then(|| (status.as_str().to_string(), n))
+        })
+        .chain({
+            let n = journal.hosts.iter().filter(|h| h.unfinished).count();
+            (n > 0).then(|| ("unfinished".to_string(), n))
         })
         .collect();
         Summary {
@@ -574,6 +584,7 @@ mod tests {
                     HostJournal {
                         outcome: o,
                         restore: None,
+                        unfinished: false,
                     }
                 })
                 .collect(),

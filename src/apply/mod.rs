@@ -145,13 +145,20 @@ impl<'a> HostRun<'a> {
         });
     }
 
+    /// Journals the host as it stands, still unfinished: what the journal
+    /// says if this process dies before [`HostRun::finish`].
     fn record(&self) {
+        self.journal(true);
+    }
+
+    fn journal(&self, unfinished: bool) {
         self.shared.record(HostJournal {
             outcome: self.out.clone(),
             restore: self
                 .spec
                 .as_ref()
                 .and_then(|s| serde_json::to_value(s).ok()),
+            unfinished,
         });
     }
 
@@ -159,7 +166,7 @@ impl<'a> HostRun<'a> {
         self.out.result = status;
         self.out.reason = reason;
         self.out.seconds = secs(self.started);
-        self.record();
+        self.journal(false);
         self.shared.progress.done(&self.out);
         self.out
     }
@@ -360,6 +367,13 @@ async fn protocol(
     let lease = opts.confirm_timeout + 600;
     let script = remote::prepare(&spec, opts.lock_wait, lease)
         .map_err(|e| refuse(stop("lock", e.to_string())))?;
+    // what the journal says if this process dies from here until the backup:
+    // the host counts as started (`sshfix runs`), and its lock may be held
+    r.out.reason = Some(format!(
+        "sshfix stopped while taking this host's lock or soon after, before changing anything; nothing was changed, but the lock {} may stay on the host until its lease ends ({lease} s after it was taken)",
+        remote::LOCK_DIR
+    ));
+    r.record();
     let reply = match r
         .run(
             t,
@@ -1385,5 +1399,145 @@ fn epoch_text(v: Option<&&str>) -> String {
             t.second()
         ),
         None => (*s).to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::change::{Action, Op};
+    use crate::inventory::vars::Connection;
+    use crate::transport::{ErrorKind, Output, TransportError};
+    use async_trait::async_trait;
+
+    /// A transport whose first script (the prepare script, which takes the
+    /// lock) sees the state directory as a `sshfix runs` started at that
+    /// moment would, then dies with the controller (SIGKILL).
+    struct KilledAtLock {
+        state: PathBuf,
+        seen: Mutex<Option<Vec<journal::Summary>>>,
+    }
+
+    #[async_trait]
+    impl Transport for KilledAtLock {
+        fn host(&self) -> &str {
+            "web1"
+        }
+        fn via(&self) -> PathKind {
+            PathKind::Direct
+        }
+        fn kind(&self) -> &'static str {
+            "test"
+        }
+        async fn run(&self, _: &str, _: &[u8], _: Duration) -> Result<Output, TransportError> {
+            let runs = journal::list(&self.state).unwrap();
+            *self.seen.lock().unwrap() = Some(runs);
+            Err(self.error(ErrorKind::Connect, "killed".into()))
+        }
+        async fn close(self: Box<Self>) -> Result<(), TransportError> {
+            Ok(())
+        }
+    }
+
+    fn settings() -> HostSettings {
+        HostSettings {
+            name: "web1".into(),
+            address: "192.0.2.1".into(),
+            port: None,
+            user: None,
+            identity_file: None,
+            common_args: Vec::new(),
+            connection: Connection::Ssh,
+            become_: None,
+            jump: Vec::new(),
+            console: None,
+            allow_from: Vec::new(),
+            paths: vec![PathKind::Direct],
+            command_timeout: None,
+        }
+    }
+
+    /// Regression: a run killed while it held a host's lock (before the
+    /// backup) had journaled no host, so `sshfix runs` showed it with
+    /// `0` hosts. The host is journaled, unfinished, before the lock is
+    /// taken, and counts as `unfinished` until it ends.
+    #[tokio::test]
+    async fn a_host_being_locked_is_journaled_as_unfinished() {
+        let tmp = tempfile::tempdir().unwrap();
+        let state = tmp.path().to_path_buf();
+        let run = Run::create(&state, "20261124T080000Z-aaaaaa").unwrap();
+        let j = Journal {
+            version: journal::VERSION,
+            run_id: run.id.clone(),
+            command: "apply".into(),
+            created: "2026-11-24T08:00:00Z".into(),
+            finished: None,
+            confirm_timeout: Some(120),
+            of_run: None,
+            hosts: Vec::new(),
+        };
+        run.write_journal(&j).unwrap();
+        let shared = Shared {
+            reacher: Arc::new(Reacher::new(Default::default()).unwrap()),
+            run,
+            journal: Mutex::new(j),
+            options: Options {
+                confirm_timeout: 120,
+                update_known_hosts: false,
+                forks: 1,
+                lock_wait: 0,
+                pause: None,
+            },
+            progress: Progress::Quiet,
+        };
+        let h = settings();
+        let start = Op::Start {
+            target: "sshd".into(),
+        };
+        let w = HostWork {
+            host: "web1".into(),
+            reached_via: Some("direct".into()),
+            error: None,
+            symptom: "refused".into(),
+            findings: vec!["sshd-not-running".into()],
+            changes: Vec::new(),
+            actions: vec![Action::new(start.clone(), "sshd-not-running", "start")],
+        };
+        let mut r = HostRun::new(&shared, &h);
+        r.spec = Some(remote::spec(&shared.run.id, &[], &[start]).unwrap());
+        let before = ProbeResult {
+            host: "web1".into(),
+            address: "192.0.2.1".into(),
+            port: 22,
+            symptom: Symptom::Refused,
+            detail: "Connection refused".into(),
+            evidence: None,
+            banner: None,
+            peer: None,
+            timings: Default::default(),
+        };
+        let t = KilledAtLock {
+            state: state.clone(),
+            seen: Mutex::new(None),
+        };
+        let err = protocol(&mut r, &t, &w, &before).await.unwrap_err();
+        let seen = t.seen.lock().unwrap().take().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].finished, None);
+        assert_eq!(seen[0].hosts, 1, "{seen:?}");
+        assert_eq!(seen[0].counts, vec![("unfinished".to_string(), 1)]);
+        let entry = shared.run.read_journal().unwrap().hosts.remove(0);
+        assert!(entry.unfinished);
+        let why = entry.outcome.reason.unwrap();
+        assert!(
+            why.contains(remote::LOCK_DIR) && why.contains("nothing was changed"),
+            "{why}"
+        );
+        // once the host ends, it counts by its result
+        r.finish(err.0, Some(err.1));
+        let now = journal::list(&state).unwrap();
+        assert_eq!(now[0].hosts, 1);
+        assert_eq!(now[0].counts, vec![("refused".to_string(), 1)]);
+        assert!(!shared.run.read_journal().unwrap().hosts[0].unfinished);
     }
 }

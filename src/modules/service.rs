@@ -4,6 +4,10 @@
 //! with `-`; `apply` maps logical names such as `sshd` to the host's unit),
 //! `state` (`started`, `reloaded` or `restarted`; default `started`).
 //!
+//! `started` for a stopped `sshd` is refused while another program holds
+//! sshd's port (the facts name it): sshd could not bind the port, and which
+//! of the two should have it is a human's decision.
+//!
 //! For `sshd` run per connection by inetd/xinetd (`sshd -i`), `reloaded` and
 //! `restarted` are nothing to do (each connection reads the configuration)
 //! and `started` is refused (a standalone daemon would compete for the port).
@@ -84,6 +88,26 @@ pub fn task(host: &Host, args: &Value, finding: &str) -> Result<Proposal, FixErr
                     .join(" and ")
             ))),
         };
+    }
+    // a stopped sshd cannot start while another program holds its port
+    let holders = &f.sshd.port_other_owners;
+    if matches!(name, "sshd" | "ssh")
+        && state == State::Started
+        && !f.sshd.running
+        && !holders.is_empty()
+    {
+        let names: Vec<String> = holders
+            .iter()
+            .map(|o| match o.pid {
+                Some(pid) => format!("`{}` (pid {pid})", o.process),
+                None => format!("`{}`", o.process),
+            })
+            .collect();
+        return Err(FixError::new(format!(
+                "`service`: port {port} is held by {}, not sshd, so sshd cannot start there; find out what that program is for, then stop it or move it to another port (or give sshd another `Port`) and start sshd by hand",
+                names.join(" and "),
+                port = f.sshd.port,
+            )));
     }
     let (op, reason) = match state {
         State::Started => {
@@ -182,6 +206,20 @@ mod tests {
         }
         let e = run(&inetd, json!({"name": "sshd", "state": "started"})).unwrap_err();
         assert!(e.message.contains("started per connection by inetd"), "{e}");
+    }
+
+    /// Regression: with port 22 held by another program, the plan said
+    /// sshd-not-running needs a human because the fix's `when` conditions
+    /// were false, naming neither the program nor what to do.
+    #[test]
+    fn sshd_is_not_started_while_another_program_holds_its_port() {
+        let held = Fixture::load("http-on-22");
+        assert!(!held.facts.sshd.running);
+        let e = run(&held, json!({"name": "sshd", "state": "started"})).unwrap_err();
+        assert_eq!(
+            e.message,
+            "`service`: port 22 is held by `socat` (pid 280), not sshd, so sshd cannot start there; find out what that program is for, then stop it or move it to another port (or give sshd another `Port`) and start sshd by hand"
+        );
     }
 
     #[test]

@@ -399,6 +399,41 @@ fn kill_strays(dir: &Path, only: Option<&Path>) {
     }
 }
 
+/// `ssh-keygen -R NAME [-f FILE]` for ssh's changed-host-key message `log`:
+/// NAME as ssh named the host (`Host key for [10.0.0.1]:2222 has changed`,
+/// else `address`), and `-f FILE` whenever the offending key is in a file
+/// other than `HOME/.ssh/known_hosts` (`Offending … key in FILE:LINE`), the
+/// only one `ssh-keygen -R` edits by default. Each word is quoted.
+fn remove_key_command(log: &str, address: &str, home: Option<&Path>) -> String {
+    let q = |s: &str| {
+        crate::transport::quote::quote(s, "known_hosts value")
+            .map(|c| c.into_owned())
+            .unwrap_or_default()
+    };
+    let name = log
+        .lines()
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix("Host key for ")?
+                .split_once(" has changed")
+                .map(|(n, _)| n.to_string())
+        })
+        .unwrap_or_else(|| address.to_string());
+    let file = log.lines().find_map(|l| {
+        let (_, rest) = l.trim().split_once(" key in ")?;
+        l.trim()
+            .starts_with("Offending ")
+            .then(|| rest.rsplit_once(':').map_or(rest, |(f, _)| f).to_string())
+    });
+    let default = home.map(|h| h.join(".ssh/known_hosts"));
+    match file {
+        Some(f) if default.as_deref() != Some(Path::new(&f)) => {
+            format!("ssh-keygen -R {} -f {}", q(&name), q(&f))
+        }
+        _ => format!("ssh-keygen -R {}", q(&name)),
+    }
+}
+
 /// The text of an openssh error, including ssh's own log (the source).
 fn error_text(e: &openssh::Error) -> String {
     use std::error::Error as _;
@@ -428,11 +463,13 @@ pub fn interpret(log: &str, address: &str) -> (ErrorKind, String, Option<String>
             Some(fp) => format!("the host key of `{address}` has CHANGED; it now presents {fp}"),
             None => format!("the host key of `{address}` has CHANGED"),
         };
+        let home = std::env::var_os("HOME").map(PathBuf::from);
         return (
             ErrorKind::HostKey,
             message,
             Some(format!(
-                "this can be an attack; sshfix will not connect. If the host was reinstalled, check the new fingerprint out of band, then remove the old key with `ssh-keygen -R {address}`"
+                "this can be an attack; sshfix will not connect. If the host was reinstalled, check the new fingerprint out of band, then remove the old key with `{}`",
+                remove_key_command(&text, address, home.as_deref())
             )),
         );
     }
@@ -614,6 +651,35 @@ impl Exec for SshExec {
 mod tests {
     use super::*;
 
+    /// Regression: the changed-host-key hint said `ssh-keygen -R ADDR`,
+    /// which edits only `~/.ssh/known_hosts`, also when the old key was in
+    /// another file; and it named a host on another port without its port.
+    #[test]
+    fn the_remove_key_command_names_the_known_hosts_file_unless_default() {
+        let home = Path::new("/home/ops");
+        // the lines OpenSSH 9.2p1 prints, for port 2222 and a UserKnownHostsFile in a directory with a space
+        let log = "Host key for [10.77.1.1]:2222 has changed and you have requested strict checking.\nOffending ED25519 key in /srv/lab dir/known_hosts:3\nHost key verification failed.";
+        assert_eq!(
+            remove_key_command(log, "10.77.1.1", Some(home)),
+            "ssh-keygen -R '[10.77.1.1]:2222' -f '/srv/lab dir/known_hosts'"
+        );
+        let default = "Offending ECDSA key in /home/ops/.ssh/known_hosts:12\nHost key for web1.example.org has changed and you have requested strict checking.";
+        assert_eq!(
+            remove_key_command(default, "10.0.0.9", Some(home)),
+            "ssh-keygen -R web1.example.org"
+        );
+        // another user's default file is not ours: named
+        assert_eq!(
+            remove_key_command(default, "10.0.0.9", Some(Path::new("/root"))),
+            "ssh-keygen -R web1.example.org -f /home/ops/.ssh/known_hosts"
+        );
+        // ssh named neither: the address alone
+        assert_eq!(
+            remove_key_command("REMOTE HOST IDENTIFICATION HAS CHANGED", "10.0.0.9", None),
+            "ssh-keygen -R 10.0.0.9"
+        );
+    }
+
     #[test]
     fn interprets_real_ssh_messages() {
         // Captured from OpenSSH 9.2p1 (Debian 12) with strict checking and an empty known_hosts.
@@ -633,7 +699,13 @@ mod tests {
             m,
             "the host key of `10.77.1.1` has CHANGED; it now presents SHA256:2mZzB9bq0f0G4Q0Z9m7yKQ1J2vZ0aXx8YdKp3h5G1nE"
         );
-        assert!(h.unwrap().contains("ssh-keygen -R 10.77.1.1"));
+        // the key is in a file of its own (`--ssh-config`, `UserKnownHostsFile`)
+        assert!(
+            h.as_deref()
+                .unwrap()
+                .contains("`ssh-keygen -R 10.77.1.1 -f /tmp/kh`"),
+            "{h:?}"
+        );
 
         let reset = "the master connection failed: kex_exchange_identification: read: Connection reset by peer\nConnection reset by 10.77.1.1 port 22";
         let (k, m, _) = interpret(reset, "10.77.1.1");
