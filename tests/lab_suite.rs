@@ -14,6 +14,8 @@ mod common;
 use common::process::check;
 #[path = "lab_suite/diagnosis.rs"]
 mod diagnosis;
+#[path = "lab_suite/output.rs"]
+mod output;
 #[path = "lab_suite/plans.rs"]
 mod plans;
 
@@ -1100,7 +1102,7 @@ fn ctrl_c_stops_every_master(ctx: &Ctx) -> Result<(), Failed> {
 
 type Plain = fn(&Ctx) -> Result<(), Failed>;
 
-const PLAIN: [(&str, Plain); 32] = [
+const PLAIN: [(&str, Plain); 34] = [
     ("paths::healthy_host_reached_directly", reach_healthy_direct),
     (
         "paths::hosts_deny_for_controller_reached_via_jump",
@@ -1172,6 +1174,14 @@ const PLAIN: [(&str, Plain); 32] = [
         probe_classifies_every_fault,
     ),
     ("probe::human_table_and_limit", probe_human_table_and_limit),
+    (
+        "output::human_output_of_probe_facts_and_plan",
+        output::human_output_of_probe_facts_and_plan,
+    ),
+    (
+        "output::json_goes_to_stdout_only",
+        output::json_goes_to_stdout_only,
+    ),
     (
         "diagnosis::each_fault_gives_its_finding",
         diagnosis::each_fault_gives_its_finding,

@@ -282,6 +282,7 @@ impl ProcessTable {
                     SshdKind::Listener(l) if l.inetd_mode => facts.sshd_inetd.push(l),
                     SshdKind::Listener(l) => facts.sshd_listeners.push(l),
                     SshdKind::Connection(c) => facts.sshd_connections.push(c),
+                    SshdKind::OneShot => {}
                 }
             } else if let Some(daemon) = daemon_of(p) {
                 facts.daemons.push(DaemonProcess {
@@ -299,6 +300,11 @@ impl ProcessTable {
 enum SshdKind {
     Listener(SshdListener),
     Connection(SshdConnection),
+    /// `sshd -t` / `sshd -T` checking a configuration, `sshd -V` printing
+    /// its version (another sshfix run, configuration management, a person):
+    /// it ends by itself and serves nothing, so it says nothing about
+    /// whether sshd runs.
+    OneShot,
 }
 
 fn classify_sshd(p: &Process) -> SshdKind {
@@ -335,7 +341,9 @@ fn classify_sshd(p: &Process) -> SshdKind {
         inetd_mode: false,
         line: p.line,
     };
-    apply_sshd_flags(cmdline, &mut listener);
+    if apply_sshd_flags(cmdline, &mut listener) {
+        return SshdKind::OneShot;
+    }
     SshdKind::Listener(listener)
 }
 
@@ -363,8 +371,10 @@ const SSHD_ARG_FLAGS: &str = "CEbcfghkopu";
 /// Read `-f`, `-E`, `-p`, `-o` and `-i` from the command line (clustered flags such as
 /// `-DE /log` and attached values such as `-E/log` included). The title is sshd's
 /// argv joined by spaces, so a path containing spaces cannot be told apart; such
-/// paths are read up to the first space.
-fn apply_sshd_flags(cmdline: &str, l: &mut SshdListener) {
+/// paths are read up to the first space. True when it only checks or prints
+/// and exits (`-t`, `-T`, `-V`), not a daemon.
+fn apply_sshd_flags(cmdline: &str, l: &mut SshdListener) -> bool {
+    let mut check = false;
     let words: Vec<&str> = cmdline.split_whitespace().collect();
     let mut i = 1; // words[0] is the program
     while i < words.len() {
@@ -394,11 +404,14 @@ fn apply_sshd_flags(cmdline: &str, l: &mut SshdListener) {
                 }
                 break;
             }
-            if c == 'i' {
-                l.inetd_mode = true;
+            match c {
+                'i' => l.inetd_mode = true,
+                't' | 'T' | 'V' => check = true,
+                _ => {}
             }
         }
     }
+    check
 }
 
 fn connection_state(t: &str) -> ConnectionState {
@@ -499,6 +512,24 @@ mod tests {
         );
         assert_eq!(f.preauth_connections(), 2);
         assert!(f.daemons.is_empty());
+    }
+
+    /// `sshd -T` and `sshd -t` caught while they ran (blocked opening a FIFO
+    /// as their configuration; procps `ps -eo pid=,ppid=,comm=,args=`), next
+    /// to no listener: they serve nothing, so sshd does not run. (`sshd -V`,
+    /// which another sshfix run's facts script starts, ends too fast to catch;
+    /// its line has the same form.)
+    #[test]
+    fn a_configuration_check_is_not_a_listener() {
+        let ps = "    1     0 bash            bash /tmp/Y/host-init.sh h2\n23425     1 sshd            /usr/sbin/sshd -T -f /tmp/cfgfifo\n23427     1 sshd            /usr/sbin/sshd -t -f /tmp/cfgfifo\n";
+        let f = parse(ps).facts();
+        assert!(f.sshd_listeners.is_empty(), "{f:?}");
+        let f = parse("   40    39 sshd            /usr/sbin/sshd -V\n").facts();
+        assert!(f.sshd_listeners.is_empty(), "{f:?}");
+        assert!(f.sshd_connections.is_empty() && f.sshd_inetd.is_empty());
+        // a daemon started with -D (or options) still is one
+        let f = parse("   16     1 sshd            sshd: /usr/sbin/sshd -D -E /var/log/sshd.log [listener] 0 of 10-100 startups\n").facts();
+        assert_eq!(f.sshd_listeners.len(), 1);
     }
 
     #[test]

@@ -1,0 +1,166 @@
+//! What people see, in the lab: the human output of `probe`, `facts` and
+//! `plan` on a few hosts with well-known faults is kept as snapshots (prose
+//! wrapped at 80 columns when nothing says otherwise, and at `COLUMNS`;
+//! tables aligned; diffs and evidence whole), and with `--format json` stdout
+//! holds exactly one JSON document and nothing else.
+//!
+//! What changes from run to run (times, pids, load addresses) is replaced by
+//! placeholders of the same width before comparing, so that column alignment
+//! is still checked. Update the snapshots with `INSTA_UPDATE=always` after a
+//! deliberate change and review the diff.
+
+use std::process::{Command, Output};
+
+use libtest_mimic::Failed;
+use regex::Regex;
+use serde_json::Value;
+
+use super::{check, Ctx};
+
+/// Hosts with stable output: healthy (h3, which the other trials only read
+/// from), TCP wrappers (h4, via the jump host), sshd stopped (h5, via the
+/// console), a missing Banner file (h10).
+/// (Not h8, the web server on port 22: whether its sshd is still running
+/// when the plan looks depends on timing, see the plans trials.)
+const HOSTS: &str = "h3:h4:h5:h10";
+
+/// `sshfix SUB -i INVENTORY --ssh-config CFG ARGS…` with `COLUMNS` as given
+/// (unset: the 80-column default, stdout being a pipe).
+fn run(ctx: &Ctx, columns: Option<&str>, sub: &str, args: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_sshfix"));
+    c.arg(sub)
+        .arg("-i")
+        .arg(ctx.lab_dir.join("inventory.ini"))
+        .arg("--ssh-config")
+        .arg(ctx.lab_dir.join("ssh_config"))
+        .args(args)
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR");
+    if let Some(cols) = columns {
+        c.env("COLUMNS", cols);
+    }
+    c.output().expect("running sshfix")
+}
+
+/// Replaces what differs between runs by placeholders of the same width.
+fn stable(text: &str, ctx: &Ctx) -> String {
+    // digits (hex digits after `0x`) become `fill`; units and punctuation stay
+    let same_width = |re: &str, text: &str, fill: char| -> String {
+        Regex::new(re)
+            .unwrap()
+            .replace_all(text, |c: &regex::Captures| {
+                let m = &c[0];
+                let hex = m.contains("0x");
+                m.char_indices()
+                    .map(|(i, ch)| {
+                        let digit = if hex && i > m.find("0x").unwrap() + 1 {
+                            ch.is_ascii_hexdigit()
+                        } else {
+                            ch.is_ascii_digit()
+                        };
+                        if digit {
+                            fill
+                        } else {
+                            ch
+                        }
+                    })
+                    .collect::<String>()
+            })
+            .into_owned()
+    };
+    let lab = ctx.lab_dir.to_string_lossy();
+    let text = text.replace(&*lab, "[LAB]");
+    // durations (`0.02s`, `6.05 s`), pids, load addresses of libraries,
+    // connections in progress at sshd's listener (other trials connect)
+    let text = same_width(r"\b\d+\.\d+ ?s\b", &text, '9');
+    let text = same_width(r"\[listener\] \d+ of", &text, '9');
+    let text = same_width(r"\bpid[ =]\d+", &text, '9');
+    same_width(r"\(0x[0-9a-f]+\)", &text, '0')
+}
+
+/// The output of a command with `--format json`: exactly one JSON document
+/// on stdout, nothing of it on stderr.
+fn json_only(out: &Output, what: &str) -> Result<Value, Failed> {
+    let value: Value = serde_json::from_slice(&out.stdout).map_err(|e| {
+        format!(
+            "{what} --format json: stdout is not one JSON document ({e}): {}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    check(
+        !stderr
+            .lines()
+            .any(|l| l.trim_start().starts_with(['{', '['])),
+        || format!("{what} --format json printed JSON on stderr: {stderr}"),
+    )?;
+    Ok(value)
+}
+
+pub fn human_output_of_probe_facts_and_plan(ctx: &Ctx) -> Result<(), Failed> {
+    let probe = run(ctx, None, "probe", &["-l", HOSTS]);
+    check(probe.status.code() == Some(2), || {
+        format!("probe exit {:?}", probe.status)
+    })?;
+    insta::assert_snapshot!(
+        "probe",
+        stable(&String::from_utf8_lossy(&probe.stdout), ctx)
+    );
+
+    let facts = run(ctx, None, "facts", &["-l", "h3:h4"]);
+    check(facts.status.success(), || {
+        format!(
+            "facts exit {:?}: {}",
+            facts.status,
+            String::from_utf8_lossy(&facts.stderr)
+        )
+    })?;
+    insta::assert_snapshot!(
+        "facts",
+        stable(&String::from_utf8_lossy(&facts.stdout), ctx)
+    );
+
+    let plan = run(ctx, None, "plan", &["-l", HOSTS]);
+    check(plan.status.success(), || {
+        format!(
+            "plan exit {:?}: {}",
+            plan.status,
+            String::from_utf8_lossy(&plan.stderr)
+        )
+    })?;
+    let text = String::from_utf8_lossy(&plan.stdout);
+    insta::assert_snapshot!("plan", stable(&text, ctx));
+    // nothing of the plan goes to stderr
+    let stderr = String::from_utf8_lossy(&plan.stderr);
+    check(
+        !stderr.contains("HOST ") && !stderr.contains("+++ "),
+        || format!("plan printed its report on stderr: {stderr}"),
+    )?;
+
+    // a narrow terminal: the prose follows COLUMNS
+    let narrow = run(ctx, Some("60"), "plan", &["-l", "h5"]);
+    check(narrow.status.success(), || {
+        format!("plan exit {:?}", narrow.status)
+    })?;
+    insta::assert_snapshot!(
+        "plan_60_columns",
+        stable(&String::from_utf8_lossy(&narrow.stdout), ctx)
+    );
+    Ok(())
+}
+
+pub fn json_goes_to_stdout_only(ctx: &Ctx) -> Result<(), Failed> {
+    let probe = run(ctx, None, "probe", &["-l", HOSTS, "--format", "json"]);
+    let v = json_only(&probe, "probe")?;
+    check(v.to_string().contains("reset-before-banner"), || {
+        format!("probe JSON: {v}")
+    })?;
+    let facts = run(ctx, None, "facts", &["-l", "h3:h4", "--format", "json"]);
+    json_only(&facts, "facts")?;
+    let plan = run(ctx, None, "plan", &["-l", HOSTS, "--format", "json"]);
+    let v = json_only(&plan, "plan")?;
+    check(v["hosts"].as_array().is_some_and(|h| h.len() == 4), || {
+        format!("plan JSON hosts: {}", v["hosts"])
+    })?;
+    Ok(())
+}
