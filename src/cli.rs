@@ -53,6 +53,7 @@ Defaults:
     --state-dir              SSHFIX_STATE_DIR
     --format                 SSHFIX_FORMAT
     --accept-new-hostkeys    SSHFIX_ACCEPT_NEW_HOSTKEYS
+    --color                  SSHFIX_COLOR
     apply --confirm-timeout  SSHFIX_CONFIRM_TIMEOUT
   The defaults file is TOML; its keys are the long option names with `_`
   for `-`, for example:
@@ -116,7 +117,7 @@ pub struct GlobalArgs {
     /// Less output
     #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "verbose")]
     pub quiet: u8,
-    /// When to colour output: `auto` colours a terminal unless `NO_COLOR` is set
+    /// When to colour output: `auto` colours a terminal unless `NO_COLOR` is set [env: SSHFIX_COLOR]
     #[arg(long, value_enum, value_name = "WHEN", default_value_t = report::ColorChoice::Auto, global = true)]
     pub color: report::ColorChoice,
 }
@@ -318,6 +319,7 @@ fn given_on_command_line(cli: &Cli, matches: &ArgMatches) -> Defaults {
             .flatten(),
         format: given(matches, "format").then_some(g.format),
         accept_new_hostkeys: given(matches, "accept_new_hostkeys").then_some(g.accept_new_hostkeys),
+        color: given(matches, "color").then_some(g.color),
         confirm_timeout: match (&cli.command, matches.subcommand()) {
             (Command::Apply(a), Some((_, m))) if given(m, "confirm_timeout") => {
                 Some(a.confirm_timeout)
@@ -352,6 +354,9 @@ pub fn with_settings(mut cli: Cli, settings: Defaults) -> Cli {
     if let Some(v) = settings.accept_new_hostkeys {
         g.accept_new_hostkeys = v;
     }
+    if let Some(v) = settings.color {
+        g.color = v;
+    }
     if let (Command::Apply(a), Some(v)) = (&mut cli.command, settings.confirm_timeout) {
         a.confirm_timeout = v;
     }
@@ -373,8 +378,9 @@ pub fn main() -> ExitCode {
             });
         }
     };
-    report::init_color(cli.global.color);
-    init_logging(&cli.global);
+    // colour and logging follow the merged settings (`color` may come from
+    // the defaults file); when those cannot be read, the command line's
+    let (color, verbose, quiet) = (cli.global.color, cli.global.verbose, cli.global.quiet);
     let resolved = config::load(cli.global.config.as_deref())
         .map(|layers| with_settings(cli, given.or(layers)))
         .map_err(|e| {
@@ -382,6 +388,8 @@ pub fn main() -> ExitCode {
             fatal.hints = e.hints;
             fatal
         });
+    report::init_color(resolved.as_ref().map_or(color, |c| c.global.color));
+    init_logging(verbose, quiet);
     finish(resolved.and_then(run))
 }
 
@@ -396,8 +404,9 @@ fn finish(result: Result<Exit, Fatal>) -> ExitCode {
     ExitCode::from(exit.code())
 }
 
-fn init_logging(global: &GlobalArgs) {
-    let level = match (global.verbose, global.quiet) {
+/// Logs to stderr at the level `-v`/`-q` give (`SSHFIX_LOG` wins).
+fn init_logging(verbose: u8, quiet: u8) {
+    let level = match (verbose, quiet) {
         (_, q) if q > 0 => "error",
         (0, _) => "warn",
         (1, _) => "info",

@@ -226,3 +226,35 @@ fn help_has_examples() {
     assert!(text.contains("sshfix explain tcp-wrappers-deny"), "{text}");
     assert!(text.contains("| sshfix explain -"), "{text}");
 }
+
+/// `color` in the defaults file colours explain's headings even into a pipe;
+/// `SSHFIX_COLOR` beats the file and `--color` beats both.
+#[test]
+fn color_comes_from_the_defaults_file_the_environment_and_the_flag() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "color = \"always\"\n").unwrap();
+    let run = |env: Option<&str>, flag: Option<&str>| {
+        let mut cmd = sshfix();
+        cmd.arg("--config").arg(&config);
+        match env {
+            Some(v) => cmd.env("SSHFIX_COLOR", v),
+            None => cmd.env_remove("SSHFIX_COLOR"),
+        };
+        if let Some(f) = flag {
+            cmd.arg("--color").arg(f);
+        }
+        let out = cmd.args(["explain", "tcp-wrappers-deny"]).output().unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        stdout(&out).contains('\u{1b}')
+    };
+    assert!(run(None, None), "the file's `color = \"always\"`");
+    assert!(
+        !run(Some("never"), None),
+        "SSHFIX_COLOR=never over the file"
+    );
+    assert!(
+        run(Some("never"), Some("always")),
+        "--color over the variable"
+    );
+}

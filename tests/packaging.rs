@@ -300,7 +300,7 @@ fn bad_defaults_file_stops_everything_with_file_line_and_key() {
         format!("error: `{}` line 3: unknown key `forkz`", config.display())
     );
     assert!(
-        stderr.contains("hint: valid keys: inventory, playbook, forks, ssh_config, state_dir, format, accept_new_hostkeys, confirm_timeout"),
+        stderr.contains("hint: valid keys: inventory, playbook, forks, ssh_config, state_dir, format, accept_new_hostkeys, color, confirm_timeout"),
         "{stderr}"
     );
     // ignoring the file works
@@ -387,6 +387,7 @@ fn shipped_examples_are_valid() {
         d.state_dir.is_some(),
         d.format.is_some(),
         d.accept_new_hostkeys.is_some(),
+        d.color.is_some(),
         d.confirm_timeout.is_some(),
     ];
     assert_eq!(shown.len(), sshfix::cli::config::KEYS.len());

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Deserializer};
 
 use super::Format;
+use crate::report::ColorChoice;
 
 /// One setting that the command line, the environment and the file can all give.
 #[derive(Debug, Clone, Copy)]
@@ -73,6 +74,12 @@ pub const KEYS: &[Key] = &[
         takes: "true or false",
     },
     Key {
+        name: "color",
+        env: "SSHFIX_COLOR",
+        flag: "--color",
+        takes: "`auto`, `always` or `never`",
+    },
+    Key {
         name: "confirm_timeout",
         env: "SSHFIX_CONFIRM_TIMEOUT",
         flag: "--confirm-timeout",
@@ -99,6 +106,7 @@ pub struct Defaults {
     pub state_dir: Option<PathBuf>,
     pub format: Option<Format>,
     pub accept_new_hostkeys: Option<bool>,
+    pub color: Option<ColorChoice>,
     pub confirm_timeout: Option<u64>,
 }
 
@@ -113,6 +121,7 @@ impl Defaults {
             state_dir: self.state_dir.or(lower.state_dir),
             format: self.format.or(lower.format),
             accept_new_hostkeys: self.accept_new_hostkeys.or(lower.accept_new_hostkeys),
+            color: self.color.or(lower.color),
             confirm_timeout: self.confirm_timeout.or(lower.confirm_timeout),
         }
     }
@@ -335,6 +344,15 @@ pub fn parse_env(var: impl Fn(&str) -> Option<OsString>) -> Result<Defaults, Con
             _ => return Err(bad("SSHFIX_ACCEPT_NEW_HOSTKEYS", &v)),
         },
     };
+    let color = match text("SSHFIX_COLOR")? {
+        None => None,
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "auto" => Some(ColorChoice::Auto),
+            "always" => Some(ColorChoice::Always),
+            "never" => Some(ColorChoice::Never),
+            _ => return Err(bad("SSHFIX_COLOR", &v)),
+        },
+    };
     let confirm_timeout = match text("SSHFIX_CONFIRM_TIMEOUT")? {
         None => None,
         Some(v) => match v.trim().parse::<u64>() {
@@ -350,6 +368,7 @@ pub fn parse_env(var: impl Fn(&str) -> Option<OsString>) -> Result<Defaults, Con
         state_dir: get("SSHFIX_STATE_DIR").map(PathBuf::from),
         format,
         accept_new_hostkeys,
+        color,
         confirm_timeout,
     })
 }
@@ -449,6 +468,7 @@ mod tests {
              state_dir = \"/var/lib/sshfix\"\n\
              format = \"json\"\n\
              accept_new_hostkeys = true\n\
+             color = \"never\"\n\
              confirm_timeout = 300\n",
         )
         .unwrap();
@@ -466,6 +486,7 @@ mod tests {
                 state_dir: Some(PathBuf::from("/var/lib/sshfix")),
                 format: Some(Format::Json),
                 accept_new_hostkeys: Some(true),
+                color: Some(ColorChoice::Never),
                 confirm_timeout: Some(300),
             }
         );
@@ -483,7 +504,7 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "`/home/op/.config/sshfix/config.toml` line 4: unknown key `forkz`\n\
-             hint: valid keys: inventory, playbook, forks, ssh_config, state_dir, format, accept_new_hostkeys, confirm_timeout\n\
+             hint: valid keys: inventory, playbook, forks, ssh_config, state_dir, format, accept_new_hostkeys, color, confirm_timeout\n\
              hint: fix or remove the line, or run with `--config /dev/null` to ignore `/home/op/.config/sshfix/config.toml`"
         );
     }
@@ -588,6 +609,7 @@ mod tests {
             ("SSHFIX_STATE_DIR", "/tmp/st"),
             ("SSHFIX_FORMAT", "JSON"),
             ("SSHFIX_ACCEPT_NEW_HOSTKEYS", "yes"),
+            ("SSHFIX_COLOR", "Always"),
             ("SSHFIX_CONFIRM_TIMEOUT", "60"),
             ("SSHFIX_LOG", "debug"),
         ]))
@@ -602,6 +624,7 @@ mod tests {
                 state_dir: Some(PathBuf::from("/tmp/st")),
                 format: Some(Format::Json),
                 accept_new_hostkeys: Some(true),
+                color: Some(ColorChoice::Always),
                 confirm_timeout: Some(60),
             }
         );
@@ -620,6 +643,7 @@ mod tests {
             ("SSHFIX_FORKS", "lots"),
             ("SSHFIX_FORMAT", "xml"),
             ("SSHFIX_ACCEPT_NEW_HOSTKEYS", "maybe"),
+            ("SSHFIX_COLOR", "rainbow"),
             ("SSHFIX_CONFIRM_TIMEOUT", "1"),
         ] {
             let e = parse_env(env(&[(name, value)])).unwrap_err();

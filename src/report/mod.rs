@@ -9,7 +9,8 @@ pub mod runs;
 pub mod wrap;
 
 /// `--color`: when to colour what sshfix prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ColorChoice {
     /// On a terminal, unless `NO_COLOR` is set to anything non-empty
     /// (<https://no-color.org>).
