@@ -18,6 +18,8 @@ mod failures;
 mod fixes;
 #[path = "lab_apply/matrix.rs"]
 mod matrix;
+#[path = "lab_apply/output.rs"]
+mod output;
 #[path = "lab_apply/serial.rs"]
 mod serial;
 
@@ -34,7 +36,7 @@ use serde_json::Value;
 
 /// Targets h1..h32 (what each one carries is in [`FAULTS`]), then the fault
 /// matrix's hosts ([`matrix::setup`]).
-const HOSTS: usize = 32 + matrix::HOSTS;
+const HOSTS: usize = 32 + matrix::HOSTS + 1;
 
 /// The faults injected before the trials, in order (host, kind, target).
 /// Each trial works on its own hosts (named in its module).
@@ -81,6 +83,8 @@ const FAULTS: &[(&str, &str, Option<&str>)] = &[
     ("h31", "wrappers-deny", None),
     ("h31", "banner-missing", None),
     ("h32", "sshd-stopped", None),
+    // output.rs: after the matrix's hosts
+    (output::HOST, "wrappers-deny", None),
 ];
 
 /// Trials run at once unless `--test-threads` says otherwise: they mostly
@@ -402,6 +406,7 @@ fn all_trials() -> Vec<(String, BoxedTrial)> {
         .iter()
         .chain(fixes::TRIALS)
         .chain(serial::TRIALS)
+        .chain(output::TRIALS)
     {
         v.push((name.to_string(), Box::new(*f)));
     }

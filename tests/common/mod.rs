@@ -3,3 +3,4 @@
 pub mod isolate;
 pub mod lab;
 pub mod process;
+pub mod stable;

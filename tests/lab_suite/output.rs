@@ -4,15 +4,13 @@
 //! tables aligned; diffs and evidence whole), and with `--format json` stdout
 //! holds exactly one JSON document and nothing else.
 //!
-//! What changes from run to run (times, pids, load addresses) is replaced by
-//! placeholders of the same width before comparing, so that column alignment
-//! is still checked. Update the snapshots with `INSTA_UPDATE=always` after a
+//! What changes from run to run is replaced first (`common::stable`).
+//! Update the snapshots with `INSTA_UPDATE=always` after a
 //! deliberate change and review the diff.
 
 use std::process::{Command, Output};
 
 use libtest_mimic::Failed;
-use regex::Regex;
 use serde_json::Value;
 
 use super::{check, Ctx};
@@ -42,40 +40,9 @@ fn run(ctx: &Ctx, columns: Option<&str>, sub: &str, args: &[&str]) -> Output {
     c.output().expect("running sshfix")
 }
 
-/// Replaces what differs between runs by placeholders of the same width.
+/// What differs between runs replaced by placeholders of the same width.
 fn stable(text: &str, ctx: &Ctx) -> String {
-    // digits (hex digits after `0x`) become `fill`; units and punctuation stay
-    let same_width = |re: &str, text: &str, fill: char| -> String {
-        Regex::new(re)
-            .unwrap()
-            .replace_all(text, |c: &regex::Captures| {
-                let m = &c[0];
-                let hex = m.contains("0x");
-                m.char_indices()
-                    .map(|(i, ch)| {
-                        let digit = if hex && i > m.find("0x").unwrap() + 1 {
-                            ch.is_ascii_hexdigit()
-                        } else {
-                            ch.is_ascii_digit()
-                        };
-                        if digit {
-                            fill
-                        } else {
-                            ch
-                        }
-                    })
-                    .collect::<String>()
-            })
-            .into_owned()
-    };
-    let lab = ctx.lab_dir.to_string_lossy();
-    let text = text.replace(&*lab, "[LAB]");
-    // durations (`0.02s`, `6.05 s`), pids, load addresses of libraries,
-    // connections in progress at sshd's listener (other trials connect)
-    let text = same_width(r"\b\d+\.\d+ ?s\b", &text, '9');
-    let text = same_width(r"\[listener\] \d+ of", &text, '9');
-    let text = same_width(r"\bpid[ =]\d+", &text, '9');
-    same_width(r"\(0x[0-9a-f]+\)", &text, '0')
+    crate::common::stable::stable(text, &ctx.lab_dir.to_string_lossy(), &[])
 }
 
 /// The output of a command with `--format json`: exactly one JSON document
