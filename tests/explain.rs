@@ -258,3 +258,32 @@ fn color_comes_from_the_defaults_file_the_environment_and_the_flag() {
         "--color over the variable"
     );
 }
+
+/// What a person reads: `explain` of a finding, and of a client error, as
+/// printed into a pipe (the 80-column default, no colour), kept as
+/// snapshots (prose wrapped at 80 columns; commands to type and code spans
+/// are never broken, so they may run longer).
+#[test]
+fn human_output_snapshots() {
+    for (name, args) in [
+        ("explain_finding", &["explain", "tcp-wrappers-deny"][..]),
+        (
+            "explain_message",
+            &[
+                "explain",
+                "kex_exchange_identification: read: Connection reset by peer",
+            ][..],
+        ),
+    ] {
+        let out = sshfix()
+            .env_remove("COLUMNS")
+            .env_remove("SSHFIX_COLOR")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        let text = stdout(&out);
+        assert!(!text.contains('\u{1b}'), "{text}");
+        insta::assert_snapshot!(name, text);
+    }
+}
