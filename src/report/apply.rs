@@ -40,7 +40,8 @@ pub fn render_human(command: &str, run_id: &str, hosts: &[HostOutcome], width: u
                 o.reached_via.clone().unwrap_or_else(|| "-".into()),
                 fixed,
                 result,
-                format!("{:.1}s", o.seconds),
+                // 6 columns (`  9.9s`, ` 12.3s`): the column keeps its width
+                format!("{:>6}", format!("{:.1}s", o.seconds)),
             ]
         })
         .collect();

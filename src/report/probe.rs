@@ -72,10 +72,12 @@ fn host_port(address: &str, port: u16) -> String {
     }
 }
 
-/// Milliseconds as seconds with two decimals, rounded: `5.01s`.
+/// Milliseconds as seconds with two decimals, rounded, right-aligned in 6
+/// columns (` 5.01s`, `10.00s`), so the column keeps its width whether or
+/// not some host took 10 s or more.
 fn seconds(ms: u64) -> String {
     let centis = ms.saturating_add(5) / 10;
-    format!("{}.{:02}s", centis / 100, centis % 100)
+    format!("{:>6}", format!("{}.{:02}s", centis / 100, centis % 100))
 }
 
 fn detail(r: &ProbeResult) -> String {
@@ -197,8 +199,8 @@ gone  gone.example:22  refused               10.00s  ssh: connect to host gone.e
         assert_eq!(
             render_human(one),
             "\
-HOST  ADDRESS       SYMPTOM   TIME  DETAIL
-web1  10.0.0.11:22  ok       0.00s  SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3
+HOST  ADDRESS       SYMPTOM    TIME  DETAIL
+web1  10.0.0.11:22  ok        0.00s  SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3
 
 1 host: 1 ok
 "
@@ -207,11 +209,13 @@ web1  10.0.0.11:22  ok       0.00s  SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3
 
     #[test]
     fn seconds_round_to_hundredths() {
-        assert_eq!(seconds(0), "0.00s");
-        assert_eq!(seconds(4), "0.00s");
-        assert_eq!(seconds(5), "0.01s");
-        assert_eq!(seconds(5_006), "5.01s");
+        assert_eq!(seconds(0), " 0.00s");
+        assert_eq!(seconds(4), " 0.00s");
+        assert_eq!(seconds(5), " 0.01s");
+        assert_eq!(seconds(5_006), " 5.01s");
         assert_eq!(seconds(61_999), "62.00s");
+        // the width holds up to 99.99 s, beyond any banner timeout in use
+        assert_eq!(seconds(99_994).len(), 6);
     }
 
     #[test]
