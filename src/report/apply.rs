@@ -61,15 +61,13 @@ pub fn render_human(command: &str, run_id: &str, hosts: &[HostOutcome], width: u
                 .as_deref()
                 .map(|s| format!("[{s}] "))
                 .unwrap_or_default();
-            for line in super::wrap::fill(
+            super::wrap::push_filled(
+                &mut out,
                 &format!("{step}{}", one_line(reason)),
-                Some(width),
+                width,
                 "  └ ",
                 "    ",
-            ) {
-                out.push_str(&line);
-                out.push('\n');
-            }
+            );
         }
         for fp in &o.new_host_keys {
             out.push_str(&format!("  new host key: {fp}\n"));

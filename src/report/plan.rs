@@ -105,14 +105,6 @@ fn action_text(op: &Op) -> String {
     }
 }
 
-/// Adds `text` to `out` filled to `width` (see [`wrap::fill`]): the first
-/// line starts with `first`, the others with `rest`.
-fn prose(out: &mut String, text: &str, width: usize, first: &str, rest: &str) {
-    for line in wrap::fill(text, Some(width), first, rest) {
-        let _ = writeln!(out, "{line}");
-    }
-}
-
 /// The terminal rendering: prose filled to `width` (diffs, evidence and the
 /// table never wrap, so they stay exact and copyable); `color` styles the
 /// diffs; `footer` ends the last line when changes are pending
@@ -134,10 +126,10 @@ pub fn render_human(plan: &Plan, color: bool, width: usize, footer: &str) -> Str
                 format!(" — {}", h.probe.detail)
             }
         );
-        prose(&mut out, &head, width, "", "    ");
+        wrap::push_filled(&mut out, &head, width, "", "    ");
         if let Some(e) = &h.error {
             for line in e.lines() {
-                prose(&mut out, line, width, "  ", "    ");
+                wrap::push_filled(&mut out, line, width, "  ", "    ");
             }
         }
         for f in &h.findings {
@@ -147,13 +139,13 @@ pub fn render_human(plan: &Plan, color: bool, width: usize, footer: &str) -> Str
                 f.id,
                 f.summary
             );
-            prose(&mut out, &head, width, "  ", "    ");
+            wrap::push_filled(&mut out, &head, width, "  ", "    ");
             for e in &f.evidence {
                 let _ = writeln!(out, "      {e}");
             }
         }
         for e in &h.check_errors {
-            prose(&mut out, &format!("check error: {e}"), width, "  ", "    ");
+            wrap::push_filled(&mut out, &format!("check error: {e}"), width, "  ", "    ");
         }
         if h.error.is_none() && h.findings.is_empty() {
             let _ = writeln!(out, "  no findings");
@@ -174,13 +166,13 @@ pub fn render_human(plan: &Plan, color: bool, width: usize, footer: &str) -> Str
                     a.finding,
                     a.reason
                 );
-                prose(&mut out, &text, width, "    ", "       ");
+                wrap::push_filled(&mut out, &text, width, "    ", "       ");
             }
         }
         if !h.needs_human.is_empty() {
             let _ = writeln!(out, "  needs a human:");
             for n in &h.needs_human {
-                prose(
+                wrap::push_filled(
                     &mut out,
                     &format!("{}: {}", n.finding, n.reason),
                     width,
@@ -208,10 +200,10 @@ fn human_edit(out: &mut String, e: &Edit, color: bool, width: usize) {
         e.finding
     );
     for line in e.reason.lines() {
-        prose(out, line, width, "      ", "        ");
+        wrap::push_filled(out, line, width, "      ", "        ");
     }
     let validate = format!("validate: {}", validator_text(&e.validator));
-    prose(out, &validate, width, "      ", "        ");
+    wrap::push_filled(out, &validate, width, "      ", "        ");
     for line in diff::for_terminal(e, color).lines() {
         let _ = writeln!(out, "      {line}");
     }
@@ -256,7 +248,7 @@ fn summary_table(plan: &Plan, width: usize, footer: &str) -> String {
             && worst(&h.findings).is_none_or(|s| s == Severity::Info)),
         count(&|h| h.reached_via.is_none()),
     );
-    prose(&mut out, &hosts, width, "", "  ");
+    wrap::push_filled(&mut out, &hosts, width, "", "  ");
     let (edits, actions) = totals(plan);
     let human: usize = plan.hosts.iter().map(|h| h.needs_human.len()).sum();
     let total = format!(
@@ -274,7 +266,7 @@ fn summary_table(plan: &Plan, width: usize, footer: &str) -> String {
             "; nothing to change"
         }
     );
-    prose(&mut out, &total, width, "", "  ");
+    wrap::push_filled(&mut out, &total, width, "", "  ");
     out
 }
 

@@ -88,6 +88,15 @@ pub fn fill(text: &str, width: Option<usize>, first: &str, rest: &str) -> Vec<St
         .collect()
 }
 
+/// Adds `text` to `out` filled to `width` (see [`fill`]), each line ended by
+/// a line break.
+pub fn push_filled(out: &mut String, text: &str, width: usize, first: &str, rest: &str) {
+    for line in fill(text, Some(width), first, rest) {
+        out.push_str(&line);
+        out.push('\n');
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
