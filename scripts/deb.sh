@@ -6,6 +6,9 @@
 # it is missing. Prints the path of the .deb as its last line.
 # SSHFIX_DEB_PROFILE=dev packages the debug binary instead (the test suite's
 # package check: the binary `cargo test` built, not a 7-minute release build).
+# cargo-deb refuses the dev profile itself (a warning today, "a hard error in
+# the future"), so the debug binary is staged under the custom profile
+# `deb-check` (Cargo.toml: inherits dev) and packaged from there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,8 +28,14 @@ fi
 
 profile=${SSHFIX_DEB_PROFILE:-release}
 case $profile in
-release) bin=target/release/sshfix ;;
-dev) bin=target/debug/sshfix ;;
+release)
+  bin=target/release/sshfix
+  deb_profile=release
+  ;;
+dev)
+  bin=target/deb-check/sshfix
+  deb_profile=deb-check
+  ;;
 *)
   echo "error: SSHFIX_DEB_PROFILE=$profile: use release or dev" >&2
   exit 1
@@ -35,6 +44,11 @@ esac
 
 echo "==> cargo build --profile $profile --locked" >&2
 cargo build --profile "$profile" --locked >&2
+if [ "$profile" = dev ]; then
+  echo "==> staging target/debug/sshfix as $bin" >&2
+  mkdir -p "$(dirname "$bin")"
+  cp target/debug/sshfix "$bin"
+fi
 
 echo "==> man pages and completions into target/assets" >&2
 rm -rf target/assets
@@ -43,5 +57,5 @@ for shell in bash zsh fish; do
   "$bin" generate completions "$shell" target/assets/completions >&2
 done
 
-echo "==> cargo deb --no-build --profile $profile" >&2
-cargo deb --no-build --profile "$profile" --locked | tail -n 1
+echo "==> cargo deb --no-build --profile $deb_profile" >&2
+cargo deb --no-build --profile "$deb_profile" --locked | tail -n 1
