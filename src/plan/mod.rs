@@ -217,7 +217,14 @@ fn propose_once(
                     trial.add(p);
                 }
                 Err(e) => {
-                    failed = Some(format!("fix task `{}` ({}): {e}", call.module, call.source));
+                    // modules start their refusals with "`module`: " so they
+                    // read alone; here the task already names the module
+                    let own = format!("`{}`: ", call.module);
+                    let why = e.message.strip_prefix(&own).unwrap_or(&e.message);
+                    failed = Some(format!(
+                        "fix task `{}` ({}): {why}",
+                        call.module, call.source
+                    ));
                     break;
                 }
             }
