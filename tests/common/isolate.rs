@@ -1,8 +1,10 @@
 //! Keeps a developer's own defaults out of the tests' `sshfix` runs: no
 //! `SSHFIX_*` setting of `sshfix::cli::config::KEYS` (nor `SSHFIX_CONFIG`) from
 //! the environment, and `XDG_CONFIG_HOME` pointing where no `config.toml` is,
-//! so `~/.config/sshfix/config.toml` is never read. Other `SSHFIX_*` variables
-//! (test hooks, `SSHFIX_LOG`) pass through.
+//! so `~/.config/sshfix/config.toml` is never read. `COLUMNS` and `NO_COLOR`
+//! are removed too, so human output has its piped default look (80 columns,
+//! no colour) whatever the developer's shell exports. Other `SSHFIX_*`
+//! variables (test hooks, `SSHFIX_LOG`) pass through.
 
 #![allow(dead_code)]
 
@@ -17,7 +19,9 @@ pub fn no_config_home() -> PathBuf {
 }
 
 fn variables() -> impl Iterator<Item = &'static str> {
-    KEYS.iter().map(|k| k.env).chain([CONFIG_ENV])
+    KEYS.iter()
+        .map(|k| k.env)
+        .chain([CONFIG_ENV, "COLUMNS", "NO_COLOR"])
 }
 
 /// `sshfix` with the user's defaults shut out.

@@ -2,24 +2,18 @@
 //! `apply`, `runs` and `rollback` for one host with TCP wrappers in the way,
 //! kept as snapshots (what changes from run to run replaced first, see
 //! `common::stable`). Update them with `INSTA_UPDATE=always` after a
-//! deliberate change and review the diff.
-
-use std::path::Path;
+//! deliberate change and review the diff. The lab binary removes the
+//! developer's `COLUMNS` and `NO_COLOR` (`common::isolate`), so this is the
+//! piped default: 80 columns, no colour.
 
 use libtest_mimic::Failed;
 
-use super::{check, sshfix_cmd, Ctx, Run, Running, RUN_LIMIT};
+use std::path::Path;
+
+use super::{check, sshfix, Ctx};
 
 /// The host this module repairs and rolls back (the fleet's last).
 pub const HOST: &str = "h103";
-
-/// `sshfix SUB … ARGS` with the lab's ssh_config and `state`, at the
-/// default width (no `COLUMNS`), no colour.
-fn sshfix(ctx: &Ctx, state: &Path, sub: &str, args: &[&str]) -> Result<Run, Failed> {
-    let mut c = sshfix_cmd(ctx, &ctx.ssh_config(), state, sub, args);
-    c.env_remove("COLUMNS").env_remove("NO_COLOR");
-    Running::spawn(c, format!("sshfix {sub} {}", args.join(" ")))?.wait(RUN_LIMIT)
-}
 
 fn apply_runs_rollback(ctx: &Ctx) -> Result<(), Failed> {
     let state = tempfile::tempdir()?;

@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 use libtest_mimic::Failed;
 use serde_json::Value;
 
-use super::{check, sshfix, Ctx};
+use super::{check, Ctx};
 
 /// Faults beyond the transport and probe hosts (h1–h9), one per host.
 pub const FAULTS: [(&str, &str); 12] = [
@@ -209,12 +209,26 @@ pub(super) fn sshfix_lab(
     inventory: &std::path::Path,
     args: &[&str],
 ) -> std::process::Output {
-    let inv = inventory.to_string_lossy();
-    let cfg = ctx.lab_dir.join("ssh_config");
-    let cfg = cfg.to_string_lossy();
-    let mut all = vec![command, "-i", &inv, "--ssh-config", &cfg];
-    all.extend_from_slice(args);
-    sshfix(&all)
+    sshfix_lab_cmd(ctx, command, inventory, args)
+        .output()
+        .expect("running sshfix")
+}
+
+/// `sshfix COMMAND -i INVENTORY --ssh-config LAB/ssh_config ARGS…`, not started.
+pub(super) fn sshfix_lab_cmd(
+    ctx: &Ctx,
+    command: &str,
+    inventory: &std::path::Path,
+    args: &[&str],
+) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_sshfix"));
+    c.arg(command)
+        .arg("-i")
+        .arg(inventory)
+        .arg("--ssh-config")
+        .arg(ctx.lab_dir.join("ssh_config"))
+        .args(args);
+    c
 }
 
 static PLAN: OnceLock<Result<Value, String>> = OnceLock::new();

@@ -8,11 +8,12 @@
 //! Update the snapshots with `INSTA_UPDATE=always` after a
 //! deliberate change and review the diff.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use libtest_mimic::Failed;
 use serde_json::Value;
 
+use super::diagnosis::sshfix_lab_cmd;
 use super::{check, Ctx};
 
 /// Hosts with stable output: healthy (h3, which the other trials only read
@@ -23,17 +24,10 @@ use super::{check, Ctx};
 const HOSTS: &str = "h3:h4:h5:h10";
 
 /// `sshfix SUB -i INVENTORY --ssh-config CFG ARGS…` with `COLUMNS` as given
-/// (unset: the 80-column default, stdout being a pipe).
+/// (unset: the 80-column default, stdout being a pipe; the lab binary
+/// removes the developer's `COLUMNS` and `NO_COLOR`, `common::isolate`).
 fn run(ctx: &Ctx, columns: Option<&str>, sub: &str, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_sshfix"));
-    c.arg(sub)
-        .arg("-i")
-        .arg(ctx.lab_dir.join("inventory.ini"))
-        .arg("--ssh-config")
-        .arg(ctx.lab_dir.join("ssh_config"))
-        .args(args)
-        .env_remove("COLUMNS")
-        .env_remove("NO_COLOR");
+    let mut c = sshfix_lab_cmd(ctx, sub, &ctx.lab_dir.join("inventory.ini"), args);
     if let Some(cols) = columns {
         c.env("COLUMNS", cols);
     }
