@@ -11,7 +11,7 @@
 #[path = "lab_suite/bounds.rs"]
 mod bounds;
 mod common;
-use common::process::check;
+use common::process::{check, leaked_sfx_dirs, sfx_dirs};
 #[path = "lab_suite/diagnosis.rs"]
 mod diagnosis;
 #[path = "lab_suite/output.rs"]
@@ -1241,16 +1241,6 @@ fn trials(ctx: &Arc<Ctx>) -> Vec<Trial> {
     trials
 }
 
-fn sfx_dirs() -> usize {
-    std::fs::read_dir("/tmp")
-        .map(|d| {
-            d.flatten()
-                .filter(|e| e.file_name().to_string_lossy().starts_with("sfx-"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 fn main() -> ExitCode {
     if let Some(lab_dir) = std::env::var_os(HOLD_ENV) {
         return hold_sessions(PathBuf::from(lab_dir));
@@ -1317,10 +1307,14 @@ fn main() -> ExitCode {
     });
     let conclusion = libtest_mimic::run(&args, trials(&ctx));
     drop(ctx);
+    let lab_dir = lab.dir.clone();
     lab.down();
-    let leaked = sfx_dirs().saturating_sub(sfx_before);
-    if leaked > 0 {
-        eprintln!("error: {leaked} ssh run directories (/tmp/sfx-*) were left behind");
+    let leaked = leaked_sfx_dirs(&sfx_before, &lab_dir);
+    if !leaked.is_empty() {
+        eprintln!(
+            "error: ssh run directories were left behind: /tmp/{}",
+            leaked.join(", /tmp/")
+        );
         return ExitCode::FAILURE;
     }
     conclusion.exit_code()
