@@ -46,12 +46,20 @@ if [ "$(id -u)" = 0 ]; then
 fi
 rm -f "$leak_before"
 
-# builds the release binary and the .deb, installs it, checks it, removes it
-# (3.5 minutes from a clean target/ on 2 cores, nearly all of it the release
-# build; 16 s when target/release is current); not root: skipped loudly
-# the package of the debug binary cargo test just built: the check is about
-# the package (files, dpkg, man, completions), and a release build would add
-# 7 minutes (`bash scripts/deb.sh` alone builds the release package)
+# `cargo install --locked --path .` as docs/install.md says, but a debug build
+# into a temporary root: with --path, cargo builds in this target/, so it
+# reuses what cargo test built (seconds, not a 7-minute release build)
+say "cargo install --locked --path . --debug (into a temporary root)"
+install_root=$(mktemp -d)
+cargo install --quiet --locked --path . --debug --root "$install_root"
+"$install_root/bin/sshfix" --version
+"$install_root/bin/sshfix" explain tcp-wrappers-deny >/dev/null
+rm -rf "$install_root"
+
+# the .deb of the debug binary cargo test just built: built, installed with
+# dpkg -i, checked, removed (about 20 s; not root: skipped loudly). The check
+# is about the package (files, dpkg, man, completions); a release build would
+# add 7 minutes (`bash scripts/deb.sh` alone builds the release package)
 say "Debian package of the debug binary: build, dpkg -i, check, dpkg -r (scripts/deb-check.sh)"
 SSHFIX_DEB_PROFILE=dev bash scripts/deb-check.sh
 

@@ -717,7 +717,8 @@ mod tests {
 
     #[test]
     fn every_command_has_examples() {
-        let cmd = Cli::command();
+        // the hidden `generate` (for packagers) too
+        let cmd = Cli::command().subcommand(generate::command());
         let mut missing: Vec<&str> = cmd
             .get_subcommands()
             .filter(|s| {

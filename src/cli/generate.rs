@@ -38,6 +38,13 @@ pub fn command() -> Command {
     Command::new("generate")
         .hide(true)
         .about("Write the man pages or shell completions (for packaging)")
+        .after_help(
+            "\
+Examples:
+  sshfix generate man target/assets/man
+  sshfix generate completions bash target/assets/completions
+  sshfix generate completions zsh ~/.zfunc",
+        )
         .subcommand_required(true)
         .subcommand(
             Command::new("man")
