@@ -128,8 +128,13 @@ pub fn render_human(plan: &Plan, color: bool, width: usize, footer: &str) -> Str
         );
         wrap::push_filled(&mut out, &head, width, "", "    ");
         if let Some(e) = &h.error {
+            // the error's own lines keep their nesting (the paths tried
+            // under "no working path", a hint under its path)
             for line in e.lines() {
-                wrap::push_filled(&mut out, line, width, "  ", "    ");
+                let body = line.trim_start();
+                let first = format!("  {}", &line[..line.len() - body.len()]);
+                let rest = format!("{first}  ");
+                wrap::push_filled(&mut out, body, width, &first, &rest);
             }
         }
         for f in &h.findings {
@@ -594,6 +599,37 @@ mod tests {
         }
         let colored = render_human(&plan(), true, 80, REVIEW_FOOTER);
         assert!(colored.contains("\u{1b}[32m+sshd: 10.0.0.1"), "{colored}");
+    }
+
+    /// An unreached host's error keeps its nesting when wrapped: the paths
+    /// tried under "no working path", each hint under its path (the text of
+    /// a real run: the host key changed).
+    #[test]
+    fn an_unreached_host_keeps_the_nesting_of_its_error() {
+        let mut h = host("h2", None, Symptom::Ok, Vec::new());
+        h.error = Some(
+            "host `h2`: no working path\n  direct: the host key of `10.77.1.2` has CHANGED; it now presents SHA256:4JqZgdCCWopwLC5vYWbE38sQ9gFLOU43dfZ5+qf0Uqg\n    hint: this can be an attack; sshfix will not connect. If the host was reinstalled, check the new fingerprint out of band, then remove the old key with `ssh-keygen -R 10.77.1.2 -f /tmp/docslab/known_hosts`\n  console: not configured (no `sshfix_console`)"
+                .into(),
+        );
+        let plan = Plan {
+            hosts: vec![h],
+            ..plan()
+        };
+        let text = render_human(&plan, false, 80, REVIEW_FOOTER);
+        let error: Vec<&str> = text.lines().skip(1).take_while(|l| !l.is_empty()).collect();
+        assert_eq!(
+            error,
+            [
+                "  host `h2`: no working path",
+                "    direct: the host key of `10.77.1.2` has CHANGED; it now presents",
+                "      SHA256:4JqZgdCCWopwLC5vYWbE38sQ9gFLOU43dfZ5+qf0Uqg",
+                "      hint: this can be an attack; sshfix will not connect. If the host was",
+                "        reinstalled, check the new fingerprint out of band, then remove the old",
+                "        key with `ssh-keygen -R 10.77.1.2 -f /tmp/docslab/known_hosts`",
+                "    console: not configured (no `sshfix_console`)",
+            ],
+            "{text}"
+        );
     }
 
     #[test]
