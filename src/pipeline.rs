@@ -386,13 +386,11 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
             })
             .collect();
         outcomes.append(&mut early);
-        print_outcome(
-            global,
-            "apply",
-            "-",
-            &outcomes,
-            "nothing to do: no host needs a change\n",
-        )?;
+        let text = match global.format {
+            Format::Json => json_text(&report::apply::to_json(report::apply::NO_RUN, &outcomes))?,
+            Format::Human => report::apply::render_nothing_to_do(&outcomes, report::width()),
+        };
+        cli::print_stdout(&text)?;
         return Ok(outcome_exit(&outcomes));
     }
     match go {
@@ -455,7 +453,7 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
     };
     outcomes.append(&mut early);
     finish_run(&rt, shared)?;
-    print_outcome(global, "apply", &run_id, &outcomes, "")?;
+    print_outcome(global, "apply", &run_id, &outcomes)?;
     Ok(outcome_exit(&outcomes))
 }
 
@@ -479,14 +477,10 @@ fn print_outcome(
     command: &str,
     run_id: &str,
     outcomes: &[HostOutcome],
-    note: &str,
 ) -> Result<(), Fatal> {
     let text = match global.format {
         Format::Json => json_text(&report::apply::to_json(run_id, outcomes))?,
-        Format::Human => format!(
-            "{note}{}",
-            report::apply::render_human(command, run_id, outcomes, report::width())
-        ),
+        Format::Human => report::apply::render_human(command, run_id, outcomes, report::width()),
     };
     cli::print_stdout(&text)
 }
@@ -583,7 +577,7 @@ pub fn rollback(global: &GlobalArgs, args: &RollbackArgs) -> Result<Exit, Fatal>
     let mut outcomes = result.map_err(interrupted)?;
     outcomes.append(&mut early);
     finish_run(&rt, shared)?;
-    print_outcome(global, "rollback", &run_id, &outcomes, "")?;
+    print_outcome(global, "rollback", &run_id, &outcomes)?;
     Ok(outcome_exit(&outcomes))
 }
 

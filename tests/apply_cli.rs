@@ -183,6 +183,10 @@ fn a_saved_plan_with_nothing_to_do_records_no_run() {
     );
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(0), "{out}\n{}", stderr(&o));
-    assert!(out.contains("nothing to do"), "{out}");
+    // no table of `unchanged` hosts, no run id: there is no run
+    assert_eq!(
+        out,
+        "nothing to do: no host needs a change; no run was recorded\n"
+    );
     assert_eq!(runs_recorded(&state), 0, "no run may be recorded");
 }

@@ -97,12 +97,39 @@ pub fn render_human(command: &str, run_id: &str, hosts: &[HostOutcome], width: u
             summary.push(format!("{n} {}", s.as_str()));
         }
     }
-    out.push_str(&format!("\n{command} {run_id}: {}\n", summary.join(", ")));
+    let run = if run_id == NO_RUN {
+        String::new()
+    } else {
+        format!(" {run_id}")
+    };
+    out.push_str(&format!("\n{command}{run}: {}\n", summary.join(", ")));
     if hosts.iter().any(|o| o.result == HostStatus::Repaired) && command == "apply" {
         out.push_str(&format!("undo with: sshfix rollback --run {run_id}\n"));
     }
     out
 }
+
+/// What `apply` prints when no host has anything to do: no run was
+/// recorded, so there is no run id, and hosts that are merely `unchanged`
+/// are not listed (the plan's path and a zero time would say nothing); hosts
+/// with another result (unreachable when the plan was made, refused) get the
+/// table with their reasons.
+pub fn render_nothing_to_do(hosts: &[HostOutcome], width: usize) -> String {
+    let mut out = String::from("nothing to do: no host needs a change; no run was recorded\n");
+    let others: Vec<HostOutcome> = hosts
+        .iter()
+        .filter(|o| o.result != HostStatus::Unchanged)
+        .cloned()
+        .collect();
+    if !others.is_empty() {
+        out.push('\n');
+        out.push_str(&render_human("apply", NO_RUN, &others, width));
+    }
+    out
+}
+
+/// The run id of an outcome that recorded no run (`--format json` too).
+pub const NO_RUN: &str = "-";
 
 fn one_line(s: &str) -> String {
     s.lines().map(str::trim).collect::<Vec<_>>().join(" / ")
@@ -167,6 +194,27 @@ mod tests {
             text.lines().all(|l| l == l.trim_end()),
             "trailing spaces:\n{text}"
         );
+    }
+
+    #[test]
+    fn nothing_to_do_lists_only_hosts_that_are_not_unchanged() {
+        let same = host("h6", HostStatus::Unchanged);
+        assert_eq!(
+            render_nothing_to_do(std::slice::from_ref(&same), 80),
+            "nothing to do: no host needs a change; no run was recorded\n"
+        );
+        let mut gone = host("h1", HostStatus::Unreachable);
+        gone.reached_via = None;
+        gone.reason = Some("no working path when the plan was made: host `h1`: no working path\n  direct: timed out".into());
+        let text = render_nothing_to_do(&[same, gone], 80);
+        assert!(!text.contains("h6"), "{text}");
+        assert!(text.contains("\nh1    -     -      unreachable"), "{text}");
+        assert!(
+            text.contains("  └ no working path when the plan was made"),
+            "{text}"
+        );
+        assert!(text.ends_with("\napply: 1 unreachable\n"), "{text}");
+        assert!(!text.contains("rollback"), "{text}");
     }
 
     #[test]
