@@ -5,7 +5,7 @@
 
 use std::fmt::Write;
 
-use crate::change::{Edit, Op, Validator};
+use crate::change::{Action, Edit, Op, Validator};
 use crate::checks::{Finding, Severity};
 use crate::plan::{HostPlan, Plan};
 use crate::report::{diff, wrap, Align};
@@ -164,14 +164,7 @@ pub fn render_human(plan: &Plan, color: bool, width: usize, footer: &str) -> Str
         if !h.actions.is_empty() {
             let _ = writeln!(out, "  actions:");
             for (i, a) in h.actions.iter().enumerate() {
-                let text = format!(
-                    "{}. {} [{}]: {}",
-                    i + 1,
-                    action_text(&a.op),
-                    a.finding,
-                    a.reason
-                );
-                wrap::push_filled(&mut out, &text, width, "    ", "       ");
+                human_action(&mut out, i + 1, a, width);
             }
         }
         if !h.needs_human.is_empty() {
@@ -190,6 +183,33 @@ pub fn render_human(plan: &Plan, color: bool, width: usize, footer: &str) -> Str
     }
     out.push_str(&summary_table(plan, width, footer));
     out
+}
+
+/// Action `n`: what it does, its finding and reason as prose; a command
+/// and its undo each on a line of their own that never wraps, like a
+/// diff, so they stay exact and copyable.
+fn human_action(out: &mut String, n: usize, a: &Action, width: usize) {
+    match &a.op {
+        Op::Command {
+            command,
+            creates,
+            undo,
+        } => {
+            let text = format!("{n}. run a command [{}]: {}", a.finding, a.reason);
+            wrap::push_filled(out, &text, width, "    ", "       ");
+            let _ = writeln!(out, "       run:  {command}");
+            if let Some(c) = creates {
+                let _ = writeln!(out, "       unless {c} exists");
+            }
+            if let Some(u) = undo {
+                let _ = writeln!(out, "       undo: {u}");
+            }
+        }
+        op => {
+            let text = format!("{n}. {} [{}]: {}", op.describe(), a.finding, a.reason);
+            wrap::push_filled(out, &text, width, "    ", "       ");
+        }
+    }
 }
 
 fn human_edit(out: &mut String, e: &Edit, color: bool, width: usize) {
@@ -629,6 +649,30 @@ mod tests {
                 "    console: not configured (no `sshfix_console`)",
             ],
             "{text}"
+        );
+    }
+
+    /// A command and its undo stay whole on lines of their own, however
+    /// long; the prose around them wraps.
+    #[test]
+    fn a_command_action_shows_its_command_and_undo_whole() {
+        let long = format!("echo {}", "x".repeat(100));
+        let a = Action::new(
+            Op::Command {
+                command: long.clone(),
+                creates: Some("/etc/ssh/ssh_host_ed25519_key".into()),
+                undo: Some("rm -f /etc/ssh/ssh_host_ed25519_key".into()),
+            },
+            "host-keys-missing",
+            "run it as root, because the host has no host keys at all and sshd refuses to start",
+        );
+        let mut out = String::new();
+        human_action(&mut out, 2, &a, 60);
+        assert_eq!(
+            out,
+            format!(
+                "    2. run a command [host-keys-missing]: run it as root,\n       because the host has no host keys at all and sshd\n       refuses to start\n       run:  {long}\n       unless /etc/ssh/ssh_host_ed25519_key exists\n       undo: rm -f /etc/ssh/ssh_host_ed25519_key\n"
+            )
         );
     }
 
