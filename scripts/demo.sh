@@ -28,7 +28,18 @@ sshfix_shown() {
   ip netns exec "$LAB_CTL_NS" "$sshfix" "$@" || true
 }
 
-dir=$(bash tests/lab/lab.sh up --hosts 7 --owner $$ | sed -n 's/^LAB_DIR=//p' | tail -n1)
+# The lab belongs to a process: `lab.sh gc` (run by every lab test) removes
+# labs whose owner is gone. Without --keep that is this script; with --keep it
+# is the shell that started it (through sudo: the process above sudo's), so
+# the lab stays up while that shell lives.
+owner=$$
+if [ "$keep" = yes ]; then
+  owner=$PPID
+  while [ "$(cat "/proc/$owner/comm" 2>/dev/null)" = sudo ]; do
+    owner=$(awk '/^PPid:/ {print $2}' "/proc/$owner/status")
+  done
+fi
+dir=$(bash tests/lab/lab.sh up --hosts 7 --owner "$owner" | sed -n 's/^LAB_DIR=//p' | tail -n1)
 if [ "$keep" = no ]; then
   trap 'bash tests/lab/lab.sh down "$dir" >/dev/null 2>&1 || true' EXIT
 fi
