@@ -386,11 +386,7 @@ pub fn apply(global: &GlobalArgs, args: &ApplyArgs) -> Result<Exit, Fatal> {
             })
             .collect();
         outcomes.append(&mut early);
-        let text = match global.format {
-            Format::Json => json_text(&report::apply::to_json(report::apply::NO_RUN, &outcomes))?,
-            Format::Human => report::apply::render_nothing_to_do(&outcomes, report::width()),
-        };
-        cli::print_stdout(&text)?;
+        print_outcome(global, "apply", report::apply::NO_RUN, &outcomes)?;
         return Ok(outcome_exit(&outcomes));
     }
     match go {
@@ -472,6 +468,8 @@ fn finish_run(rt: &tokio::runtime::Runtime, shared: Arc<Shared>) -> Result<(), F
     Ok(())
 }
 
+/// The outcome of run `run_id` (`NO_RUN`: nothing was to do, no run was
+/// recorded) as JSON or as the human table.
 fn print_outcome(
     global: &GlobalArgs,
     command: &str,
@@ -480,6 +478,9 @@ fn print_outcome(
 ) -> Result<(), Fatal> {
     let text = match global.format {
         Format::Json => json_text(&report::apply::to_json(run_id, outcomes))?,
+        Format::Human if run_id == report::apply::NO_RUN => {
+            report::apply::render_nothing_to_do(outcomes, report::width())
+        }
         Format::Human => report::apply::render_human(command, run_id, outcomes, report::width()),
     };
     cli::print_stdout(&text)
